@@ -1,0 +1,102 @@
+//! The kernel command line: space-separated `key=value` words (a bare `key`
+//! is a flag). The VMM builds it from `--cmdline` and its own options; the
+//! kernel parses it with [`Cmdline`]. Unknown keys are reported by the kernel
+//! and otherwise ignored.
+
+/// Timer interrupts per second (LAPIC periodic timer). Default [`DEFAULT_HZ`].
+pub const HZ: &str = "hz";
+/// Program the kernel runs as the first process.
+pub const INIT: &str = "init";
+/// Deliberately crash the kernel right after boot, to exercise crash
+/// reporting: one of [`CRASH_KINDS`].
+pub const CRASH: &str = "crash";
+/// Flag: log more of the boot to the debug console.
+pub const VERBOSE: &str = "verbose";
+
+/// Timer rate used when [`HZ`] is absent.
+pub const DEFAULT_HZ: u32 = 1000;
+/// Lowest timer rate the kernel accepts.
+pub const MIN_HZ: u32 = 10;
+/// Highest timer rate the kernel accepts.
+pub const MAX_HZ: u32 = 10_000;
+
+/// Values of [`CRASH`]: `pagefault` (write through a null pointer), `gpf`
+/// (non-canonical address), `divide` (divide by zero), `ud` (`ud2`),
+/// `breakpoint` (`int3` in the kernel), `doublefault` (kernel stack
+/// overflow onto its guard page), `panic` (a Rust panic), `triple` (load an
+/// empty IDT and fault: the CPU shuts down).
+pub const CRASH_KINDS: [&str; 8] = [
+    "pagefault",
+    "gpf",
+    "divide",
+    "ud",
+    "breakpoint",
+    "doublefault",
+    "panic",
+    "triple",
+];
+
+/// Longest command line the VMM passes (bytes, without the NUL).
+pub const MAX_LEN: usize = 4095;
+
+/// A parsed view of a command line; borrows the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Cmdline<'a> {
+    text: &'a str,
+}
+
+impl<'a> Cmdline<'a> {
+    /// Wraps a command line.
+    pub fn new(text: &'a str) -> Self {
+        Cmdline { text }
+    }
+
+    /// Every word as `(key, value)`; a bare word has the value `None`.
+    pub fn words(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
+        self.text
+            .split_ascii_whitespace()
+            .map(|word| match word.split_once('=') {
+                Some((key, value)) => (key, Some(value)),
+                None => (word, None),
+            })
+    }
+
+    /// The value of the last `key=value` word for `key`.
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.words()
+            .filter(|(k, _)| *k == key)
+            .filter_map(|(_, v)| v)
+            .last()
+    }
+
+    /// Whether `key` appears, bare or with a value.
+    pub fn has(&self, key: &str) -> bool {
+        self.words().any(|(k, _)| k == key)
+    }
+
+    /// The value of `key` as a number, `Ok(None)` when absent, `Err(value)`
+    /// when present but not a decimal `u32`.
+    pub fn get_u32(&self, key: &str) -> Result<Option<u32>, &'a str> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| v),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_words() {
+        let c = Cmdline::new("  hz=100 verbose init=/bin/sh hz=250 bad=x ");
+        assert_eq!(c.get_u32(HZ), Ok(Some(250)));
+        assert!(c.has(VERBOSE));
+        assert_eq!(c.get(VERBOSE), None);
+        assert_eq!(c.get(INIT), Some("/bin/sh"));
+        assert_eq!(c.get_u32("bad"), Err("x"));
+        assert_eq!(c.get_u32("absent"), Ok(None));
+        assert!(!c.has("hz100"));
+    }
+}

@@ -1,0 +1,255 @@
+//! Reading ELF64 executables without allocating: the VMM checks the kernel
+//! with it and the kernel loads user programs with it.
+//!
+//! Only what a loader needs: the file header and the program headers
+//! (System V gABI, "ELF Header" and "Program Header"). Every offset and size
+//! is bounds-checked; malformed input is an [`Error`], never a panic.
+
+/// Size of an ELF64 file header.
+pub const EHDR_LEN: usize = 64;
+/// Size of an ELF64 program header.
+pub const PHDR_LEN: usize = 56;
+/// The magic number.
+pub const MAGIC: &[u8; 4] = b"\x7fELF";
+/// `e_ident[EI_CLASS]` of a 32-bit file.
+pub const CLASS32: u8 = 1;
+/// `e_ident[EI_CLASS]` of a 64-bit file.
+pub const CLASS64: u8 = 2;
+/// `e_ident[EI_DATA]` of a little-endian file.
+pub const DATA_LSB: u8 = 1;
+/// `e_type` of an executable.
+pub const ET_EXEC: u16 = 2;
+/// `e_machine` of x86_64.
+pub const EM_X86_64: u16 = 62;
+/// A loadable segment.
+pub const PT_LOAD: u32 = 1;
+/// A segment of notes.
+pub const PT_NOTE: u32 = 4;
+/// Segment flag: executable.
+pub const PF_X: u32 = 1;
+/// Segment flag: writable.
+pub const PF_W: u32 = 2;
+/// Segment flag: readable.
+pub const PF_R: u32 = 4;
+
+/// Why a file is not a usable x86_64 ELF64 executable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The file is empty.
+    Empty,
+    /// Shorter than the file header; its length.
+    TooShort(usize),
+    /// No ELF magic number.
+    NotElf,
+    /// A 32-bit ELF.
+    Elf32,
+    /// An unknown class.
+    BadClass(u8),
+    /// A big-endian ELF.
+    BigEndian,
+    /// Another machine; its `e_machine`.
+    WrongMachine(u16),
+    /// A program header size other than 56.
+    BadPhentsize(u16),
+    /// No program headers.
+    NoProgramHeaders,
+    /// The program header table runs past the end of the file.
+    TruncatedProgramHeaders {
+        /// `e_phoff`.
+        offset: u64,
+        /// `e_phnum`.
+        count: u16,
+    },
+}
+
+/// The parts of the file header a loader uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// `e_type`.
+    pub kind: u16,
+    /// `e_entry`.
+    pub entry: u64,
+    /// `e_phoff`.
+    pub phoff: u64,
+    /// `e_phnum`.
+    pub phnum: u16,
+}
+
+/// A program header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgramHeader {
+    /// `p_type`.
+    pub kind: u32,
+    /// `p_flags` (`PF_*`).
+    pub flags: u32,
+    /// `p_offset`: where the segment's bytes start in the file.
+    pub offset: u64,
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_paddr`.
+    pub paddr: u64,
+    /// `p_filesz`: bytes in the file.
+    pub filesz: u64,
+    /// `p_memsz`: bytes in memory (the rest is zero).
+    pub memsz: u64,
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(v)
+}
+
+/// Checks the file header of an x86_64 ELF64 file and that its program
+/// header table lies inside the file.
+pub fn parse(file: &[u8]) -> Result<Header, Error> {
+    if file.is_empty() {
+        return Err(Error::Empty);
+    }
+    if file.len() < EHDR_LEN {
+        return Err(Error::TooShort(file.len()));
+    }
+    if &file[..4] != MAGIC {
+        return Err(Error::NotElf);
+    }
+    match file[4] {
+        CLASS64 => {}
+        CLASS32 => return Err(Error::Elf32),
+        c => return Err(Error::BadClass(c)),
+    }
+    if file[5] != DATA_LSB {
+        return Err(Error::BigEndian);
+    }
+    let machine = u16_at(file, 18);
+    if machine != EM_X86_64 {
+        return Err(Error::WrongMachine(machine));
+    }
+    let phentsize = u16_at(file, 54);
+    if phentsize as usize != PHDR_LEN {
+        return Err(Error::BadPhentsize(phentsize));
+    }
+    let header = Header {
+        kind: u16_at(file, 16),
+        entry: u64_at(file, 24),
+        phoff: u64_at(file, 32),
+        phnum: u16_at(file, 56),
+    };
+    if header.phnum == 0 {
+        return Err(Error::NoProgramHeaders);
+    }
+    let end = header
+        .phoff
+        .checked_add(u64::from(header.phnum) * PHDR_LEN as u64);
+    if header.phoff < EHDR_LEN as u64 || end.is_none_or(|end| end > file.len() as u64) {
+        return Err(Error::TruncatedProgramHeaders {
+            offset: header.phoff,
+            count: header.phnum,
+        });
+    }
+    Ok(header)
+}
+
+/// The program headers of a file [`parse`] accepted.
+pub fn program_headers<'a>(
+    file: &'a [u8],
+    header: &Header,
+) -> impl Iterator<Item = ProgramHeader> + 'a {
+    let phoff = header.phoff as usize;
+    (0..header.phnum as usize).map(move |i| {
+        let at = phoff + i * PHDR_LEN;
+        ProgramHeader {
+            kind: u32_at(file, at),
+            flags: u32_at(file, at + 4),
+            offset: u64_at(file, at + 8),
+            vaddr: u64_at(file, at + 16),
+            paddr: u64_at(file, at + 24),
+            filesz: u64_at(file, at + 32),
+            memsz: u64_at(file, at + 40),
+        }
+    })
+}
+
+impl ProgramHeader {
+    /// The segment's bytes in the file, if they lie inside it.
+    pub fn data<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
+        let end = self.offset.checked_add(self.filesz)?;
+        file.get(usize::try_from(self.offset).ok()?..usize::try_from(end).ok()?)
+    }
+}
+
+/// The physical address of a PVH entry point in a PT_NOTE segment's bytes
+/// (a note named "Xen" of type [`crate::pvh::XEN_ELFNOTE_PHYS32_ENTRY`]).
+pub fn find_pvh_entry(mut notes: &[u8]) -> Option<u64> {
+    let align4 = |n: usize| n.checked_add(3).map(|n| n & !3);
+    while notes.len() >= 12 {
+        let namesz = u32_at(notes, 0) as usize;
+        let descsz = u32_at(notes, 4) as usize;
+        let kind = u32_at(notes, 8);
+        let name_end = 12usize.checked_add(align4(namesz)?)?;
+        let desc_end = name_end.checked_add(align4(descsz)?)?;
+        let name = notes.get(12..12usize.checked_add(namesz)?)?;
+        let desc = notes.get(name_end..name_end.checked_add(descsz)?)?;
+        if name == b"Xen\0" && kind == crate::pvh::XEN_ELFNOTE_PHYS32_ENTRY {
+            return match descsz {
+                4 => Some(u64::from(u32_at(desc, 0))),
+                8 => Some(u64_at(desc, 0)),
+                _ => None,
+            };
+        }
+        notes = notes.get(desc_end..)?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        assert_eq!(parse(b""), Err(Error::Empty));
+        assert_eq!(parse(b"\x7fELF"), Err(Error::TooShort(4)));
+        assert_eq!(parse(&[0u8; 64]), Err(Error::NotElf));
+        let mut h = [0u8; 64];
+        h[..4].copy_from_slice(MAGIC);
+        h[4] = CLASS64;
+        h[5] = DATA_LSB;
+        h[18] = EM_X86_64 as u8;
+        h[54] = PHDR_LEN as u8;
+        h[56] = 1;
+        h[32] = 64;
+        assert!(matches!(
+            parse(&h),
+            Err(Error::TruncatedProgramHeaders { count: 1, .. })
+        ));
+        // Offsets near u64::MAX must not overflow.
+        h[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(parse(&h).is_err());
+        assert_eq!(find_pvh_entry(&[0xFF; 40]), None);
+        assert_eq!(find_pvh_entry(&[]), None);
+    }
+
+    #[test]
+    fn segment_data_is_bounds_checked() {
+        let p = ProgramHeader {
+            kind: PT_LOAD,
+            flags: PF_R,
+            offset: 10,
+            vaddr: 0,
+            paddr: 0,
+            filesz: u64::MAX,
+            memsz: 0,
+        };
+        assert_eq!(p.data(&[0; 20]), None);
+        let p = ProgramHeader { filesz: 5, ..p };
+        assert_eq!(p.data(&[7; 20]), Some(&[7u8; 5][..]));
+    }
+}

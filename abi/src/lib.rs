@@ -1,0 +1,27 @@
+//! The contract between the VMM, the guest kernel and guest programs.
+//!
+//! Every I/O port, boot-time structure, command-line key and exit value that
+//! crosses the guest/host boundary is defined here, once. The crate is
+//! `no_std` so the kernel and user programs (built for
+//! `x86_64-unknown-none`) use the very same definitions as the host.
+//!
+//! Layouts are `#[repr(C)]`, little-endian, with their sizes checked at
+//! compile time. A change to any of them bumps [`ABI_VERSION`].
+#![no_std]
+#![deny(missing_docs)]
+
+pub mod cmdline;
+pub mod cpio;
+pub mod elf;
+pub mod exit;
+pub mod port;
+pub mod proc;
+pub mod pvh;
+pub mod sys;
+
+/// Version of this guest/host contract. The kernel reports it at boot; the VMM
+/// refuses features of a guest whose version it does not know.
+pub const ABI_VERSION: u32 = 1;
+
+/// Size of a page, the unit of guest memory management.
+pub const PAGE_SIZE: u64 = 4096;

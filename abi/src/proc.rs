@@ -1,0 +1,289 @@
+//! Processes as the outside sees them: states, why a process sleeps, how it
+//! ended, and [`ProcInfo`], the fixed-layout record `procinfo` returns (and
+//! that the VMM reads from guest memory).
+
+use crate::sys::NAME_LEN;
+
+/// The state of a process-table slot (xv6's states plus Stopped).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcState {
+    /// The slot is free.
+    Unused = 0,
+    /// Being created; not yet runnable.
+    Embryo = 1,
+    /// Blocked; [`SleepReason`] says on what.
+    Sleeping = 2,
+    /// Ready to run, waiting for the CPU.
+    Runnable = 3,
+    /// On the CPU.
+    Running = 4,
+    /// Exited; waiting for its parent to collect the status.
+    Zombie = 5,
+    /// Suspended by `suspend` until `resume`.
+    Stopped = 6,
+}
+
+impl ProcState {
+    /// Decodes a raw state; `None` for an unknown value.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        use ProcState::*;
+        [Unused, Embryo, Sleeping, Runnable, Running, Zombie, Stopped]
+            .into_iter()
+            .find(|s| *s as u32 == raw)
+    }
+
+    /// The name `ps` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcState::Unused => "unused",
+            ProcState::Embryo => "embryo",
+            ProcState::Sleeping => "sleeping",
+            ProcState::Runnable => "runnable",
+            ProcState::Running => "running",
+            ProcState::Zombie => "zombie",
+            ProcState::Stopped => "stopped",
+        }
+    }
+}
+
+/// Why a Sleeping process sleeps.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SleepReason {
+    /// Not sleeping.
+    None = 0,
+    /// Waiting for console input.
+    Io = 1,
+    /// In `waitpid`, waiting for a child to exit.
+    Wait = 2,
+    /// In `sleep`, waiting for time to pass.
+    Sleep = 3,
+    /// Waiting on a pipe (to read data or to write into a full one).
+    Pipe = 4,
+}
+
+impl SleepReason {
+    /// Decodes a raw reason; `None` for an unknown value.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        use SleepReason::*;
+        [None, Io, Wait, Sleep, Pipe]
+            .into_iter()
+            .find(|s| *s as u32 == raw)
+    }
+
+    /// The name `ps` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            SleepReason::None => "",
+            SleepReason::Io => "io",
+            SleepReason::Wait => "wait",
+            SleepReason::Sleep => "sleep",
+            SleepReason::Pipe => "pipe",
+        }
+    }
+}
+
+/// How a process ended, the low byte of a wait status.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// It called `exit`; the status byte holds its code.
+    Exited = 0,
+    /// It was killed with `kill`.
+    Killed = 1,
+    /// A page fault it could not survive (bad address, write to read-only).
+    PageFault = 2,
+    /// A general protection fault (privileged instruction, bad address).
+    GeneralProtection = 3,
+    /// Divide error.
+    DivideError = 4,
+    /// Invalid opcode.
+    InvalidOpcode = 5,
+    /// Its stack ran into the guard region.
+    StackOverflow = 6,
+    /// A breakpoint (`int3`) with no debugger.
+    Breakpoint = 7,
+    /// Another CPU exception.
+    OtherFault = 8,
+}
+
+impl Cause {
+    /// Decodes a raw cause; `None` for an unknown value.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        use Cause::*;
+        [
+            Exited,
+            Killed,
+            PageFault,
+            GeneralProtection,
+            DivideError,
+            InvalidOpcode,
+            StackOverflow,
+            Breakpoint,
+            OtherFault,
+        ]
+        .into_iter()
+        .find(|c| *c as u32 == raw)
+    }
+
+    /// How the shell and `ps` describe it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Cause::Exited => "exited",
+            Cause::Killed => "killed",
+            Cause::PageFault => "page fault",
+            Cause::GeneralProtection => "general protection fault",
+            Cause::DivideError => "divide error",
+            Cause::InvalidOpcode => "invalid opcode",
+            Cause::StackOverflow => "stack overflow",
+            Cause::Breakpoint => "breakpoint",
+            Cause::OtherFault => "fault",
+        }
+    }
+}
+
+/// A wait status: bits 0-7 the [`Cause`], bits 8-15 the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitStatus(pub i32);
+
+impl WaitStatus {
+    /// The status of a process that exited with `code`.
+    pub fn exited(code: u8) -> Self {
+        WaitStatus(i32::from(code) << 8)
+    }
+
+    /// The status of a process ended by `cause`.
+    pub fn ended_by(cause: Cause) -> Self {
+        WaitStatus(cause as i32)
+    }
+
+    /// How it ended.
+    pub fn cause(self) -> Cause {
+        Cause::from_raw((self.0 & 0xFF) as u32).unwrap_or(Cause::OtherFault)
+    }
+
+    /// The exit code, when it exited.
+    pub fn code(self) -> Option<u8> {
+        (self.cause() == Cause::Exited).then_some(((self.0 >> 8) & 0xFF) as u8)
+    }
+}
+
+/// One process as `procinfo` reports it. Fixed layout, 128 bytes; the
+/// kernel keeps one inside every PCB, so the VMM can read the table.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// Process id; 0 for an unused slot.
+    pub pid: u32,
+    /// Parent's pid (0 for init).
+    pub ppid: u32,
+    /// A [`ProcState`].
+    pub state: u32,
+    /// A [`SleepReason`] (when Sleeping).
+    pub reason: u32,
+    /// Program name, NUL-padded.
+    pub name: [u8; NAME_LEN],
+    /// Timer ticks spent running.
+    pub ticks: u64,
+    /// Times it gave up the CPU itself (sleep, wait, yield, I/O).
+    pub voluntary_switches: u64,
+    /// Times the timer took the CPU from it.
+    pub involuntary_switches: u64,
+    /// Page faults it took (lazy loading, heap and stack growth).
+    pub page_faults: u64,
+    /// Tick at which it was created.
+    pub start_tick: u64,
+    /// Bytes of memory it maps (program, heap, stack).
+    pub mem_bytes: u64,
+    /// Current program break (end of the heap).
+    pub brk: u64,
+    /// Wait status once it is a Zombie ([`WaitStatus`]).
+    pub exit_status: i32,
+    /// Nonzero when it has been killed but not yet ended.
+    pub killed: u32,
+    /// The address of the fault that ended it, if one did.
+    pub fault_addr: u64,
+    /// The instruction pointer of that fault.
+    pub fault_rip: u64,
+    /// Room to grow without changing the record size; zero.
+    pub reserved: [u64; 2],
+}
+
+const _: () = assert!(core::mem::size_of::<ProcInfo>() == 128);
+
+impl ProcInfo {
+    /// An unused slot.
+    pub const EMPTY: ProcInfo = ProcInfo {
+        pid: 0,
+        ppid: 0,
+        state: ProcState::Unused as u32,
+        reason: SleepReason::None as u32,
+        name: [0; NAME_LEN],
+        ticks: 0,
+        voluntary_switches: 0,
+        involuntary_switches: 0,
+        page_faults: 0,
+        start_tick: 0,
+        mem_bytes: 0,
+        brk: 0,
+        exit_status: 0,
+        killed: 0,
+        fault_addr: 0,
+        fault_rip: 0,
+        reserved: [0; 2],
+    };
+
+    /// The name as text (up to the first NUL; invalid UTF-8 shows as `?`).
+    pub fn name(&self) -> &str {
+        let end = self.name.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
+        core::str::from_utf8(&self.name[..end]).unwrap_or("?")
+    }
+
+    /// Sets the name, truncated to fit.
+    pub fn set_name(&mut self, name: &str) {
+        self.name = [0; NAME_LEN];
+        let n = name.len().min(NAME_LEN);
+        self.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    }
+
+    /// The state, if valid.
+    pub fn state(&self) -> Option<ProcState> {
+        ProcState::from_raw(self.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_status_round_trips() {
+        let s = WaitStatus::exited(42);
+        assert_eq!(s.cause(), Cause::Exited);
+        assert_eq!(s.code(), Some(42));
+        let k = WaitStatus::ended_by(Cause::Killed);
+        assert_eq!(k.cause(), Cause::Killed);
+        assert_eq!(k.code(), None);
+    }
+
+    #[test]
+    fn names_truncate() {
+        let mut p = ProcInfo::EMPTY;
+        p.set_name("a-very-long-program-name");
+        assert_eq!(p.name(), "a-very-long-prog");
+        p.set_name("sh");
+        assert_eq!(p.name(), "sh");
+        assert_eq!(p.state(), Some(ProcState::Unused));
+    }
+
+    #[test]
+    fn raw_values_decode() {
+        for s in 0..7 {
+            assert_eq!(ProcState::from_raw(s).unwrap() as u32, s);
+        }
+        assert_eq!(ProcState::from_raw(7), None);
+        assert_eq!(SleepReason::from_raw(4), Some(SleepReason::Pipe));
+        assert_eq!(Cause::from_raw(99), None);
+    }
+}

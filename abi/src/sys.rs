@@ -1,0 +1,153 @@
+//! System calls: numbers, calling convention, error numbers, and the user
+//! address-space layout programs are linked against.
+//!
+//! # Calling convention
+//! A program calls the kernel-provided stub at [`STUB_ADDR`] (`call`), with
+//! the number in `rax` and up to six arguments in `rdi`, `rsi`, `rdx`, `r10`,
+//! `r8`, `r9` (Linux's registers). The result comes back in `rax`: a value
+//! `>= 0` on success, `-errno` on failure. Every other register except
+//! `rcx` and `r11` is preserved. The stub's instruction is chosen by the
+//! kernel at boot (`syscall` where the hypervisor supports it, an `int3`
+//! trap gate otherwise: see PLATFORM.md), so programs never depend on it.
+//!
+//! Strings and buffers are passed as a pointer and a length; an argument
+//! vector is a pointer to an array of [`Str`].
+
+/// User virtual address of the system-call stub page (read/execute, user).
+pub const STUB_ADDR: u64 = 0x1000;
+/// Where user programs are linked (their lowest segment).
+pub const USER_BASE: u64 = 0x40_0000;
+/// Top of the user stack (exclusive); the stack grows down from here.
+pub const USER_STACK_TOP: u64 = 0x7FFF_FFFF_F000;
+/// Largest user stack; below it lies an unmapped guard region.
+pub const USER_STACK_MAX: u64 = 1 << 20;
+/// Exclusive end of the user half of the address space.
+pub const USER_END: u64 = 0x8000_0000_0000;
+
+/// A string or buffer in user memory (an element of an argument vector).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Str {
+    /// User virtual address of the first byte.
+    pub ptr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// Most arguments `exec`/`spawn` accept.
+pub const MAX_ARGS: usize = 32;
+/// Longest single argument (bytes).
+pub const MAX_ARG_LEN: usize = 256;
+/// Longest path (bytes).
+pub const MAX_PATH: usize = 256;
+/// Open files per process.
+pub const MAX_FDS: usize = 16;
+/// Length of a process name, as in [`crate::proc::ProcInfo::name`].
+pub const NAME_LEN: usize = 16;
+
+/// `waitpid` flag: return 0 at once if no child has exited.
+pub const WNOHANG: u64 = 1;
+
+/// The system call numbers.
+pub mod nr {
+    /// `exit(status) -> !`
+    pub const EXIT: u64 = 0;
+    /// `fork() -> pid in the parent, 0 in the child`
+    pub const FORK: u64 = 1;
+    /// `exec(path, path_len, argv: *const Str, argc) -> only on error`
+    pub const EXEC: u64 = 2;
+    /// `spawn(path, path_len, argv: *const Str, argc) -> pid`
+    pub const SPAWN: u64 = 3;
+    /// `waitpid(pid or -1, status: *mut i32 or 0, flags) -> pid`
+    pub const WAITPID: u64 = 4;
+    /// `kill(pid) -> 0`
+    pub const KILL: u64 = 5;
+    /// `getpid() -> pid`
+    pub const GETPID: u64 = 6;
+    /// `getppid() -> pid`
+    pub const GETPPID: u64 = 7;
+    /// `sleep(ms) -> 0`
+    pub const SLEEP: u64 = 8;
+    /// `yield() -> 0`
+    pub const YIELD: u64 = 9;
+    /// `sbrk(delta: i64) -> old break`
+    pub const SBRK: u64 = 10;
+    /// `read(fd, buf, len) -> bytes read (0 at end of file)`
+    pub const READ: u64 = 11;
+    /// `write(fd, buf, len) -> bytes written`
+    pub const WRITE: u64 = 12;
+    /// `close(fd) -> 0`
+    pub const CLOSE: u64 = 13;
+    /// `dup(fd) -> new fd`
+    pub const DUP: u64 = 14;
+    /// `pipe(fds: *mut [i32; 2]) -> 0`
+    pub const PIPE: u64 = 15;
+    /// `suspend(pid) -> 0` (the process is Stopped until resumed)
+    pub const SUSPEND: u64 = 16;
+    /// `resume(pid) -> 0`
+    pub const RESUME: u64 = 17;
+    /// `procinfo(pid or -1, buf: *mut ProcInfo, max) -> records written`
+    pub const PROCINFO: u64 = 18;
+    /// `uptime() -> milliseconds since boot`
+    pub const UPTIME: u64 = 19;
+    /// `poweroff(status) -> !` (init only, or any process: see the kernel)
+    pub const POWEROFF: u64 = 20;
+    /// Number of system calls; numbers at or above it give `ENOSYS`.
+    pub const COUNT: u64 = 21;
+}
+
+/// Error numbers, returned negated (Linux's values).
+pub mod errno {
+    /// Operation not permitted.
+    pub const EPERM: i64 = 1;
+    /// No such file.
+    pub const ENOENT: i64 = 2;
+    /// No such process.
+    pub const ESRCH: i64 = 3;
+    /// Argument list too long.
+    pub const E2BIG: i64 = 7;
+    /// Not an executable.
+    pub const ENOEXEC: i64 = 8;
+    /// Bad file descriptor.
+    pub const EBADF: i64 = 9;
+    /// No child processes.
+    pub const ECHILD: i64 = 10;
+    /// Resource temporarily unavailable (process table full).
+    pub const EAGAIN: i64 = 11;
+    /// Out of memory.
+    pub const ENOMEM: i64 = 12;
+    /// Bad address.
+    pub const EFAULT: i64 = 14;
+    /// Invalid argument.
+    pub const EINVAL: i64 = 22;
+    /// Too many open files.
+    pub const EMFILE: i64 = 24;
+    /// Broken pipe.
+    pub const EPIPE: i64 = 32;
+    /// Name too long.
+    pub const ENAMETOOLONG: i64 = 36;
+    /// No such system call.
+    pub const ENOSYS: i64 = 38;
+
+    /// A short description of an error number.
+    pub fn describe(errno: i64) -> &'static str {
+        match errno {
+            EPERM => "operation not permitted",
+            ENOENT => "no such file",
+            ESRCH => "no such process",
+            E2BIG => "argument list too long",
+            ENOEXEC => "not an executable",
+            EBADF => "bad file descriptor",
+            ECHILD => "no child processes",
+            EAGAIN => "resource temporarily unavailable",
+            ENOMEM => "out of memory",
+            EFAULT => "bad address",
+            EINVAL => "invalid argument",
+            EMFILE => "too many open files",
+            EPIPE => "broken pipe",
+            ENAMETOOLONG => "name too long",
+            ENOSYS => "no such system call",
+            _ => "unknown error",
+        }
+    }
+}
