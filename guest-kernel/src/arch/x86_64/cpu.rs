@@ -1,0 +1,197 @@
+//! Privileged instructions: port I/O, control registers, MSRs, the TSC,
+//! the interrupt flag, `hlt`, and string instructions for bulk memory work.
+//!
+//! Ring 0 may be emulated one instruction at a time (see PLATFORM.md), so
+//! bulk work uses `rep` string instructions: one instruction, however long.
+
+use core::arch::asm;
+
+/// Writes a byte to an I/O port.
+///
+/// # Safety
+///
+/// The write must not break the device's or the kernel's invariants (e.g.
+/// reprogram a device another module owns).
+pub unsafe fn outb(port: u16, value: u8) {
+    // SAFETY: port I/O has no memory effects; the caller vouches for the
+    // device-level effect.
+    unsafe {
+        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
+    }
+}
+
+/// Reads a byte from an I/O port.
+///
+/// # Safety
+///
+/// Reads can have side effects (e.g. pop a UART's receive FIFO); the caller
+/// must own the device.
+pub unsafe fn inb(port: u16) -> u8 {
+    let value: u8;
+    // SAFETY: as for outb.
+    unsafe {
+        asm!("in al, dx", in("dx") port, out("al") value, options(nomem, nostack, preserves_flags))
+    }
+    value
+}
+
+/// Writes a 32-bit value to an I/O port.
+///
+/// # Safety
+///
+/// As for [`outb`].
+pub unsafe fn outl(port: u16, value: u32) {
+    // SAFETY: as for outb.
+    unsafe {
+        asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
+    }
+}
+
+/// Writes `bytes` to one I/O port with a single `rep outsb`: one VM exit for
+/// the whole buffer instead of one per byte.
+///
+/// # Safety
+///
+/// As for [`outb`].
+pub unsafe fn outsb(port: u16, bytes: &[u8]) {
+    // SAFETY: rep outsb reads bytes.len() bytes from bytes.as_ptr() (a valid
+    // slice; DF is clear per the ABI) and writes them to the port.
+    unsafe {
+        asm!(
+            "rep outsb",
+            in("dx") port,
+            inout("rsi") bytes.as_ptr() => _,
+            inout("rcx") bytes.len() => _,
+            options(nostack, preserves_flags, readonly)
+        )
+    }
+}
+
+/// Sets `len` bytes at `dst` to zero with `rep stosq`/`rep stosb`.
+#[allow(dead_code, reason = "used by frame::alloc_zeroed")]
+///
+/// # Safety
+///
+/// `dst..dst + len` must be writable and not aliased by any reference.
+pub unsafe fn zero_bytes(dst: *mut u8, len: usize) {
+    // SAFETY: the caller guarantees the range is writable; DF is clear.
+    unsafe {
+        asm!(
+            "rep stosq",
+            "mov rcx, {tail}",
+            "rep stosb",
+            tail = in(reg) len & 7,
+            inout("rdi") dst => _,
+            inout("rcx") len / 8 => _,
+            in("rax") 0u64,
+            options(nostack, preserves_flags)
+        )
+    }
+}
+
+/// Reads a model-specific register.
+///
+/// # Safety
+///
+/// `msr` must exist on this CPU (else #GP).
+pub unsafe fn rdmsr(msr: u32) -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: the caller guarantees the MSR exists.
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    }
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+/// Reads the time-stamp counter.
+pub fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: rdtsc only reads the counter (CR4.TSD does not apply in ring 0).
+    unsafe { asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) }
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+/// Reads CR2, the address of the last page fault.
+pub fn read_cr2() -> u64 {
+    let value;
+    // SAFETY: reading CR2 has no side effects.
+    unsafe { asm!("mov {}, cr2", out(reg) value, options(nomem, nostack, preserves_flags)) }
+    value
+}
+
+/// Reads CR3, the physical address of the current PML4.
+pub fn read_cr3() -> u64 {
+    let value;
+    // SAFETY: reading CR3 has no side effects.
+    unsafe { asm!("mov {}, cr3", out(reg) value, options(nomem, nostack, preserves_flags)) }
+    value
+}
+
+/// Whether RFLAGS.IF is set.
+pub fn interrupts_enabled() -> bool {
+    let flags: u64;
+    // SAFETY: pushfq/pop only read RFLAGS (using the stack, which is fine).
+    unsafe { asm!("pushfq", "pop {}", out(reg) flags, options(nomem, preserves_flags)) }
+    flags & (1 << 9) != 0
+}
+
+/// Disables interrupts and returns whether they were on.
+pub fn interrupts_save_disable() -> bool {
+    let was = interrupts_enabled();
+    disable_interrupts();
+    was
+}
+
+/// Re-enables interrupts if `was_on` (the value [`interrupts_save_disable`]
+/// returned).
+pub fn interrupts_restore(was_on: bool) {
+    if was_on {
+        // SAFETY: interrupts were on before, so the IDT was ready then.
+        unsafe { enable_interrupts() };
+    }
+}
+
+/// `cli`.
+pub fn disable_interrupts() {
+    // SAFETY: masking interrupts cannot break memory safety. Not `nomem`:
+    // it orders memory accesses like a compiler barrier.
+    unsafe { asm!("cli", options(nostack)) }
+}
+
+/// `sti`.
+///
+/// # Safety
+///
+/// The IDT, and every device that may interrupt, must be ready.
+pub unsafe fn enable_interrupts() {
+    // SAFETY: the caller guarantees handlers are in place.
+    unsafe { asm!("sti", options(nostack)) }
+}
+
+/// Sleeps until `ready()` holds, halting between interrupts. `ready` is
+/// checked with interrupts off and then `sti; hlt` runs as one step (`sti`
+/// delays interrupts by one instruction), so a wake-up between the check
+/// and the halt is never missed. Interrupts are on when it returns.
+///
+/// Must only be called once interrupts are set up.
+pub fn wait_until(mut ready: impl FnMut() -> bool) {
+    loop {
+        disable_interrupts();
+        if ready() {
+            // SAFETY: the caller runs after interrupt setup (see above).
+            unsafe { enable_interrupts() };
+            return;
+        }
+        // SAFETY: as above; hlt resumes after the next interrupt.
+        unsafe { asm!("sti", "hlt", options(nostack)) }
+    }
+}
+
+/// Stops the CPU for good: interrupts off, `hlt` forever.
+pub fn halt_forever() -> ! {
+    loop {
+        // SAFETY: cli; hlt only stops this CPU (an NMI could wake it; the
+        // loop halts again).
+        unsafe { asm!("cli", "hlt", options(nomem, nostack)) }
+    }
+}

@@ -1,0 +1,316 @@
+//! Trap entry: the assembly stubs the IDT points at, the saved-register
+//! [`TrapFrame`], the Rust dispatcher, and crash reports.
+//!
+//! On an interrupt or exception the CPU pushes SS, RSP, RFLAGS, CS, RIP and,
+//! for some exceptions, an error code, after aligning RSP to 16 (SDM Vol.
+//! 3A, 6.14.2 "64-Bit Mode Stack Frame"). Each stub pushes a zero error code
+//! when the CPU does not, then its vector, and jumps to `trap_common`, which
+//! pushes every general-purpose register so the stack holds a [`TrapFrame`],
+//! calls [`trap_dispatch`], restores and `iretq`s.
+//!
+//! The timer interrupt has its own six-instruction stub instead (count the
+//! tick, EOI, return): ring 0 can cost a microsecond per instruction, and at
+//! 1000 Hz the full path would eat several percent of the CPU.
+//!
+//! The stubs sit at a fixed address ([`STUBS_VMA`], which `linker.ld`
+//! enforces), 32 bytes apart, in slot order: exceptions 0..31, then the
+//! timer, serial and spurious interrupts ([`SLOT_TIMER`] ...). So their
+//! addresses are assembler constants and [`super::idt`] is a static table
+//! that costs nothing at boot.
+
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use super::{cpu, lapic};
+use crate::boot;
+use crate::dev::{poweroff, serial};
+use abi::exit::ExitRequest;
+use kernel::exception::{self, PageFaultError};
+use kernel::hex::Hex;
+
+/// Vector of the LAPIC timer.
+pub const TIMER_VECTOR: u8 = 0x20;
+/// Vector of COM1's interrupt (ISA IRQ 4 through the IOAPIC).
+pub const SERIAL_VECTOR: u8 = 0x24;
+/// Vector of LAPIC spurious interrupts (low 4 bits must be 1 on old APICs).
+pub const SPURIOUS_VECTOR: u8 = 0xFF;
+
+/// Address of the first stub: the start of `.text`, fixed by `linker.ld`
+/// (which checks it).
+pub const STUBS_VMA: u64 = 0xFFFF_FFFF_8011_0000;
+/// Distance between stubs.
+pub const STUB_STRIDE: u64 = 32;
+/// Stub slot of the timer interrupt.
+pub const SLOT_TIMER: u64 = 32;
+/// Stub slot of the serial interrupt.
+pub const SLOT_SERIAL: u64 = 33;
+/// Stub slot of the spurious interrupt.
+pub const SLOT_SPURIOUS: u64 = 34;
+
+/// The registers saved on a trap, lowest address first: what `trap_common`
+/// pushed, then the stub's vector and error code, then the CPU's frame.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Pushed by the stub.
+    pub vector: u64,
+    /// Pushed by the CPU, or 0 by the stub.
+    pub error: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+// 22 words: with the CPU's 16-byte alignment of the frame, RSP is 16-byte
+// aligned at the `call` in trap_common, as the SysV ABI wants.
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 22 * 8);
+
+global_asm!(
+    r#"
+    .pushsection .text.trapstubs, "ax"
+    .macro TRAP_NOERR vector
+    .p2align 5
+    pushq $0
+    pushq $\vector
+    jmp trap_common
+    .endm
+    .macro TRAP_ERR vector
+    .p2align 5
+    pushq $\vector
+    jmp trap_common
+    .endm
+
+    .p2align 5
+    .global trap_stubs
+trap_stubs:
+    TRAP_NOERR 0
+    TRAP_NOERR 1
+    TRAP_NOERR 2
+    TRAP_NOERR 3
+    TRAP_NOERR 4
+    TRAP_NOERR 5
+    TRAP_NOERR 6
+    TRAP_NOERR 7
+    TRAP_ERR   8
+    TRAP_NOERR 9
+    TRAP_ERR   10
+    TRAP_ERR   11
+    TRAP_ERR   12
+    TRAP_ERR   13
+    TRAP_ERR   14
+    TRAP_NOERR 15
+    TRAP_NOERR 16
+    TRAP_ERR   17
+    TRAP_NOERR 18
+    TRAP_NOERR 19
+    TRAP_NOERR 20
+    TRAP_ERR   21
+    TRAP_NOERR 22
+    TRAP_NOERR 23
+    TRAP_NOERR 24
+    TRAP_NOERR 25
+    TRAP_NOERR 26
+    TRAP_NOERR 27
+    TRAP_NOERR 28
+    TRAP_ERR   29
+    TRAP_ERR   30
+    TRAP_NOERR 31
+
+    /* Slot 32. Timer: count the tick and acknowledge it; nothing else. */
+    .p2align 5
+    pushq %rax
+    incq {ticks}(%rip)
+    movq {eoi}(%rip), %rax
+    movl $0, (%rax)
+    popq %rax
+    iretq
+
+    /* Slot 33. */
+    .p2align 5
+    pushq $0
+    pushq ${serial_vector}
+    jmp trap_common
+
+    /* Slot 34. Spurious LAPIC interrupts need no EOI (SDM Vol. 3A, 11.9). */
+    .p2align 5
+    iretq
+
+trap_common:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    cld
+    call {dispatch}
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp
+    iretq
+    .popsection
+"#,
+    serial_vector = const SERIAL_VECTOR,
+    ticks = sym lapic::TICKS,
+    eoi = sym lapic::EOI_ADDRESS,
+    dispatch = sym trap_dispatch,
+    options(att_syntax)
+);
+
+/// Called by `trap_common` with the saved registers, interrupts off.
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    match frame.vector {
+        v if v < exception::EXCEPTIONS as u64 => crash(frame),
+        v if v == u64::from(SERIAL_VECTOR) => {
+            serial::handle_interrupt();
+            lapic::eoi();
+        }
+        v => {
+            log!("kernel: unexpected interrupt, vector {v:#x}");
+            lapic::eoi();
+        }
+    }
+}
+
+/// Set once a crash report starts: a fault while reporting just exits.
+static CRASHING: AtomicBool = AtomicBool::new(false);
+
+/// Reports an exception and ends the VM: one `KERNEL CRASH:` line, the
+/// registers, then [`ExitRequest::Exception`] on the exit port.
+fn crash(f: &TrapFrame) -> ! {
+    let vector = f.vector as u8;
+    if CRASHING.swap(true, Ordering::Relaxed) {
+        poweroff::exit(ExitRequest::Exception(vector));
+    }
+    let (name, mnemonic) = exception::name(f.vector).unwrap_or(("exception", "#??"));
+    let cr2 = cpu::read_cr2();
+    report!(
+        "KERNEL CRASH: {name} ({mnemonic}, vector {vector}) at rip={} cr2={} error={}",
+        Hex::min(f.rip),
+        Hex::min(cr2),
+        Hex::min(f.error)
+    );
+    if f.cs & 3 == 3 {
+        report!("  in user mode");
+    }
+    if vector == exception::PAGE_FAULT {
+        report!(
+            "  page fault: {} at {}",
+            PageFaultError(f.error),
+            Hex::min(cr2)
+        );
+    }
+    if vector == exception::DOUBLE_FAULT {
+        let guard = boot::stack_guard();
+        if guard.contains(f.rsp) || guard.contains(cr2) {
+            report!(
+                "  kernel stack overflow: rsp={} reached the guard page {}..{} below the boot stack",
+                Hex::min(f.rsp),
+                Hex::min(guard.start),
+                Hex::min(guard.end)
+            );
+        }
+    }
+    report!(
+        "  rax={} rbx={} rcx={} rdx={}",
+        Hex::full(f.rax),
+        Hex::full(f.rbx),
+        Hex::full(f.rcx),
+        Hex::full(f.rdx)
+    );
+    report!(
+        "  rsi={} rdi={} rbp={} rsp={}",
+        Hex::full(f.rsi),
+        Hex::full(f.rdi),
+        Hex::full(f.rbp),
+        Hex::full(f.rsp)
+    );
+    report!(
+        "  r8 ={} r9 ={} r10={} r11={}",
+        Hex::full(f.r8),
+        Hex::full(f.r9),
+        Hex::full(f.r10),
+        Hex::full(f.r11)
+    );
+    report!(
+        "  r12={} r13={} r14={} r15={}",
+        Hex::full(f.r12),
+        Hex::full(f.r13),
+        Hex::full(f.r14),
+        Hex::full(f.r15)
+    );
+    report!(
+        "  cs={} ss={} rflags={} cr3={}",
+        Hex::min(f.cs),
+        Hex::min(f.ss),
+        Hex::min(f.rflags),
+        Hex::min(cpu::read_cr3())
+    );
+    backtrace(f.rbp);
+    poweroff::exit(ExitRequest::Exception(vector));
+}
+
+/// Prints the return addresses on the frame-pointer chain starting at `rbp`
+/// (the kernel is built with frame pointers), following it only while it
+/// stays inside the boot stack, so a corrupt chain cannot fault.
+pub fn backtrace(mut rbp: u64) {
+    let stack = boot::boot_stack();
+    let mut line = crate::log::Line::new(crate::log::BOTH);
+    let _ = core::fmt::Write::write_str(&mut line, "  backtrace:");
+    for _ in 0..12 {
+        if !rbp.is_multiple_of(8) || !stack.contains(rbp) || !stack.contains(rbp + 8) {
+            break;
+        }
+        let frame = rbp as *const u64;
+        // SAFETY: rbp and rbp + 8 are inside the mapped boot stack (checked).
+        let (next, ret) = unsafe { (frame.read(), frame.add(1).read()) };
+        let _ = core::fmt::Write::write_fmt(&mut line, format_args!(" {}", Hex::min(ret)));
+        if next <= rbp {
+            break;
+        }
+        rbp = next;
+    }
+    let _ = core::fmt::Write::write_str(&mut line, "\n");
+    line.flush();
+}

@@ -1,0 +1,28 @@
+//! The debug console at port 0xe9 (QEMU's `isa-debugcon`, and our VMM's):
+//! every byte written is appended to a log on the host. The kernel log goes
+//! here, a whole line per `rep outsb`.
+//!
+//! A read returns 0xe9 when the device is present; without it the kernel
+//! skips the writes (each one would still cost a VM exit).
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::arch::x86_64::cpu;
+use abi::port::{DEBUGCON, DEBUGCON_READBACK};
+
+static PRESENT: AtomicBool = AtomicBool::new(false);
+
+/// Probes for the device.
+pub fn init() {
+    // SAFETY: reading the debug console port has no side effect.
+    let present = unsafe { cpu::inb(DEBUGCON) } == DEBUGCON_READBACK;
+    PRESENT.store(present, Ordering::Relaxed);
+}
+
+/// Writes bytes as they are.
+pub fn write(bytes: &[u8]) {
+    if PRESENT.load(Ordering::Relaxed) {
+        // SAFETY: the port is the debug console's; writes only log.
+        unsafe { cpu::outsb(DEBUGCON, bytes) };
+    }
+}

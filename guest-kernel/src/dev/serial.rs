@@ -1,0 +1,233 @@
+//! COM1, a 16550A UART at port 0x3f8, IRQ 4: the interactive console
+//! (National Semiconductor PC16550D datasheet; register names as there).
+//!
+//! Output: wait once for THRE (transmit FIFO empty), then one `rep outsb` of
+//! up to 16 bytes (the FIFO depth): one VM exit per 16 bytes instead of one
+//! per byte. `\n` goes out as `\r\n`.
+//!
+//! Input is interrupt driven: the handler drains the receive FIFO into a
+//! ring; readers sleep in `hlt` until it has data. When the ring is full the
+//! handler stops (disables the receive interrupt) and leaves further bytes
+//! in the UART, which holds off the sender (QEMU and vm-superio stop
+//! feeding a full FIFO), so piped input is never lost; the reader re-enables
+//! it once there is room.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::arch::x86_64::cpu;
+use abi::port::COM1;
+use kernel::ring::Ring;
+
+// Register offsets from COM1.
+const RBR_THR: u16 = 0; // receive buffer (read) / transmit holding (write)
+const IER: u16 = 1; // interrupt enable
+const FCR: u16 = 2; // FIFO control (write)
+const LCR: u16 = 3; // line control
+const MCR: u16 = 4; // modem control
+const LSR: u16 = 5; // line status
+const DLL: u16 = 0; // divisor latch, low byte (with LCR.DLAB)
+const DLM: u16 = 1; // divisor latch, high byte (with LCR.DLAB)
+
+const LCR_DLAB: u8 = 0x80;
+const LCR_8N1: u8 = 0x03;
+/// FIFO on, both FIFOs cleared, receive interrupt at 14 bytes (or after 4
+/// idle character times): one interrupt per burst, not per byte (QEMU
+/// hands the FIFO only as many bytes as the trigger level asks for).
+const FCR_ENABLE_CLEAR: u8 = 0xC7;
+/// DTR, RTS, and OUT2 (which gates the IRQ line on PCs).
+const MCR_DTR_RTS_OUT2: u8 = 0x0B;
+/// MCR: loopback (transmitter wired to receiver).
+const MCR_LOOP: u8 = 0x10;
+/// IER: received-data-available interrupt.
+const IER_RX: u8 = 0x01;
+const LSR_DATA_READY: u8 = 0x01;
+const LSR_THR_EMPTY: u8 = 0x20;
+/// Transmit FIFO depth.
+const FIFO_DEPTH: usize = 16;
+
+static RX: Ring<4096> = Ring::new();
+/// The receive interrupt is off because RX was full.
+static RX_PAUSED: AtomicBool = AtomicBool::new(false);
+
+/// Programs the UART: 115200 8N1, FIFOs on, receive interrupt on.
+pub fn init() {
+    // SAFETY: COM1 belongs to this driver.
+    unsafe {
+        cpu::outb(COM1 + IER, 0);
+        cpu::outb(COM1 + LCR, LCR_DLAB);
+        cpu::outb(COM1 + DLL, 1); // 115200 baud
+        cpu::outb(COM1 + DLM, 0);
+        cpu::outb(COM1 + LCR, LCR_8N1);
+        cpu::outb(COM1 + MCR, MCR_DTR_RTS_OUT2 | MCR_LOOP);
+        enable_fifo();
+        cpu::outb(COM1 + MCR, MCR_DTR_RTS_OUT2);
+        cpu::outb(COM1 + IER, IER_RX);
+    }
+    drain();
+}
+
+/// Turns the FIFOs on without losing input that is already waiting.
+///
+/// Enabling the FIFO clears the receiver, and a piped script's first byte
+/// is usually waiting in the holding register when the kernel starts. So
+/// the byte (if any) is read and the FIFO enabled in back-to-back
+/// instructions, in loopback mode (in which QEMU does not hand over the
+/// next input byte as a side effect of the read), and the byte is kept.
+fn enable_fifo() {
+    let lsr: u8;
+    let rbr: u8;
+    // SAFETY: COM1 belongs to this driver; only UART registers are touched.
+    unsafe {
+        core::arch::asm!(
+            "mov dx, {lsr_port}",
+            "in al, dx",
+            "mov {lsr}, al",
+            "mov dx, {rbr_port}",
+            "in al, dx",
+            "mov {rbr}, al",
+            "mov dx, {fcr_port}",
+            "mov al, {fcr}",
+            "out dx, al",
+            lsr_port = const COM1 + LSR,
+            rbr_port = const COM1 + RBR_THR,
+            fcr_port = const COM1 + FCR,
+            fcr = const FCR_ENABLE_CLEAR,
+            lsr = out(reg_byte) lsr,
+            rbr = out(reg_byte) rbr,
+            out("dx") _,
+            out("al") _,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    if lsr & LSR_DATA_READY != 0 {
+        RX.push(rbr);
+    }
+}
+
+/// Writes bytes, translating `\n` to `\r\n`.
+pub fn write(mut bytes: &[u8]) {
+    while let Some(i) = find_newline(bytes) {
+        write_line(&bytes[..i]);
+        bytes = &bytes[i + 1..];
+    }
+    write_raw(bytes);
+}
+
+/// Writes `text` and `\r\n`, the line end sharing the last FIFO load.
+fn write_line(text: &[u8]) {
+    let full = text.len() - text.len() % FIFO_DEPTH;
+    let tail = &text[full..];
+    if tail.len() + 2 > FIFO_DEPTH {
+        write_raw(text);
+        write_raw(b"\r\n");
+        return;
+    }
+    write_raw(&text[..full]);
+    let mut chunk = [0u8; FIFO_DEPTH];
+    chunk[..tail.len()].copy_from_slice(tail);
+    chunk[tail.len()..tail.len() + 2].copy_from_slice(b"\r\n");
+    write_raw(&chunk[..tail.len() + 2]);
+}
+
+/// Index of the first `\n`, found with one `repne scasb`: where ring 0 is
+/// emulated that costs a quarter of a byte loop.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let left: usize;
+    // SAFETY: scans at most bytes.len() bytes of the slice (rcx), reading
+    // only; DF is clear per the ABI. The flags are outputs.
+    unsafe {
+        core::arch::asm!(
+            "repne scasb",
+            inout("rdi") bytes.as_ptr() => _,
+            inout("rcx") bytes.len() => left,
+            in("al") b'\n',
+            options(nostack, readonly)
+        );
+    }
+    // rcx counts down once per byte examined, including the match; it
+    // reaches 0 both on a miss and on a match in the last byte.
+    let i = bytes.len() - left - 1;
+    (bytes[i] == b'\n').then_some(i)
+}
+
+/// Writes bytes as they are, 16 per `rep outsb`.
+pub fn write_raw(bytes: &[u8]) {
+    for chunk in bytes.chunks(FIFO_DEPTH) {
+        // SAFETY: COM1 belongs to this driver; reading LSR has no side
+        // effect on the transmitter.
+        unsafe {
+            while cpu::inb(COM1 + LSR) & LSR_THR_EMPTY == 0 {
+                core::hint::spin_loop();
+            }
+            cpu::outsb(COM1 + RBR_THR, chunk);
+        }
+    }
+}
+
+/// Moves received bytes from the UART to RX until it is empty or RX is
+/// full; returns false when RX filled up first.
+fn drain() -> bool {
+    loop {
+        // SAFETY: COM1 belongs to this driver; reading RBR pops the FIFO,
+        // and only interrupt-off code (the handler, resume) calls drain.
+        unsafe {
+            if cpu::inb(COM1 + LSR) & LSR_DATA_READY == 0 {
+                return true;
+            }
+            if RX.is_full() {
+                return false;
+            }
+            RX.push(cpu::inb(COM1 + RBR_THR));
+        }
+    }
+}
+
+/// COM1's interrupt handler (interrupts off).
+pub fn handle_interrupt() {
+    if !drain() {
+        RX_PAUSED.store(true, Ordering::Relaxed);
+        // SAFETY: turning off the receive interrupt only delays input.
+        unsafe { cpu::outb(COM1 + IER, 0) };
+    }
+}
+
+/// Turns the receive interrupt back on after a pause, taking what waited.
+fn resume() {
+    let was_on = cpu::interrupts_save_disable();
+    loop {
+        if !drain() {
+            break; // Still full: stay paused.
+        }
+        RX_PAUSED.store(false, Ordering::Relaxed);
+        // SAFETY: re-enabling the receive interrupt.
+        unsafe { cpu::outb(COM1 + IER, IER_RX) };
+        // A byte that arrived between drain() and the IER write may not
+        // raise an edge on every UART model: look once more.
+        // SAFETY: reading LSR has no side effect.
+        if unsafe { cpu::inb(COM1 + LSR) } & LSR_DATA_READY == 0 {
+            break;
+        }
+    }
+    cpu::interrupts_restore(was_on);
+}
+
+/// Whether a byte is waiting to be read.
+pub fn has_input() -> bool {
+    !RX.is_empty()
+}
+
+/// Reads one byte, sleeping until one arrives.
+pub fn read_byte() -> u8 {
+    loop {
+        if let Some(byte) = RX.pop() {
+            if RX_PAUSED.load(Ordering::Relaxed) {
+                resume();
+            }
+            return byte;
+        }
+        cpu::wait_until(|| !RX.is_empty());
+    }
+}

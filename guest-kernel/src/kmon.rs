@@ -1,0 +1,218 @@
+//! The kernel monitor: a debug shell on the serial console, with
+//! interrupt-driven line input (echo, backspace). It is the console until
+//! processes exist, and stays as the kernel's own debug shell.
+
+use alloc::vec::Vec;
+
+use crate::arch::x86_64::idt;
+use crate::dev::{poweroff, serial};
+use crate::mm::{frame, heap};
+use crate::{clock, initrd};
+use abi::exit::ExitRequest;
+use kernel::command::{Command, CrashKind, HELP};
+use kernel::line::{Action, LineEditor};
+use kernel::time;
+
+/// The prompt.
+pub const PROMPT: &str = "kmon> ";
+
+/// Reads and runs commands forever.
+pub fn run() -> ! {
+    let mut editor = LineEditor::new();
+    // Echo is collected and written when input pauses: a pasted or piped
+    // line costs one write, not one per byte.
+    let mut echo = Echo::new();
+    loop {
+        serial::write_raw(PROMPT.as_bytes());
+        loop {
+            match editor.feed(serial::read_byte()) {
+                Action::None => {}
+                Action::Echo(b) => echo.push(&[b]),
+                Action::Erase(n) => {
+                    for _ in 0..n {
+                        echo.push(b"\x08 \x08");
+                    }
+                }
+                Action::Submit => {
+                    echo.push(b"\r\n");
+                    echo.flush();
+                    break;
+                }
+            }
+            if !serial::has_input() {
+                echo.flush();
+            }
+        }
+        execute(Command::parse(editor.line()));
+    }
+}
+
+/// Bytes to echo, not yet written.
+struct Echo {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Echo {
+    const fn new() -> Self {
+        Echo {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn flush(&mut self) {
+        serial::write_raw(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+/// Runs one command.
+fn execute(command: Command) {
+    match command {
+        Command::Empty => {}
+        Command::Help => serial::write(HELP.as_bytes()),
+        Command::Echo(text) => {
+            let words: Vec<&str> = text.split_ascii_whitespace().collect();
+            let mut line = alloc::string::String::new();
+            for (i, w) in words.iter().enumerate() {
+                if i > 0 {
+                    line.push(' ');
+                }
+                line.push_str(w);
+            }
+            line.push('\n');
+            serial::write(line.as_bytes());
+        }
+        Command::Uptime => {
+            let (ticks, tsc) = (clock::ticks(), clock::tsc_since_start());
+            let khz = clock::tsc_khz();
+            println!(
+                "uptime: {ticks} ticks in {} ms ({} Hz measured, {} Hz requested)",
+                time::tsc_to_ms(tsc, khz),
+                time::measured_hz(ticks, tsc, khz),
+                clock::hz()
+            );
+        }
+        Command::Sleep(ms) => clock::sleep_ms(ms),
+        Command::Mem => {
+            let (free, total) = frame::stats();
+            let (heap_bytes, heap_frames) = heap::stats();
+            println!(
+                "mem: {free} of {total} frames free ({} of {} KiB), heap {heap_bytes} bytes in use ({heap_frames} frames)",
+                free * 4,
+                total * 4
+            );
+        }
+        Command::Ls => match initrd::archive().validate() {
+            Err(e) => println!("ls: bad initrd: {e}"),
+            Ok(_) => {
+                for entry in initrd::archive().entries().map_while(Result::ok) {
+                    let slash = if entry.is_file() { "" } else { "/" };
+                    println!("{:>8}  {}{slash}", entry.data.len(), entry.name);
+                }
+            }
+        },
+        Command::Cat(path) => match initrd::archive().find(path) {
+            Some(entry) => serial::write(entry.data),
+            None => println!("cat: {path}: no such file"),
+        },
+        Command::Crash(kind) => crash(kind),
+        Command::Bench => bench(),
+        Command::PowerOff(status) => poweroff::exit(ExitRequest::PowerOff(status)),
+        Command::Usage(message) => println!("{message}"),
+        Command::Unknown(word) => println!("kmon: unknown command '{word}' (try help)"),
+    }
+}
+
+/// Times a few ring-0 basics, to see what the hypervisor charges for them.
+fn bench() {
+    let khz = clock::tsc_khz();
+    let time = |name: &str, runs: u64, f: &mut dyn FnMut()| {
+        let start = crate::arch::x86_64::cpu::rdtsc();
+        for _ in 0..runs {
+            f();
+        }
+        let cycles = crate::arch::x86_64::cpu::rdtsc() - start;
+        let ns = time::muldiv(cycles, 1_000_000, khz * runs);
+        println!("bench: {name}: {ns} ns");
+    };
+    time("empty loop iteration", 1000, &mut || {
+        core::hint::black_box(())
+    });
+    let mut line = crate::log::Line::new(0);
+    time("format a line (no output)", 10, &mut || {
+        let _ = core::fmt::Write::write_fmt(
+            &mut line,
+            format_args!(
+                "uptime: {} ticks in {} ms ({} Hz)",
+                12345u64, 678u64, 999u64
+            ),
+        );
+        line.clear();
+    });
+    time("serial write, 64 bytes", 10, &mut || {
+        serial::write_raw(&[b'\r'; 64])
+    });
+    time("debugcon write, 64 bytes", 10, &mut || {
+        crate::dev::debugcon::write(&[b' '; 64])
+    });
+    time("PIT read (3 port accesses)", 100, &mut || {
+        crate::arch::x86_64::pit::read_count();
+    });
+    time("initrd validate", 1, &mut || {
+        let _ = core::hint::black_box(initrd::archive().validate());
+    });
+}
+
+/// Crashes the kernel on purpose, the way `kind` says.
+pub fn crash(kind: CrashKind) -> ! {
+    report!("crash: triggering {}", kind.name());
+    // SAFETY: each fault is deliberate; the exception handler reports it
+    // and ends the VM, so execution never continues past it.
+    unsafe {
+        match kind {
+            CrashKind::PageFault => {
+                // A write through a null pointer (address 0 is unmapped).
+                core::arch::asm!("mov qword ptr [{0}], {0}", in(reg) 0u64, options(nostack));
+            }
+            CrashKind::Gpf => {
+                core::arch::asm!("mov {0}, qword ptr [{0}]", inout(reg) 0x8000_0000_0000_0000u64 => _, options(nostack));
+            }
+            CrashKind::Divide => {
+                core::arch::asm!("div ecx", in("ecx") 0u32, inout("eax") 1u32 => _, inout("edx") 0u32 => _, options(nomem, nostack));
+            }
+            CrashKind::Ud => core::arch::asm!("ud2", options(nomem, nostack)),
+            CrashKind::Breakpoint => core::arch::asm!("int3", options(nomem, nostack)),
+            CrashKind::DoubleFault => {
+                recurse(0);
+            }
+            CrashKind::Panic => panic!("crash=panic requested"),
+            CrashKind::Triple => {
+                idt::load_empty();
+                core::arch::asm!("ud2", options(nomem, nostack));
+            }
+        }
+    }
+    panic!("crash {} did not crash", kind.name());
+}
+
+/// Recurses until the boot stack runs into its guard page.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let depth = core::hint::black_box(depth);
+    if depth == u64::MAX {
+        return 0;
+    }
+    // black_box keeps the call out of tail position, so LLVM cannot turn
+    // the recursion into a loop.
+    core::hint::black_box(recurse(depth + 1)).wrapping_add(depth)
+}

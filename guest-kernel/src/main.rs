@@ -1,0 +1,260 @@
+//! The guest kernel.
+//!
+//! Booted over PVH (see [`boot`]); [`kmain`] brings up, in order: the GDT
+//! and IDT (so every fault from then on is reported), the consoles, the
+//! start info, physical memory, interrupt controllers and the calibrated
+//! timer, then runs the kernel monitor ([`kmon`]) on the serial console.
+//!
+//! Ring 0 may be emulated instruction by instruction (PLATFORM.md): boot
+//! does no loop over memory and logs little unless `verbose` is given.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+#[macro_use]
+mod log;
+mod arch;
+mod boot;
+mod clock;
+mod dev;
+mod initrd;
+mod kmon;
+mod mm;
+mod sync;
+
+use abi::cmdline::{self, Cmdline};
+use abi::exit::ExitRequest;
+use arch::x86_64::{cpu, gdt, idt, ioapic, lapic, pic, trap};
+use dev::{debugcon, poweroff, serial};
+use kernel::command::CrashKind;
+use kernel::hex::Hex;
+use kernel::memmap::Range;
+use kernel::time::{self, Millis};
+
+/// The Rust entry point, called by the boot stub on the boot stack with
+/// interrupts off and the physical address of the PVH start info.
+extern "C" fn kmain(start_info: u64) -> ! {
+    let boot_tsc = cpu::rdtsc();
+    let mut stages = Stages::new(boot_tsc);
+    gdt::init();
+    idt::init();
+    stages.mark("gdt+idt");
+    debugcon::init();
+    serial::init();
+    stages.mark("consoles");
+
+    let info = boot::parse(start_info);
+    stages.mark("start info");
+    let args = Cmdline::new(info.cmdline);
+    log::set_verbose(args.has(cmdline::VERBOSE));
+    vlog!("kernel: command line '{}'", info.cmdline);
+
+    // Physical memory: everything below the end of the kernel image (BIOS
+    // area, loader structures, the image) and the initrd are off limits.
+    let kernel = Range {
+        start: 0,
+        end: boot::kernel_end_phys().0,
+    };
+    let initrd = info.initrd.unwrap_or_default();
+    // RAM as the machine was given it: the end of the highest RAM range.
+    let ram_mib = info.ram().map(|r| r.end).max().unwrap_or(0).div_ceil(1 << 20);
+    let dropped = mm::frame::init(info.ram(), &[kernel, initrd]);
+    if log::verbose() {
+        for e in info.memmap {
+            log!(
+                "e820: {}..{} type {}",
+                Hex::width(e.addr, 10),
+                Hex::width(e.addr + e.size, 10),
+                e.kind
+            );
+        }
+        let (ranges, n) = mm::frame::ranges();
+        for r in &ranges[..n] {
+            log!(
+                "frames: {}..{}",
+                Hex::width(r.start, 10),
+                Hex::width(r.end, 10)
+            );
+        }
+    }
+    stages.mark("frames");
+    if dropped > 0 {
+        report!("kernel: warning: {dropped} bytes of RAM ignored (too many ranges)");
+    }
+
+    // The initrd is only checked for the newc magic here: parsing every
+    // header costs most of a millisecond per file where ring 0 is emulated.
+    // `ls` validates it all.
+    let initrd_kib = match info.initrd {
+        Some(range) if initrd::init(range) => {
+            if !initrd::bytes().starts_with(abi::cpio::MAGIC) {
+                report!("kernel: warning: the initrd is not a cpio newc archive");
+            }
+            range.len().div_ceil(1024)
+        }
+        Some(range) => {
+            report!(
+                "kernel: warning: initrd at {:#x} is beyond the direct map, ignored",
+                range.start
+            );
+            0
+        }
+        None => 0,
+    };
+    stages.mark("initrd");
+
+    let options = Options::parse(&args);
+    stages.mark("command line");
+
+    // Interrupts: LAPIC and IOAPIC only; COM1 to this CPU.
+    pic::mask_all();
+    lapic::init();
+    ioapic::route_isa(abi::port::COM1_IRQ, trap::SERIAL_VECTOR, lapic::id());
+    stages.mark("apics");
+    let cal = lapic::calibrate();
+    stages.mark("calibration");
+    if cal.source == lapic::Source::Guess {
+        report!("kernel: warning: no PIT answered; timer rates are guesses");
+    }
+    let hz = options.hz;
+    let count = clock::start(&cal, hz);
+    vlog!(
+        "ioapic: {} pins; lapic id {}; guard page {} unmapped: {}",
+        ioapic::pins(),
+        lapic::id(),
+        Hex::min(boot::stack_guard().start),
+        mm::paging::translate(boot::stack_guard().start).is_none()
+    );
+    // SAFETY: the IDT, LAPIC, IOAPIC and UART are set up.
+    unsafe { cpu::enable_interrupts() };
+    stages.mark("timer");
+
+    let (free, _) = mm::frame::stats();
+    let boot_us = time::tsc_to_us(cpu::rdtsc() - boot_tsc, cal.tsc_khz);
+    println!(
+        "kernel: {ram_mib} MiB RAM ({} MiB free), {hz} Hz timer, initrd {initrd_kib} KiB, booted in {} ms",
+        (free * abi::PAGE_SIZE) >> 20,
+        Millis(boot_us)
+    );
+    stages.mark("banner");
+    // One line for the log: each line is a VM exit per byte or so.
+    log!(
+        "kernel: ABI v{}, TSC {} kHz, LAPIC timer {} Hz/16 ({}), count {count} for {hz} Hz, booted in {} ms",
+        abi::ABI_VERSION,
+        cal.tsc_khz,
+        cal.lapic_hz,
+        cal.source.name(),
+        Millis(boot_us)
+    );
+    if log::verbose() {
+        stages.log(cal.tsc_khz);
+    }
+
+    if let Some(kind) = options.crash {
+        kmon::crash(kind);
+    }
+    kmon::run()
+}
+
+/// What the command line asks for.
+struct Options {
+    hz: u32,
+    crash: Option<CrashKind>,
+}
+
+impl Options {
+    /// Reads the command line in one pass (each word costs where ring 0
+    /// is emulated), warning about what it cannot use. As with
+    /// [`Cmdline::get`], the last of repeated keys wins.
+    fn parse(args: &Cmdline) -> Self {
+        let mut hz = None;
+        let mut crash = None;
+        for (key, value) in args.words() {
+            match key {
+                cmdline::HZ => hz = Some(value.unwrap_or("")),
+                cmdline::CRASH => crash = Some(value.unwrap_or("")),
+                cmdline::VERBOSE => {}
+                cmdline::INIT => log!(
+                    "kernel: init={} (no processes yet: ignored)",
+                    value.unwrap_or("")
+                ),
+                _ => report!("kernel: warning: unknown command line key '{key}'"),
+            }
+        }
+        let hz = match time::choose_hz(hz.map(str::parse).transpose().map_err(|_| "")) {
+            Ok(hz) => hz,
+            Err(default) => {
+                report!(
+                    "kernel: warning: hz={} is not a rate from {} to {}; using {default}",
+                    hz.unwrap_or(""),
+                    cmdline::MIN_HZ,
+                    cmdline::MAX_HZ
+                );
+                default
+            }
+        };
+        let crash = crash.and_then(|name| {
+            let kind = CrashKind::from_name(name);
+            if kind.is_none() {
+                report!("kernel: warning: unknown crash kind '{name}'");
+            }
+            kind
+        });
+        Options { hz, crash }
+    }
+}
+
+/// TSC stamps of the boot stages, for the `verbose` log: ring 0 can be
+/// slow (PLATFORM.md), so it is worth seeing where boot time goes.
+struct Stages {
+    last: u64,
+    marks: [(&'static str, u64); 12],
+    n: usize,
+}
+
+impl Stages {
+    fn new(start: u64) -> Self {
+        Stages {
+            last: start,
+            marks: [("", 0); 12],
+            n: 0,
+        }
+    }
+
+    fn mark(&mut self, name: &'static str) {
+        let now = cpu::rdtsc();
+        if let Some(slot) = self.marks.get_mut(self.n) {
+            *slot = (name, now - self.last);
+            self.n += 1;
+        }
+        self.last = now;
+    }
+
+    fn log(&self, tsc_khz: u64) {
+        for (name, cycles) in &self.marks[..self.n] {
+            log!(
+                "boot: {name}: {} ms",
+                Millis(time::tsc_to_us(*cycles, tsc_khz))
+            );
+        }
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    static PANICKING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    cpu::disable_interrupts();
+    if !PANICKING.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        match info.location() {
+            Some(at) => report!(
+                "KERNEL PANIC: {} at {}:{}",
+                info.message(),
+                at.file(),
+                at.line()
+            ),
+            None => report!("KERNEL PANIC: {}", info.message()),
+        }
+    }
+    poweroff::exit(ExitRequest::Panic)
+}
