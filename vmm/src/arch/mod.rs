@@ -1,0 +1,3 @@
+//! Architecture code. Only x86_64 exists.
+
+pub mod x86_64;

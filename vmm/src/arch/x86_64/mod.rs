@@ -1,0 +1,6 @@
+//! x86_64-specific parts of the VM: the guest memory layout and the vCPU
+//! state the PVH boot protocol asks for.
+
+pub mod cpuid;
+pub mod layout;
+pub mod regs;

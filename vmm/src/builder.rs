@@ -1,0 +1,166 @@
+//! Builds a VM ready to run, in one ordered function: the guest files are
+//! read and checked first (no KVM needed to reject a bad file), then KVM,
+//! memory, the VM, the kernel and initrd, the devices and the vCPU.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use kvm_ioctls::VcpuFd;
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+
+use crate::arch::x86_64::layout;
+use crate::cli::{Output, RunArgs};
+use crate::devices::output::Sink;
+use crate::devices::serial::ConsoleSerial;
+use crate::devices::{PortBus, Unassigned};
+use crate::guest;
+use crate::loader::{self, InitrdError, KernelError};
+use crate::util::{human_size, io_reason};
+use crate::vstate::{self, kvm::KvmError, vm::VmError};
+
+/// Why a VM could not be built. Each reads as one line after "vmm: ".
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{what} {path}: {reason}")]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("kernel {0}: {1}")]
+    Kernel(String, KernelError),
+    #[error("initrd {0}: {1}")]
+    Initrd(String, InitrdError),
+    #[error("kernel command line: {0}")]
+    Cmdline(String),
+    #[error("{0}")]
+    Kvm(#[from] KvmError),
+    #[error("cannot map {size} of guest memory: {reason}")]
+    Memory { size: String, reason: String },
+    #[error("creating the VM failed: {0}")]
+    Vm(#[from] VmError),
+    #[error("setting up the vCPU failed: {0}")]
+    Vcpu(kvm_ioctls::Error),
+    #[error("writing the boot structures failed: {0}")]
+    BootInfo(vm_memory::GuestMemoryError),
+    #[error("{what} {path}: cannot create it: {reason}")]
+    Output {
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
+}
+
+/// A VM ready to run. The fields drop in order: vCPU, VM, memory.
+pub struct Machine {
+    pub vcpu: VcpuFd,
+    pub bus: PortBus,
+    pub serial: Arc<Mutex<ConsoleSerial>>,
+    pub vm: kvm_ioctls::VmFd,
+    pub mem: GuestMemoryMmap,
+}
+
+/// Reads a guest file, refusing one larger than guest RAM.
+fn read_file(what: &'static str, path: &Path, limit: u64) -> Result<Vec<u8>, BuildError> {
+    let err = |reason: String| BuildError::Read {
+        what,
+        path: path.into(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(io_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(err("is a directory".into()));
+    }
+    if meta.len() > limit {
+        return Err(err(format!(
+            "{} bytes, larger than guest RAM ({}); raise --memory",
+            meta.len(),
+            human_size(limit)
+        )));
+    }
+    std::fs::read(path).map_err(|e| err(io_reason(&e)))
+}
+
+fn open_sink(what: &'static str, output: &Output) -> Result<Sink, BuildError> {
+    Sink::open(output).map_err(|e| BuildError::Output {
+        what,
+        path: match output {
+            Output::File(p) => p.display().to_string(),
+            other => format!("{other:?}"),
+        },
+        reason: io_reason(&e),
+    })
+}
+
+/// Builds the VM `args` describe.
+pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
+    let ram = args.memory;
+
+    // 1. The guest files, checked before anything else is set up.
+    let (kernel, kernel_name): (Cow<[u8]>, String) = match &args.kernel {
+        Some(p) => (read_file("kernel", p, ram)?.into(), p.display().to_string()),
+        None => (guest::KERNEL.into(), "(embedded)".into()),
+    };
+    let (initrd, initrd_name): (Cow<[u8]>, String) = match &args.initrd {
+        Some(p) => (read_file("initrd", p, ram)?.into(), p.display().to_string()),
+        None => (guest::INITRD.into(), "(embedded)".into()),
+    };
+    let info = loader::check_kernel(&kernel, ram)
+        .map_err(|e| BuildError::Kernel(kernel_name.clone(), e))?;
+    let initrd_addr = loader::place_initrd(&initrd, info.end, ram)
+        .map_err(|e| BuildError::Initrd(initrd_name, e))?;
+    if args.cmdline.len() > abi::cmdline::MAX_LEN {
+        return Err(BuildError::Cmdline(format!(
+            "{} bytes, longer than the {} the kernel accepts",
+            args.cmdline.len(),
+            abi::cmdline::MAX_LEN
+        )));
+    }
+    if args.cmdline.contains('\0') {
+        return Err(BuildError::Cmdline("contains a NUL byte".into()));
+    }
+    let serial_out = open_sink("serial output", &args.serial)?;
+    let debugcon = open_sink("debug console output", &args.debugcon)?;
+
+    // 2. KVM, memory and the VM.
+    let kvm = vstate::kvm::open(&args.kvm)?;
+    let mem = vstate::memory::create(ram).map_err(|e| BuildError::Memory {
+        size: human_size(ram),
+        reason: e.to_string(),
+    })?;
+    let vm = vstate::vm::create(&kvm, &mem)?;
+
+    // 3. The kernel, the initrd and the boot structures.
+    loader::load_kernel(&mem, &kernel, &info).map_err(|e| BuildError::Kernel(kernel_name, e))?;
+    mem.write_slice(&initrd, GuestAddress(initrd_addr))
+        .map_err(BuildError::BootInfo)?;
+    loader::write_boot_info(
+        &mem,
+        ram,
+        &args.cmdline,
+        Some((initrd_addr, initrd.len() as u64)),
+    )
+    .map_err(BuildError::BootInfo)?;
+
+    // 4. Devices.
+    let irq = vstate::vm::irq_line(&vm, u32::from(abi::port::COM1_IRQ))?;
+    let serial = Arc::new(Mutex::new(ConsoleSerial::new(irq, serial_out)));
+    let bus = PortBus {
+        serial: serial.clone(),
+        debugcon,
+        unassigned: Unassigned::default(),
+    };
+
+    // 5. The vCPU, at the PVH entry point.
+    let vcpu = vstate::vcpu::create(&kvm, &vm, info.entry, layout::START_INFO)
+        .map_err(BuildError::Vcpu)?;
+
+    Ok(Machine {
+        vcpu,
+        bus,
+        serial,
+        vm,
+        mem,
+    })
+}

@@ -1,0 +1,259 @@
+//! The command line of `vmm`, and the parsers of its option values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::arch::x86_64::layout;
+use crate::exitcode;
+use crate::util::human_size;
+
+/// What `--help` prints after the options.
+const AFTER_HELP: &str = "\
+Exit status:
+  0-255  the guest's own status on a clean power-off (init's exit status or
+         `poweroff N`); a guest should not use 124-126 or 130
+  124    --timeout expired (the guest was still running)
+  125    host error: bad option, no usable /dev/kvm, unusable kernel or initrd
+  126    guest crash: kernel panic or exception, triple fault, KVM error
+  130    quit from the console (Ctrl-A x)
+
+Console: when stdin is a terminal it is put in raw mode; Ctrl-A x quits,
+Ctrl-A h lists the escapes, Ctrl-A Ctrl-A sends a Ctrl-A to the guest.
+
+Examples:
+  vmm                                   boot the embedded guest interactively
+  echo 'uptime' | vmm --timeout 10      feed the console a script
+  vmm --memory 256M --cmdline hz=100    more RAM, a 100 Hz timer
+  vmm export-guest out/                 write out/kernel.elf, out/initrd.cpio
+  vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
+
+/// A tiny KVM virtual machine monitor that boots a process-running kernel.
+#[derive(Debug, Parser)]
+#[command(name = "vmm", version, about, after_help = AFTER_HELP)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands; without one, `vmm` boots a guest.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the embedded guest as DIR/kernel.elf and DIR/initrd.cpio.
+    #[command(after_help = "Example:\n  vmm export-guest out/ && \
+        qemu-system-x86_64 -M microvm -kernel out/kernel.elf -initrd out/initrd.cpio ...")]
+    ExportGuest {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+    },
+}
+
+/// Options for booting a guest.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Kernel ELF with a PVH entry note [default: the embedded kernel].
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
+
+    /// Initrd, a cpio newc archive [default: the embedded initrd].
+    #[arg(long, value_name = "PATH")]
+    pub initrd: Option<PathBuf>,
+
+    /// Guest RAM: a number with an optional K, M or G suffix (MiB if none).
+    #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_memory)]
+    pub memory: u64,
+
+    /// Kernel command line, e.g. "hz=100 verbose".
+    #[arg(long, value_name = "STR", default_value = "")]
+    pub cmdline: String,
+
+    /// Where the serial console goes: stdio (and input from stdin), none,
+    /// or file:PATH.
+    #[arg(long, value_name = "SPEC", default_value = "stdio", value_parser = parse_output)]
+    pub serial: Output,
+
+    /// Where the kernel's debug console (port 0xE9) goes: none, stderr or
+    /// file:PATH.
+    #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_output)]
+    pub debugcon: Output,
+
+    /// Stop the guest after SECS seconds (exit status 124).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+
+    /// KVM device node.
+    #[arg(long, value_name = "PATH", default_value = "/dev/kvm")]
+    pub kvm: PathBuf,
+}
+
+/// An output destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Discard.
+    None,
+    /// The VMM's standard output.
+    Stdout,
+    /// The VMM's standard error.
+    Stderr,
+    /// A file, created or truncated.
+    File(PathBuf),
+}
+
+/// Parses `stdio`, `stdout`, `stderr`, `none` or `file:PATH`.
+pub fn parse_output(s: &str) -> Result<Output, String> {
+    match s {
+        "none" | "null" => Ok(Output::None),
+        "stdio" | "stdout" => Ok(Output::Stdout),
+        "stderr" => Ok(Output::Stderr),
+        _ => match s.strip_prefix("file:") {
+            Some("") => Err("file: needs a path, e.g. file:console.log".into()),
+            Some(path) => Ok(Output::File(PathBuf::from(path))),
+            None => Err(format!(
+                "'{s}' is not an output; use stdio, stderr, none or file:PATH"
+            )),
+        },
+    }
+}
+
+/// Parses a memory size: `128M`, `1G`, `1.5G`, `65536K`, `256` (MiB),
+/// optionally followed by `B` or `iB`. The result is in bytes, a whole
+/// number of 4 KiB pages, within the layout's bounds.
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (number, shift) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 20),
+    };
+    let value: f64 = number
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("'{s}' is not a size; use e.g. 128M or 1G"))?;
+    let bytes = value * (1u64 << shift) as f64;
+    if bytes == 0.0 {
+        return Err("guest memory cannot be zero".into());
+    }
+    if bytes > u64::MAX as f64 / 2.0 {
+        return Err(format!("'{s}' is far too large"));
+    }
+    let bytes = bytes as u64;
+    if !bytes.is_multiple_of(abi::PAGE_SIZE) {
+        return Err(format!("'{s}' is not a multiple of 4 KiB"));
+    }
+    if bytes < layout::MIN_RAM {
+        return Err(format!(
+            "{} is too small; the guest needs at least {} MiB",
+            human_size(bytes),
+            layout::MIN_RAM >> 20
+        ));
+    }
+    if let Some(host) = host_memory()
+        && bytes > host
+    {
+        return Err(format!(
+            "{} is more than this host has ({})",
+            human_size(bytes),
+            human_size(host)
+        ));
+    }
+    if bytes > layout::MAX_RAM {
+        return Err(format!(
+            "{} is more than the guest layout supports ({} MiB)",
+            human_size(bytes),
+            layout::MAX_RAM >> 20
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The host's total RAM, from /proc/meminfo.
+fn host_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Parses a timeout in seconds (fractions allowed, must be positive).
+pub fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+/// Parses the command line; prints help, version or a usage error and exits
+/// as documented (0 for help and version, the host-error code otherwise).
+pub fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if !e.use_stderr() {
+                // --help and --version.
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            // One line, like every other host error.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad command line");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("vmm: {first} (see vmm --help)");
+            std::process::exit(exitcode::HOST_ERROR);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("128M"), Ok(128 << 20));
+        assert_eq!(parse_memory("128"), Ok(128 << 20));
+        assert_eq!(parse_memory("1G"), Ok(1 << 30));
+        assert_eq!(parse_memory("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_memory("65536K"), Ok(64 << 20));
+        assert!(parse_memory("0").unwrap_err().contains("zero"));
+        assert!(parse_memory("lots").unwrap_err().contains("not a size"));
+        assert!(parse_memory("-5M").unwrap_err().contains("not a size"));
+        assert!(parse_memory("1M").unwrap_err().contains("too small"));
+        assert!(parse_memory("100000G").unwrap_err().contains("host"));
+        assert!(parse_memory("1000001K").unwrap_err().contains("4 KiB"));
+    }
+
+    #[test]
+    fn outputs() {
+        assert_eq!(parse_output("none"), Ok(Output::None));
+        assert_eq!(parse_output("stdio"), Ok(Output::Stdout));
+        assert_eq!(
+            parse_output("file:/tmp/x"),
+            Ok(Output::File("/tmp/x".into()))
+        );
+        assert!(parse_output("file:").is_err());
+        assert!(parse_output("tcp:1").is_err());
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("2.5"), Ok(2.5));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("-1").is_err());
+        assert!(parse_timeout("NaN").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
