@@ -1,0 +1,320 @@
+//! System calls: the raw entry and one typed wrapper per call.
+//!
+//! The convention is in [`abi::sys`]: `call` the kernel's stub at
+//! [`STUB_ADDR`] with the number in `rax` and arguments in `rdi`, `rsi`,
+//! `rdx`, `r10`, `r8`, `r9`; `rax` returns `>= 0` or `-errno`; `rcx` and `r11`
+//! are clobbered.
+
+use abi::proc::{ProcInfo, WaitStatus};
+use abi::sys::{STUB_ADDR, Str, errno, nr};
+use alloc::vec::Vec;
+use core::arch::asm;
+use core::fmt;
+
+/// A process id.
+pub type Pid = u32;
+/// A file descriptor.
+pub type Fd = i32;
+
+/// An error a system call returned: a (positive) [`abi::sys::errno`] value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i64);
+
+impl Errno {
+    /// Operation not permitted.
+    pub const EPERM: Errno = Errno(errno::EPERM);
+    /// No such file.
+    pub const ENOENT: Errno = Errno(errno::ENOENT);
+    /// No such process.
+    pub const ESRCH: Errno = Errno(errno::ESRCH);
+    /// Argument list too long.
+    pub const E2BIG: Errno = Errno(errno::E2BIG);
+    /// Not an executable.
+    pub const ENOEXEC: Errno = Errno(errno::ENOEXEC);
+    /// Bad file descriptor.
+    pub const EBADF: Errno = Errno(errno::EBADF);
+    /// No child processes.
+    pub const ECHILD: Errno = Errno(errno::ECHILD);
+    /// Process table full.
+    pub const EAGAIN: Errno = Errno(errno::EAGAIN);
+    /// Out of memory.
+    pub const ENOMEM: Errno = Errno(errno::ENOMEM);
+    /// Bad address.
+    pub const EFAULT: Errno = Errno(errno::EFAULT);
+    /// Invalid argument.
+    pub const EINVAL: Errno = Errno(errno::EINVAL);
+    /// Too many open files.
+    pub const EMFILE: Errno = Errno(errno::EMFILE);
+    /// Broken pipe.
+    pub const EPIPE: Errno = Errno(errno::EPIPE);
+    /// Name too long.
+    pub const ENAMETOOLONG: Errno = Errno(errno::ENAMETOOLONG);
+    /// No such system call.
+    pub const ENOSYS: Errno = Errno(errno::ENOSYS);
+
+    /// The symbolic name, like `EAGAIN` (`E?` for an unknown number).
+    pub fn name(self) -> &'static str {
+        const NAMES: [(Errno, &str); 15] = [
+            (Errno::EPERM, "EPERM"),
+            (Errno::ENOENT, "ENOENT"),
+            (Errno::ESRCH, "ESRCH"),
+            (Errno::E2BIG, "E2BIG"),
+            (Errno::ENOEXEC, "ENOEXEC"),
+            (Errno::EBADF, "EBADF"),
+            (Errno::ECHILD, "ECHILD"),
+            (Errno::EAGAIN, "EAGAIN"),
+            (Errno::ENOMEM, "ENOMEM"),
+            (Errno::EFAULT, "EFAULT"),
+            (Errno::EINVAL, "EINVAL"),
+            (Errno::EMFILE, "EMFILE"),
+            (Errno::EPIPE, "EPIPE"),
+            (Errno::ENAMETOOLONG, "ENAMETOOLONG"),
+            (Errno::ENOSYS, "ENOSYS"),
+        ];
+        NAMES
+            .iter()
+            .find(|(e, _)| *e == self)
+            .map_or("E?", |(_, n)| n)
+    }
+
+    /// Decodes a raw return value: `>= 0` is success, `-errno` an error.
+    pub fn result(ret: i64) -> Result<u64, Errno> {
+        if ret < 0 {
+            Err(Errno(ret.wrapping_neg()))
+        } else {
+            Ok(ret as u64)
+        }
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(errno::describe(self.0))
+    }
+}
+
+/// Makes system call `nr` with six arguments and returns the raw `rax`.
+///
+/// # Safety
+/// The kernel may write to memory the arguments point at: they must be
+/// valid for whatever the call does with them (or deliberately bad, when a
+/// test checks that the kernel refuses them).
+#[inline(always)]
+pub unsafe fn syscall6(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+    let ret: i64;
+    // SAFETY: the stub keeps every register but rax, rcx and r11 (declared
+    // here); the stack is ABI-aligned for the `call` (no `nostack`); memory
+    // effects are the caller's contract.
+    unsafe {
+        asm!(
+            "call {stub}",
+            stub = in(reg) STUB_ADDR,
+            inlateout("rax") nr as i64 => ret,
+            in("rdi") a0, in("rsi") a1, in("rdx") a2,
+            in("r10") a3, in("r8") a4, in("r9") a5,
+            lateout("rcx") _, lateout("r11") _,
+        );
+    }
+    ret
+}
+
+/// Makes system call `nr` with up to six arguments (missing ones are 0).
+///
+/// # Safety
+/// As for [`syscall6`].
+pub unsafe fn syscall(nr: u64, args: &[u64]) -> i64 {
+    let mut a = [0u64; 6];
+    for (slot, v) in a.iter_mut().zip(args) {
+        *slot = *v;
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+/// A call whose arguments are plain values or memory the kernel only reads
+/// within bounds we pass; safe to wrap.
+fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) -> Result<u64, Errno> {
+    // SAFETY: every caller passes pointers to live memory of the given
+    // lengths (or none), valid for the access the call makes.
+    Errno::result(unsafe { syscall6(nr, a0, a1, a2, a3, 0, 0) })
+}
+
+/// An argument vector as the kernel reads it.
+fn strs(args: &[&str]) -> Vec<Str> {
+    args.iter()
+        .map(|a| Str {
+            ptr: a.as_ptr() as u64,
+            len: a.len() as u64,
+        })
+        .collect()
+}
+
+/// Ends the process with `status` (its low byte is the exit code).
+pub fn exit(status: i32) -> ! {
+    let _ = call(nr::EXIT, status as i64 as u64, 0, 0, 0);
+    // SAFETY: exit does not return; if a broken kernel lets it, crash
+    // loudly rather than run on.
+    unsafe { asm!("ud2", options(noreturn)) }
+}
+
+/// Creates a copy of this process: the child's pid here, 0 in the child.
+pub fn fork() -> Result<Pid, Errno> {
+    call(nr::FORK, 0, 0, 0, 0).map(|p| p as Pid)
+}
+
+/// Replaces this program with `path`, arguments `args` (`args[0]` is the
+/// name by convention). Returns only on failure.
+pub fn exec(path: &str, args: &[&str]) -> Errno {
+    let argv = strs(args);
+    let r = call(
+        nr::EXEC,
+        path.as_ptr() as u64,
+        path.len() as u64,
+        argv.as_ptr() as u64,
+        argv.len() as u64,
+    );
+    r.err().unwrap_or(Errno::EINVAL)
+}
+
+/// Starts `path` as a new child process with arguments `args`.
+pub fn spawn(path: &str, args: &[&str]) -> Result<Pid, Errno> {
+    let argv = strs(args);
+    call(
+        nr::SPAWN,
+        path.as_ptr() as u64,
+        path.len() as u64,
+        argv.as_ptr() as u64,
+        argv.len() as u64,
+    )
+    .map(|p| p as Pid)
+}
+
+/// Waits for child `pid` (or any child, -1) to end: its pid and status.
+/// With [`abi::sys::WNOHANG`] the pid is 0 when none has ended yet.
+pub fn waitpid(pid: i64, flags: u64) -> Result<(Pid, WaitStatus), Errno> {
+    let mut status: i32 = 0;
+    let p = call(nr::WAITPID, pid as u64, &raw mut status as u64, flags, 0)?;
+    Ok((p as Pid, WaitStatus(status)))
+}
+
+/// Kills process `pid` (it ends with cause `Killed`).
+pub fn kill(pid: i64) -> Result<(), Errno> {
+    call(nr::KILL, pid as u64, 0, 0, 0).map(drop)
+}
+
+/// This process's pid.
+pub fn getpid() -> Pid {
+    call(nr::GETPID, 0, 0, 0, 0).unwrap_or(0) as Pid
+}
+
+/// The parent's pid (1 once reparented to init).
+pub fn getppid() -> Pid {
+    call(nr::GETPPID, 0, 0, 0, 0).unwrap_or(0) as Pid
+}
+
+/// Sleeps for `ms` milliseconds.
+pub fn sleep(ms: u64) -> Result<(), Errno> {
+    call(nr::SLEEP, ms, 0, 0, 0).map(drop)
+}
+
+/// Gives up the CPU to other runnable processes.
+pub fn yield_now() {
+    let _ = call(nr::YIELD, 0, 0, 0, 0);
+}
+
+/// Moves the program break by `delta` bytes; returns the old break.
+pub fn sbrk(delta: i64) -> Result<u64, Errno> {
+    call(nr::SBRK, delta as u64, 0, 0, 0)
+}
+
+/// Reads into `buf`: the byte count, 0 at end of input.
+pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+    call(
+        nr::READ,
+        fd as i64 as u64,
+        buf.as_mut_ptr() as u64,
+        buf.len() as u64,
+        0,
+    )
+    .map(|n| n as usize)
+}
+
+/// Writes `buf`: the byte count written.
+pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
+    call(
+        nr::WRITE,
+        fd as i64 as u64,
+        buf.as_ptr() as u64,
+        buf.len() as u64,
+        0,
+    )
+    .map(|n| n as usize)
+}
+
+/// Closes `fd`.
+pub fn close(fd: Fd) -> Result<(), Errno> {
+    call(nr::CLOSE, fd as i64 as u64, 0, 0, 0).map(drop)
+}
+
+/// A new descriptor for the same file as `fd`.
+pub fn dup(fd: Fd) -> Result<Fd, Errno> {
+    call(nr::DUP, fd as i64 as u64, 0, 0, 0).map(|f| f as Fd)
+}
+
+/// A new pipe: (read end, write end).
+pub fn pipe() -> Result<(Fd, Fd), Errno> {
+    let mut fds = [0i32; 2];
+    call(nr::PIPE, fds.as_mut_ptr() as u64, 0, 0, 0)?;
+    Ok((fds[0], fds[1]))
+}
+
+/// Stops process `pid` until [`resume`].
+pub fn suspend(pid: i64) -> Result<(), Errno> {
+    call(nr::SUSPEND, pid as u64, 0, 0, 0).map(drop)
+}
+
+/// Lets a stopped process run again.
+pub fn resume(pid: i64) -> Result<(), Errno> {
+    call(nr::RESUME, pid as u64, 0, 0, 0).map(drop)
+}
+
+/// The record of process `pid`.
+pub fn procinfo(pid: i64) -> Result<ProcInfo, Errno> {
+    let mut info = ProcInfo::EMPTY;
+    match call(nr::PROCINFO, pid as u64, &raw mut info as u64, 1, 0)? {
+        0 => Err(Errno::ESRCH),
+        _ => Ok(info),
+    }
+}
+
+/// Fills `buf` with the records of live processes: how many it wrote.
+pub fn procinfo_all(buf: &mut [ProcInfo]) -> Result<usize, Errno> {
+    let max = buf.len() as u64;
+    call(nr::PROCINFO, -1i64 as u64, buf.as_mut_ptr() as u64, max, 0).map(|n| n as usize)
+}
+
+/// Milliseconds since boot.
+pub fn uptime_ms() -> u64 {
+    call(nr::UPTIME, 0, 0, 0, 0).unwrap_or(0)
+}
+
+/// Powers the machine off with exit status `status`; returns only on failure.
+pub fn poweroff(status: i32) -> Errno {
+    call(nr::POWEROFF, status as i64 as u64, 0, 0, 0)
+        .err()
+        .unwrap_or(Errno::EINVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_decode() {
+        assert_eq!(Errno::result(5), Ok(5));
+        assert_eq!(Errno::result(-errno::ESRCH), Err(Errno::ESRCH));
+        assert_eq!(Errno::EAGAIN.name(), "EAGAIN");
+        assert_eq!(Errno(999).name(), "E?");
+        assert_eq!(Errno::EPIPE.to_string(), "broken pipe");
+    }
+}
