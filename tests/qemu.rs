@@ -1,0 +1,104 @@
+//! Cross-check against a VMM we did not write: the very same kernel.elf and
+//! initrd.cpio boot under QEMU's microvm machine through PVH, with KVM and
+//! with TCG (software emulation).
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::*;
+
+const QEMU: &str = "qemu-system-x86_64";
+
+/// Whether QEMU is installed. CI installs it (.ci/run), so there a missing
+/// QEMU fails the test; elsewhere it is skipped with a loud note.
+fn have_qemu() -> bool {
+    let found = Command::new(QEMU)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{QEMU} is not installed, and CI must run the QEMU cross-check"
+        );
+        eprintln!("\n*** SKIPPED: {QEMU} is not installed (apt-get install qemu-system-x86) ***\n");
+    }
+    found
+}
+
+/// Boots the exported guest under QEMU with `accel`, kernel command line
+/// `append` and console `input` (a printf format).
+fn qemu_boot(accel: &str, append: &str, input: &str) -> (i32, String) {
+    let dir = guest_dir();
+    let script = format!(
+        "printf '{input}' | timeout 60 {QEMU} -M microvm,x-option-roms=off,rtc=off \
+         -accel {accel} -m 128M -nodefaults -no-user-config -nographic -no-reboot \
+         -kernel {k} -initrd {i} -append '{append}' -serial stdio \
+         -device isa-debug-exit,iobase=0xf4,iosize=4 -monitor none",
+        k = dir.join("kernel.elf").display(),
+        i = dir.join("initrd.cpio").display(),
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run qemu");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn cross_boot(accel: &str) {
+    if !have_qemu() {
+        return;
+    }
+    let (code, stdout) = qemu_boot(
+        accel,
+        "hz=100",
+        "uptime\\nsleep 200\\nuptime\\npoweroff 3\\n",
+    );
+    // isa-debug-exit exits with (value << 1) | 1.
+    assert_eq!(
+        code,
+        (3 << 1) | 1,
+        "qemu -accel {accel}: exit {code}\n{stdout}"
+    );
+    assert!(
+        stdout.contains("kernel: "),
+        "banner under {accel}:\n{stdout}"
+    );
+    let last = lines_starting(&stdout, "uptime: ");
+    assert_eq!(last.len(), 2, "two uptime lines under {accel}:\n{stdout}");
+    let ticks: u64 = last[1].split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(
+        ticks >= 15,
+        "the timer ticks under {accel} (100 Hz, 200 ms): {stdout}"
+    );
+}
+
+#[test]
+fn boots_under_qemu_kvm() {
+    require_kvm();
+    cross_boot("kvm");
+}
+
+#[test]
+fn boots_under_qemu_tcg() {
+    cross_boot("tcg");
+}
+
+#[test]
+fn qemu_sees_the_same_crash_report() {
+    if !have_qemu() {
+        return;
+    }
+    let (_, stdout) = qemu_boot("tcg", "crash=ud", "");
+    assert!(
+        stdout.contains("KERNEL CRASH: invalid opcode (#UD, vector 6)"),
+        "{stdout}"
+    );
+}
