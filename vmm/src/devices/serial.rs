@@ -78,6 +78,11 @@ impl ConsoleSerial {
     pub fn write(&mut self, offset: u8, value: u8) {
         // Errors are a failed interrupt trigger; nothing to do about them.
         let _ = self.uart.write(offset, value);
+        // A UART in loopback mode takes no input; one leaving it may take
+        // what waited meanwhile.
+        if offset != 0 && !self.pending.is_empty() {
+            self.pump();
+        }
     }
 
     /// Writes out buffered guest output.
@@ -114,6 +119,22 @@ mod tests {
         assert!(seen.lock().unwrap().is_empty());
         s.flush_output();
         assert_eq!(&*seen.lock().unwrap(), b"hi\n");
+    }
+
+    #[test]
+    fn input_during_loopback_waits_for_its_end() {
+        let irq = EventFd::new(libc::EFD_NONBLOCK).unwrap();
+        let mut s = ConsoleSerial::new(irq, Sink::new(None));
+        s.write(4, 0x10); // MCR: loopback
+        s.push_input(b"early");
+        assert_eq!(s.read(5) & 1, 0, "a looped-back UART receives nothing");
+        s.write(4, 0x0B); // MCR: loopback off
+        s.write(1, 1);
+        let mut got = Vec::new();
+        while s.read(5) & 1 == 1 {
+            got.push(s.read(0));
+        }
+        assert_eq!(got, b"early");
     }
 
     #[test]
