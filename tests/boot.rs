@@ -1,5 +1,6 @@
 //! Boots real VMs under KVM and checks what a user sees: the console, the
-//! exit status, the timer, console input, crash reports, the timeout.
+//! exit status, the timer, console input, crash reports, the timeout. These
+//! use the kernel monitor (`init=kmon`), which needs no user space.
 
 mod common;
 
@@ -9,7 +10,7 @@ use common::*;
 
 #[test]
 fn boots_and_powers_off_cleanly() {
-    let r = boot(&[], "poweroff\n");
+    let r = boot_kmon(&[], "poweroff\n");
     assert_eq!(r.code, 0, "{}", r.dump());
     assert!(r.stdout.contains("kernel: "), "boot banner: {}", r.dump());
     assert!(r.stdout.contains("kmon> "), "prompt: {}", r.dump());
@@ -18,13 +19,13 @@ fn boots_and_powers_off_cleanly() {
 
 #[test]
 fn guest_exit_status_is_ours() {
-    let r = boot(&[], "poweroff 42\n");
+    let r = boot_kmon(&[], "poweroff 42\n");
     assert_eq!(r.code, 42, "{}", r.dump());
 }
 
 #[test]
 fn console_input_reaches_the_guest() {
-    let r = boot(&[], "echo hello from the host\npoweroff 0\n");
+    let r = boot_kmon(&[], "echo hello from the host\npoweroff 0\n");
     assert_eq!(r.code, 0, "{}", r.dump());
     // The typed line is echoed after the prompt; the command's own output is
     // a line of its own.
@@ -39,7 +40,7 @@ fn console_input_reaches_the_guest() {
 
 #[test]
 fn unknown_command_is_reported() {
-    let r = boot(&[], "frobnicate\npoweroff\n");
+    let r = boot_kmon(&[], "frobnicate\npoweroff\n");
     assert_eq!(r.code, 0, "{}", r.dump());
     assert!(
         r.stdout.contains("kmon: unknown command 'frobnicate'"),
@@ -50,7 +51,7 @@ fn unknown_command_is_reported() {
 
 #[test]
 fn initrd_is_visible_in_the_guest() {
-    let r = boot(&[], "ls\ncat /etc/motd\npoweroff\n");
+    let r = boot_kmon(&[], "ls\ncat /etc/motd\npoweroff\n");
     assert_eq!(r.code, 0, "{}", r.dump());
     assert!(r.stdout.contains("etc/motd"), "{}", r.dump());
     assert!(r.stdout.contains("lives in the initrd"), "{}", r.dump());
@@ -71,7 +72,7 @@ fn uptime(stdout: &str) -> (u64, u64, f64, u64) {
 
 fn check_timer(hz: u32) {
     let cmdline = format!("hz={hz}");
-    let r = boot(&["--cmdline", &cmdline], "sleep 600\nuptime\npoweroff\n");
+    let r = boot_kmon(&["--cmdline", &cmdline], "sleep 600\nuptime\npoweroff\n");
     assert_eq!(r.code, 0, "{}", r.dump());
     let (ticks, ms, rate, requested) = uptime(&r.stdout);
     assert_eq!(requested, u64::from(hz), "{}", r.dump());
@@ -108,7 +109,7 @@ fn timer_ticks_at_100_hz() {
 
 #[test]
 fn bad_timer_rate_is_a_warning_and_the_default() {
-    let r = boot(&["--cmdline", "hz=banana"], "uptime\npoweroff\n");
+    let r = boot_kmon(&["--cmdline", "hz=banana"], "uptime\npoweroff\n");
     assert_eq!(r.code, 0, "{}", r.dump());
     assert!(
         r.stdout.contains("hz"),
@@ -126,7 +127,7 @@ fn crash_line(stdout: &str) -> Option<&str> {
 
 fn check_crash(kind: &str, mnemonic: &str, vector: u8) -> Run {
     let cmdline = format!("crash={kind}");
-    let r = boot(&["--cmdline", &cmdline], "");
+    let r = boot_kmon(&["--cmdline", &cmdline], "");
     assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
     let line = crash_line(&r.stdout).unwrap_or_else(|| panic!("no crash report: {}", r.dump()));
     assert!(
@@ -183,7 +184,7 @@ fn crash_invalid_opcode() {
 
 #[test]
 fn crash_breakpoint() {
-    let r = boot(&["--cmdline", "crash=breakpoint"], "");
+    let r = boot_kmon(&["--cmdline", "crash=breakpoint"], "");
     assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
     // `int3` in ring 0 is a #BP report on VMX/SVM KVM and under QEMU; the
     // PVM-based KVM of our CI machines cannot emulate it and stops the VM
@@ -201,7 +202,7 @@ fn crash_kernel_stack_overflow_is_a_double_fault() {
 
 #[test]
 fn crash_panic() {
-    let r = boot(&["--cmdline", "crash=panic"], "");
+    let r = boot_kmon(&["--cmdline", "crash=panic"], "");
     assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
     assert!(r.stdout.contains("KERNEL PANIC: "), "{}", r.dump());
     assert!(
@@ -213,7 +214,7 @@ fn crash_panic() {
 
 #[test]
 fn crash_triple_fault() {
-    let r = boot(&["--cmdline", "crash=triple"], "");
+    let r = boot_kmon(&["--cmdline", "crash=triple"], "");
     assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
     assert!(r.stderr.contains("triple fault"), "{}", r.dump());
     assert!(
@@ -262,7 +263,7 @@ fn serial_to_a_file() {
     let spec = format!("file:{}", log.display());
     // With the console in a file there is no console input, so the kernel
     // is asked to crash to end the run.
-    let r = boot(&["--serial", &spec, "--cmdline", "crash=ud"], "");
+    let r = boot_kmon(&["--serial", &spec, "--cmdline", "crash=ud"], "");
     assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
     assert!(r.stdout.is_empty(), "{}", r.dump());
     let text = std::fs::read_to_string(&log).unwrap();
@@ -316,7 +317,7 @@ fn ctrl_a_x_quits_from_a_terminal() {
         unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) }
     };
     let child = std::process::Command::new(vmm_bin())
-        .args(["--timeout", "20"])
+        .args(["--timeout", "20", "--cmdline", "init=kmon"])
         .stdin(slave.try_clone().unwrap())
         .stdout(slave)
         .stderr(std::process::Stdio::piped())

@@ -96,7 +96,7 @@ fn qemu_sees_the_same_crash_report() {
     if !have_qemu() {
         return;
     }
-    let (_, stdout) = qemu_boot("tcg", "crash=ud", "");
+    let (_, stdout) = qemu_boot("tcg", "crash=ud init=kmon", "");
     assert!(
         stdout.contains("KERNEL CRASH: invalid opcode (#UD, vector 6)"),
         "{stdout}"

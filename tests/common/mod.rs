@@ -55,52 +55,12 @@ pub fn require_kvm() {
 /// Runs `vmm ARGS` with `input` on stdin (then end of file), killing it if
 /// it outlives `limit` (a test never hangs).
 pub fn run_vmm(args: &[&str], input: &[u8], limit: Duration) -> Run {
-    let start = Instant::now();
-    let mut child = Command::new(vmm_bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start vmm");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for vmm") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("vmm {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = start.elapsed();
-    let _ = writer.join();
-    let stdout = String::from_utf8_lossy(&out_t.join().unwrap()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_t.join().unwrap()).into_owned();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        elapsed,
+    let mut s = Session::spawn(args);
+    // vmm may end (a host error) before it reads its input.
+    if let Some(stdin) = s.stdin.as_mut() {
+        let _ = stdin.write_all(input);
     }
+    s.finish_within(limit)
 }
 
 /// Boots the embedded guest with `args` and console `input`, with a
@@ -110,6 +70,18 @@ pub fn boot(args: &[&str], input: &str) -> Run {
     let mut all = vec!["--timeout", "20"];
     all.extend_from_slice(args);
     run_vmm(&all, input.as_bytes(), Duration::from_secs(40))
+}
+
+/// Boots the kernel monitor (`init=kmon`, the kernel's own debug console)
+/// instead of the user-space init, adding to any `--cmdline` in `args`.
+pub fn boot_kmon(args: &[&str], input: &str) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    match all.iter().position(|a| a == "--cmdline") {
+        Some(i) => all[i + 1] = format!("{} init=kmon", all[i + 1]),
+        None => all.extend(["--cmdline".to_string(), "init=kmon".to_string()]),
+    }
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    boot(&refs, input)
 }
 
 /// A directory holding the embedded guest (`kernel.elf`, `initrd.cpio`),
@@ -167,4 +139,200 @@ pub fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
         .map(|l| l.trim_end_matches('\r'))
         .filter(|l| l.starts_with(prefix))
         .collect()
+}
+
+/// An interactive session with a running `vmm`: send console input, wait
+/// for output, like expect(1).
+pub struct Session {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    err: std::sync::Arc<std::sync::Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    /// How much of the output earlier `expect`s consumed.
+    seen: usize,
+    start: Instant,
+}
+
+impl Session {
+    /// Starts `vmm ARGS` (with a `--timeout` of 60 s as a backstop) to boot
+    /// a VM.
+    pub fn start(args: &[&str]) -> Session {
+        require_kvm();
+        let mut all = vec!["--timeout", "60"];
+        all.extend_from_slice(args);
+        Session::spawn(&all)
+    }
+
+    /// Starts `vmm ARGS` as given.
+    pub fn spawn(args: &[&str]) -> Session {
+        let mut child = Command::new(vmm_bin())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vmm");
+        let collect = |mut src: Box<dyn Read + Send>| {
+            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let b = buf.clone();
+            let reader = std::thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = src.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    b.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                }
+            });
+            (buf, reader)
+        };
+        let (out, out_reader) = collect(Box::new(child.stdout.take().unwrap()));
+        let (err, err_reader) = collect(Box::new(child.stderr.take().unwrap()));
+        Session {
+            stdin: child.stdin.take(),
+            child,
+            out,
+            err,
+            readers: vec![out_reader, err_reader],
+            seen: 0,
+            start: Instant::now(),
+        }
+    }
+
+    /// Types `text` on the console.
+    pub fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin already closed");
+        stdin.write_all(text.as_bytes()).expect("write to vmm");
+        stdin.flush().unwrap();
+    }
+
+    /// Waits until `pattern` appears in output not yet consumed; returns the
+    /// output up to and including it, and consumes it.
+    pub fn expect(&mut self, pattern: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            {
+                let out = self.out.lock().unwrap();
+                if let Some(i) = out[self.seen..].find(pattern) {
+                    let end = self.seen + i + pattern.len();
+                    let text = out[self.seen..end].to_string();
+                    self.seen = end;
+                    return text;
+                }
+            }
+            if Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
+                std::thread::sleep(Duration::from_millis(50));
+                panic!(
+                    "no {pattern:?} in the output:\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.out.lock().unwrap(),
+                    self.err.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Consumes and returns all output so far.
+    pub fn take(&mut self) -> String {
+        let out = self.out.lock().unwrap();
+        let text = out[self.seen..].to_string();
+        self.seen = out.len();
+        text
+    }
+
+    /// Sends a shell command line and returns its output up to the next
+    /// prompt (the echoed command line included).
+    pub fn sh(&mut self, line: &str) -> String {
+        self.send(&format!("{line}\n"));
+        self.expect("$ ")
+    }
+
+    /// Closes stdin and waits for vmm to end.
+    pub fn finish(self) -> Run {
+        self.finish_within(Duration::from_secs(30))
+    }
+
+    /// Closes stdin and waits up to `limit` (from the start) for vmm to end;
+    /// kills it and fails the test if it does not.
+    pub fn finish_within(mut self, limit: Duration) -> Run {
+        drop(self.stdin.take());
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if self.start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!(
+                    "vmm did not end within {limit:?}:\n{}",
+                    self.out.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = self.start.elapsed();
+        // The pipes close with the process: the readers have everything.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: self.out.lock().unwrap().clone(),
+            stderr: self.err.lock().unwrap().clone(),
+            elapsed,
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// One row of the guest's `ps` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PsRow {
+    pub pid: u32,
+    pub ppid: u32,
+    pub state: String,
+    pub name: String,
+    pub ticks: u64,
+    pub voluntary: u64,
+    pub involuntary: u64,
+    pub faults: u64,
+    pub mem_kib: u64,
+}
+
+/// Parses the rows of the `ps` tables in `text` (header lines skipped).
+pub fn parse_ps(text: &str) -> Vec<PsRow> {
+    text.lines()
+        .filter_map(|line| {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.len() != 8 {
+                return None;
+            }
+            let (v, i) = w[5].split_once('/')?;
+            Some(PsRow {
+                pid: w[0].parse().ok()?,
+                ppid: w[1].parse().ok()?,
+                state: w[2].to_string(),
+                name: w[3].to_string(),
+                ticks: w[4].parse().ok()?,
+                voluntary: v.parse().ok()?,
+                involuntary: i.parse().ok()?,
+                faults: w[6].parse().ok()?,
+                mem_kib: w[7].trim_end_matches('K').parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The pid in a shell's `[PID]` background-job line.
+pub fn job_pid(text: &str) -> u32 {
+    let start = text.find('[').expect("a [PID] line") + 1;
+    let end = start + text[start..].find(']').unwrap();
+    text[start..end].parse().expect("a pid")
 }

@@ -10,7 +10,7 @@ use kvm_ioctls::VcpuFd;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use crate::arch::x86_64::layout;
-use crate::cli::{Output, RunArgs};
+use crate::cli::{self, Output, RunArgs};
 use crate::devices::output::Sink;
 use crate::devices::serial::ConsoleSerial;
 use crate::devices::{PortBus, Unassigned};
@@ -110,14 +110,15 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
         .map_err(|e| BuildError::Kernel(kernel_name.clone(), e))?;
     let initrd_addr = loader::place_initrd(&initrd, info.end, ram)
         .map_err(|e| BuildError::Initrd(initrd_name, e))?;
-    if args.cmdline.len() > abi::cmdline::MAX_LEN {
+    let cmdline = cli::kernel_cmdline(args).map_err(BuildError::Cmdline)?;
+    if cmdline.len() > abi::cmdline::MAX_LEN {
         return Err(BuildError::Cmdline(format!(
             "{} bytes, longer than the {} the kernel accepts",
-            args.cmdline.len(),
+            cmdline.len(),
             abi::cmdline::MAX_LEN
         )));
     }
-    if args.cmdline.contains('\0') {
+    if cmdline.contains('\0') {
         return Err(BuildError::Cmdline("contains a NUL byte".into()));
     }
     let serial_out = open_sink("serial output", &args.serial)?;
@@ -138,7 +139,7 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     loader::write_boot_info(
         &mem,
         ram,
-        &args.cmdline,
+        &cmdline,
         Some((initrd_addr, initrd.len() as u64)),
     )
     .map_err(BuildError::BootInfo)?;

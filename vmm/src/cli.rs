@@ -25,6 +25,8 @@ Examples:
   vmm                                   boot the embedded guest interactively
   echo 'uptime' | vmm --timeout 10      feed the console a script
   vmm --memory 256M --cmdline hz=100    more RAM, a 100 Hz timer
+  vmm --init /bin/echo hi               run one program as init, print hi, exit 0
+  vmm --init /bin/usertests             the kernel's hostile-input battery
   vmm export-guest out/                 write out/kernel.elf, out/initrd.cpio
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
 
@@ -79,6 +81,12 @@ pub struct RunArgs {
     /// file:PATH.
     #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_output)]
     pub debugcon: Output,
+
+    /// Run PROGRAM (from the initrd) as the first process instead of
+    /// /bin/init, with ARGS; the VM powers off with its exit status. Put it
+    /// after the other options: it takes every word that follows.
+    #[arg(long, value_name = "PROGRAM [ARGS]", num_args = 1..)]
+    pub init: Option<Vec<String>>,
 
     /// Stop the guest after SECS seconds (exit status 124).
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
@@ -183,6 +191,39 @@ fn host_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The kernel command line: `--cmdline`, then `init=PROGRAM -- ARGS` for
+/// `--init` (the kernel takes the words after `--` as init's arguments).
+pub fn kernel_cmdline(args: &RunArgs) -> Result<String, String> {
+    let Some(init) = &args.init else {
+        return Ok(args.cmdline.clone());
+    };
+    let cmdline = abi::cmdline::Cmdline::new(&args.cmdline);
+    if cmdline.has(abi::cmdline::INIT) || cmdline.has("--") {
+        return Err("--init and an init= or -- in --cmdline cannot be combined".into());
+    }
+    if let Some(bad) = init
+        .iter()
+        .find(|a| a.is_empty() || a.chars().any(char::is_whitespace))
+    {
+        return Err(format!(
+            "--init argument {bad:?} is empty or contains white space, which the kernel command line cannot carry"
+        ));
+    }
+    let mut line = args.cmdline.trim().to_string();
+    if !line.is_empty() {
+        line.push(' ');
+    }
+    line.push_str(&format!("{}={}", abi::cmdline::INIT, init[0]));
+    if init.len() > 1 {
+        line.push_str(" --");
+        for a in &init[1..] {
+            line.push(' ');
+            line.push_str(a);
+        }
+    }
+    Ok(line)
+}
+
 /// Parses a timeout in seconds (fractions allowed, must be positive).
 pub fn parse_timeout(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -249,6 +290,26 @@ mod tests {
         assert!(parse_timeout("0").is_err());
         assert!(parse_timeout("-1").is_err());
         assert!(parse_timeout("NaN").is_err());
+    }
+
+    fn run_args(argv: &[&str]) -> RunArgs {
+        let mut all = vec!["vmm"];
+        all.extend_from_slice(argv);
+        Cli::try_parse_from(all).unwrap().run
+    }
+
+    #[test]
+    fn init_becomes_kernel_arguments() {
+        let a = run_args(&["--cmdline", "hz=100", "--init", "/bin/echo", "hi", "there"]);
+        assert_eq!(kernel_cmdline(&a).unwrap(), "hz=100 init=/bin/echo -- hi there");
+        let a = run_args(&["--init", "/bin/usertests"]);
+        assert_eq!(kernel_cmdline(&a).unwrap(), "init=/bin/usertests");
+        let a = run_args(&["--cmdline", "init=/bin/sh", "--init", "/bin/echo"]);
+        assert!(kernel_cmdline(&a).is_err());
+        let a = run_args(&["--init", "/bin/echo", "two words"]);
+        assert!(kernel_cmdline(&a).unwrap_err().contains("white space"));
+        let a = run_args(&["--timeout", "3"]);
+        assert_eq!(kernel_cmdline(&a).unwrap(), "");
     }
 
     #[test]
