@@ -23,7 +23,7 @@ Ctrl-A h lists the escapes, Ctrl-A Ctrl-A sends a Ctrl-A to the guest.
 
 Examples:
   vmm                                   boot the embedded guest interactively
-  echo 'uptime' | vmm --timeout 10      feed the console a script
+  printf 'ps\nexit 3\n' | vmm          feed the shell a script; exits 3
   vmm --memory 256M --cmdline hz=100    more RAM, a 100 Hz timer
   vmm --init /bin/echo hi               run one program as init, print hi, exit 0
   vmm --init /bin/usertests             the kernel's hostile-input battery
