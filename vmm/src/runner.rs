@@ -78,6 +78,10 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
         vm,
         mem,
     } = machine;
+    let drains = [
+        ("console", serial.lock().unwrap().output_drain()),
+        ("debug console", bus.debugcon.drain()),
+    ];
     let mut em: EventManager<Subscriber> =
         EventManager::new().map_err(|e| std::io::Error::other(format!("epoll: {e:?}")))?;
     let quit = Arc::new(AtomicBool::new(false));
@@ -150,6 +154,14 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
             .map_err(|e| std::io::Error::other(format!("event loop: {e:?}")))?;
     };
     drop(raw);
+    // Nothing the guest wrote is lost at exit, unless the destination is
+    // stalled for good; then say how much.
+    for (name, drain) in drains {
+        let lost = drain.wait(Duration::from_secs(2));
+        if lost > 0 {
+            eprintln!("vmm: {lost} bytes of {name} output could not be written");
+        }
+    }
     Ok(outcome)
 }
 

@@ -1,18 +1,45 @@
-//! Where guest output goes: a buffered sink flushed once per VM exit, so a
-//! burst written with one `rep outsb` costs one `write(2)`.
+//! Where guest output goes. The vCPU thread appends to a [`Sink`]'s buffer
+//! and, once per VM exit, hands it to a writer thread; the vCPU never waits
+//! for the host's stdout or disk. A stalled destination lets at most
+//! [`QUEUE_LIMIT`] bytes wait; beyond that output is dropped and counted,
+//! so the VMM's memory stays flat whatever the guest writes.
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::cli::Output;
 
-/// A buffered output destination.
-pub struct Sink {
-    out: Option<Box<dyn Write + Send>>,
-    buf: Vec<u8>,
-    /// Bytes that could not be written (closed pipe, full disk).
-    pub dropped: u64,
+/// Most bytes waiting for a slow destination before output is dropped.
+pub const QUEUE_LIMIT: usize = 1 << 20;
+
+#[derive(Default)]
+struct State {
+    queue: Vec<u8>,
+    /// The writer thread holds bytes it took from the queue.
+    writing: bool,
+    /// Bytes dropped: queue full or destination failed.
+    dropped: u64,
 }
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// A buffered output destination with its own writer thread.
+pub struct Sink {
+    buf: Vec<u8>,
+    /// `None`: output is discarded.
+    shared: Option<Arc<Shared>>,
+}
+
+/// Waits for a [`Sink`]'s writer to catch up; held by the thread that ends
+/// the VMM, so no output is lost at exit.
+#[derive(Clone)]
+pub struct Drain(Option<Arc<Shared>>);
 
 impl Sink {
     /// Opens the destination an [`Output`] names.
@@ -28,39 +55,176 @@ impl Sink {
 
     /// A sink over any writer (or none, to discard).
     pub fn new(out: Option<Box<dyn Write + Send>>) -> Self {
+        let shared = out.map(|out| {
+            let shared = Arc::new(Shared::default());
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name("output".into())
+                .spawn(move || write_loop(&s, out))
+                .expect("spawn an output thread");
+            shared
+        });
         Sink {
-            out,
             buf: Vec::new(),
-            dropped: 0,
+            shared,
         }
     }
 
-    /// Writes out what is buffered. A failing destination loses the bytes
-    /// (counted in `dropped`), never the VM.
+    /// A handle to wait for this sink's output to be written.
+    pub fn drain(&self) -> Drain {
+        Drain(self.shared.clone())
+    }
+
+    /// Hands what is buffered to the writer thread, without waiting.
     pub fn flush_out(&mut self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
         if self.buf.is_empty() {
             return;
         }
-        if let Some(out) = self.out.as_mut()
-            && out.write_all(&self.buf).and_then(|()| out.flush()).is_err()
-        {
-            self.dropped += self.buf.len() as u64;
+        let mut state = shared.state.lock().unwrap();
+        if state.queue.len() + self.buf.len() > QUEUE_LIMIT {
+            state.dropped += self.buf.len() as u64;
+        } else {
+            state.queue.extend_from_slice(&self.buf);
+            shared.changed.notify_all();
         }
         self.buf.clear();
     }
 }
 
+fn write_loop(shared: &Shared, mut out: Box<dyn Write + Send>) {
+    let mut broken = false;
+    loop {
+        let chunk = {
+            let mut state = shared.state.lock().unwrap();
+            while state.queue.is_empty() {
+                state = shared.changed.wait(state).unwrap();
+            }
+            state.writing = true;
+            std::mem::take(&mut state.queue)
+        };
+        // A destination that failed once (closed pipe, full disk) is not
+        // retried; its bytes are counted as dropped.
+        broken = broken || out.write_all(&chunk).and_then(|()| out.flush()).is_err();
+        let mut state = shared.state.lock().unwrap();
+        if broken {
+            state.dropped += chunk.len() as u64;
+        }
+        state.writing = false;
+        shared.changed.notify_all();
+    }
+}
+
+impl Drain {
+    /// Waits up to `limit` for everything handed over to be written;
+    /// returns the bytes dropped so far plus those still unwritten.
+    pub fn wait(&self, limit: Duration) -> u64 {
+        let Some(shared) = &self.0 else {
+            return 0;
+        };
+        let deadline = Instant::now() + limit;
+        let mut state = shared.state.lock().unwrap();
+        while !state.queue.is_empty() || state.writing {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = shared.changed.wait_timeout(state, left).unwrap().0;
+        }
+        state.dropped + state.queue.len() as u64
+    }
+}
+
 impl Write for Sink {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.out.is_some() {
+        if self.shared.is_some() {
             self.buf.extend_from_slice(data);
         }
         Ok(data.len())
     }
 
-    /// A no-op: vm-superio flushes after every byte, and a `write(2)` per
-    /// byte is what this sink exists to avoid. [`Sink::flush_out`] writes.
+    /// A no-op: vm-superio flushes after every byte, and a hand-over per
+    /// byte is what this sink exists to avoid. [`Sink::flush_out`] hands
+    /// over.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A destination that blocks until released, like a stalled terminal.
+    struct Stalled {
+        release: Arc<AtomicBool>,
+        got: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Stalled {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            while !self.release.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            self.got.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_destination_never_blocks_and_memory_stays_bounded() {
+        let release = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = Sink::new(Some(Box::new(Stalled {
+            release: release.clone(),
+            got: got.clone(),
+        })));
+        let drain = sink.drain();
+        let start = Instant::now();
+        // Four times the limit, in 4 KiB hand-overs.
+        for _ in 0..(4 * QUEUE_LIMIT / 4096) {
+            sink.write_all(&[b'x'; 4096]).unwrap();
+            sink.flush_out();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "the writer side blocked"
+        );
+        let unwritten = drain.wait(Duration::from_millis(10));
+        assert!(unwritten >= 2 * QUEUE_LIMIT as u64, "drops are counted");
+        release.store(true, Ordering::SeqCst);
+        let lost = drain.wait(Duration::from_secs(5));
+        let written = got.lock().unwrap().len() as u64;
+        assert_eq!(
+            written + lost,
+            4 * QUEUE_LIMIT as u64,
+            "every byte is written or counted"
+        );
+        assert!(written <= (QUEUE_LIMIT + 4096) as u64);
+    }
+
+    #[test]
+    fn everything_is_written_in_order() {
+        let release = Arc::new(AtomicBool::new(true));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = Sink::new(Some(Box::new(Stalled {
+            release,
+            got: got.clone(),
+        })));
+        let mut want = Vec::new();
+        for i in 0..1000u32 {
+            let line = format!("line {i}\n");
+            want.extend_from_slice(line.as_bytes());
+            sink.write_all(line.as_bytes()).unwrap();
+            sink.flush_out();
+        }
+        assert_eq!(sink.drain().wait(Duration::from_secs(5)), 0);
+        assert_eq!(*got.lock().unwrap(), want);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use vm_superio::{Serial, Trigger};
 use vmm_sys_util::eventfd::EventFd;
 
-use super::output::Sink;
+use super::output::{Drain, Sink};
 
 /// Raises the UART's interrupt line by signalling an irqfd.
 pub struct IrqTrigger(pub EventFd);
@@ -85,7 +85,12 @@ impl ConsoleSerial {
         }
     }
 
-    /// Writes out buffered guest output.
+    /// A handle to wait until the console output is written.
+    pub fn output_drain(&self) -> Drain {
+        self.uart.writer().drain()
+    }
+
+    /// Hands buffered guest output to the writer thread.
     pub fn flush_output(&mut self) {
         self.uart.writer_mut().flush_out();
     }
@@ -96,6 +101,7 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     struct Shared(Arc<Mutex<Vec<u8>>>);
     impl Write for Shared {
@@ -116,8 +122,13 @@ mod tests {
         for b in b"hi\n" {
             s.write(0, *b);
         }
-        assert!(seen.lock().unwrap().is_empty());
+        assert_eq!(s.output_drain().wait(Duration::from_secs(5)), 0);
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "nothing before the hand-over"
+        );
         s.flush_output();
+        assert_eq!(s.output_drain().wait(Duration::from_secs(5)), 0);
         assert_eq!(&*seen.lock().unwrap(), b"hi\n");
     }
 
