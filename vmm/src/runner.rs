@@ -15,6 +15,7 @@ use abi::exit::{ExitRequest, exception_name};
 use crate::builder::{self, Machine};
 use crate::cli::{Output, RunArgs};
 use crate::console::{self, ConsoleInput, RawMode};
+use crate::devices::serial::NUDGE_AFTER;
 use crate::exitcode;
 use crate::vstate::vcpu::{self, Stop};
 
@@ -78,6 +79,7 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
         vm,
         mem,
     } = machine;
+    let uart = serial.clone();
     let drains = [
         ("console", serial.lock().unwrap().output_drain()),
         ("debug console", bus.debugcon.drain()),
@@ -138,7 +140,7 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
         if quit.load(Ordering::SeqCst) {
             break Outcome::Quit;
         }
-        let wait_ms = match deadline {
+        let mut wait_ms = match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -150,6 +152,20 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
             }
             None => -1,
         };
+        // While received data waits unread, look again soon (see
+        // ConsoleSerial::nudge).
+        {
+            let mut uart = uart.lock().unwrap();
+            uart.nudge();
+            if uart.has_unread() {
+                let nudge = NUDGE_AFTER.as_millis() as i32;
+                wait_ms = if wait_ms < 0 {
+                    nudge
+                } else {
+                    wait_ms.min(nudge)
+                };
+            }
+        }
         em.run_with_timeout(wait_ms)
             .map_err(|e| std::io::Error::other(format!("event loop: {e:?}")))?;
     };

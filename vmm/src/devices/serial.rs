@@ -2,6 +2,7 @@
 //! through an irqfd and host input queued until the guest's FIFO has room.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 use vm_superio::{Serial, Trigger};
 use vmm_sys_util::eventfd::EventFd;
 
@@ -24,7 +25,18 @@ pub struct ConsoleSerial {
     pending: VecDeque<u8>,
     /// Capacity of the receive FIFO when empty.
     fifo_size: usize,
+    /// When the guest last read the receive buffer, or was last nudged.
+    last_read: Instant,
 }
+
+/// How long received data may wait unread, with its interrupt enabled,
+/// before [`ConsoleSerial::nudge`] raises the interrupt again.
+pub const NUDGE_AFTER: Duration = Duration::from_millis(10);
+
+/// Offset of the interrupt-enable register.
+const IER: u8 = 1;
+/// Interrupt-enable bit: received data available.
+const IER_RDA: u8 = 0x01;
 
 impl ConsoleSerial {
     /// A UART that writes to `out` and interrupts through `irq`.
@@ -34,6 +46,7 @@ impl ConsoleSerial {
             fifo_size: uart.fifo_capacity(),
             uart,
             pending: VecDeque::new(),
+            last_read: Instant::now(),
         }
     }
 
@@ -65,6 +78,9 @@ impl ConsoleSerial {
     /// A guest read of register `offset`.
     pub fn read(&mut self, offset: u8) -> u8 {
         let value = self.uart.read(offset);
+        if offset == 0 {
+            self.last_read = Instant::now();
+        }
         // Refill only once the guest has emptied the FIFO, as a real UART
         // fills: the refill raises a fresh interrupt, and a driver that
         // drains "while data ready" is never handed an endless FIFO.
@@ -72,6 +88,32 @@ impl ConsoleSerial {
             self.pump();
         }
         value
+    }
+
+    /// Whether received data waits while the guest asked to be interrupted
+    /// for it.
+    pub fn has_unread(&mut self) -> bool {
+        // Reading IER has no side effect.
+        self.uart.fifo_capacity() < self.fifo_size && self.uart.read(IER) & IER_RDA != 0
+    }
+
+    /// Raises the receive interrupt again when data has waited unread for
+    /// [`NUDGE_AFTER`]; returns whether it did.
+    ///
+    /// A 16550's interrupt output is a level that stays up while data
+    /// waits; an irqfd delivers one edge. An edge that arrives while the
+    /// guest's IOAPIC pin is still masked (input typed during boot) is lost
+    /// for good, on hardware and in KVM alike, and a guest then sleeps
+    /// beside a full FIFO. Repeating the edge is what the level would have
+    /// done; a guest that had the data already sees one spurious interrupt.
+    pub fn nudge(&mut self) -> bool {
+        if self.has_unread() && self.last_read.elapsed() >= NUDGE_AFTER {
+            self.last_read = Instant::now();
+            // A failing trigger means the VM is ending.
+            let _ = self.uart.interrupt_evt().trigger();
+            return true;
+        }
+        false
     }
 
     /// A guest write of register `offset`.
@@ -130,6 +172,25 @@ mod tests {
         s.flush_output();
         assert_eq!(s.output_drain().wait(Duration::from_secs(5)), 0);
         assert_eq!(&*seen.lock().unwrap(), b"hi\n");
+    }
+
+    #[test]
+    fn unread_input_is_signalled_again() {
+        let irq = EventFd::new(libc::EFD_NONBLOCK).unwrap();
+        let mut s = ConsoleSerial::new(irq.try_clone().unwrap(), Sink::new(None));
+        s.push_input(b"x");
+        assert!(!s.has_unread(), "no interrupt wanted yet");
+        s.write(1, IER_RDA);
+        assert!(irq.read().unwrap() >= 1);
+        assert!(s.has_unread());
+        assert!(!s.nudge(), "not before NUDGE_AFTER");
+        std::thread::sleep(NUDGE_AFTER);
+        assert!(s.nudge());
+        assert_eq!(irq.read().unwrap(), 1, "the interrupt is raised again");
+        assert_eq!(s.read(0), b'x');
+        assert!(!s.has_unread());
+        std::thread::sleep(NUDGE_AFTER);
+        assert!(!s.nudge(), "nothing waits");
     }
 
     #[test]
