@@ -5,8 +5,27 @@
 
 /// Timer interrupts per second (LAPIC periodic timer). Default [`DEFAULT_HZ`].
 pub const HZ: &str = "hz";
-/// Program the kernel runs as the first process.
+/// Program the kernel runs as the first process (pid 1), default
+/// [`DEFAULT_INIT`]; [`INIT_KMON`] runs the kernel monitor instead of any
+/// process. The words after a standalone [`ARGS`] are its arguments.
 pub const INIT: &str = "init";
+/// The first process when [`INIT`] is absent.
+pub const DEFAULT_INIT: &str = "/bin/init";
+/// `init=kmon`: no processes; the kernel's debug monitor owns the console.
+pub const INIT_KMON: &str = "kmon";
+/// A standalone `--`: every later word is an argument of init.
+pub const ARGS: &str = "--";
+/// Process-table capacity. Default [`DEFAULT_NPROC`], at most [`MAX_NPROC`].
+pub const NPROC: &str = "nproc";
+/// Round-robin quantum in timer ticks. Default [`DEFAULT_QUANTUM`].
+pub const QUANTUM: &str = "quantum";
+
+/// Process-table capacity when [`NPROC`] is absent.
+pub const DEFAULT_NPROC: u32 = 64;
+/// Largest process table.
+pub const MAX_NPROC: u32 = 4096;
+/// Quantum when [`QUANTUM`] is absent.
+pub const DEFAULT_QUANTUM: u32 = 10;
 /// Deliberately crash the kernel right after boot, to exercise crash
 /// reporting: one of [`CRASH_KINDS`].
 pub const CRASH: &str = "crash";

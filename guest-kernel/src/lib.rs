@@ -13,9 +13,12 @@
 #![deny(missing_docs)]
 
 pub mod command;
+pub mod cooked;
 pub mod exception;
 pub mod hex;
+pub mod image;
 pub mod line;
 pub mod memmap;
+pub mod procs;
 pub mod ring;
 pub mod time;

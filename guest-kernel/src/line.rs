@@ -82,6 +82,27 @@ impl LineEditor {
         }
     }
 
+    /// The raw bytes of the line typed so far (or just submitted).
+    pub fn line_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Whether a partial (unsubmitted, non-empty) line is pending; for
+    /// Ctrl-D, which delivers it.
+    pub fn take_partial(&mut self) -> bool {
+        if self.submitted {
+            self.submitted = false;
+            self.len = 0;
+        }
+        self.len > 0
+    }
+
+    /// Forgets the line.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.submitted = false;
+    }
+
     /// The line typed so far (after [`Action::Submit`], the submitted line).
     /// If it is not UTF-8, only its longest valid prefix.
     pub fn line(&self) -> &str {

@@ -21,6 +21,7 @@ mod dev;
 mod initrd;
 mod kmon;
 mod mm;
+mod proc;
 mod sync;
 
 use abi::cmdline::{self, Cmdline};
@@ -46,7 +47,9 @@ extern "C" fn kmain(start_info: u64) -> ! {
 
     let info = boot::parse(start_info);
     stages.mark("start info");
-    let args = Cmdline::new(info.cmdline);
+    // Words after a standalone `--` are init's arguments, not options.
+    let (kernel_words, init_args) = split_init_args(info.cmdline);
+    let args = Cmdline::new(kernel_words);
     log::set_verbose(args.has(cmdline::VERBOSE));
     vlog!("kernel: command line '{}'", info.cmdline);
 
@@ -58,7 +61,12 @@ extern "C" fn kmain(start_info: u64) -> ! {
     };
     let initrd = info.initrd.unwrap_or_default();
     // RAM as the machine was given it: the end of the highest RAM range.
-    let ram_mib = info.ram().map(|r| r.end).max().unwrap_or(0).div_ceil(1 << 20);
+    let ram_mib = info
+        .ram()
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0)
+        .div_ceil(1 << 20);
     let dropped = mm::frame::init(info.ram(), &[kernel, initrd]);
     if log::verbose() {
         for e in info.memmap {
@@ -154,31 +162,92 @@ extern "C" fn kmain(start_info: u64) -> ! {
     if let Some(kind) = options.crash {
         kmon::crash(kind);
     }
-    kmon::run()
+    if options.init == cmdline::INIT_KMON {
+        kmon::run()
+    }
+    start_processes(&options, init_args)
+}
+
+/// Splits the command line at a standalone `--`: (kernel words, init's
+/// arguments).
+fn split_init_args(line: &str) -> (&str, &str) {
+    let mut at = 0;
+    for word in line.split_ascii_whitespace() {
+        // Words are subslices of line: their offsets are exact.
+        let start = word.as_ptr() as usize - line.as_ptr() as usize;
+        if word == cmdline::ARGS {
+            return (&line[..start], &line[start + word.len()..]);
+        }
+        at = start + word.len();
+    }
+    (&line[..at], "")
+}
+
+/// Sets up the process table and the system-call stub, starts init (pid
+/// 1), and becomes the idle loop.
+fn start_processes(options: &Options, init_args: &str) -> ! {
+    cpu::disable_interrupts();
+    let kernel_pml4 = mm::paging::PhysAddr(cpu::read_cr3() & !0xFFF);
+    mm::kstack::init(kernel_pml4);
+    mm::uvm::init(kernel_pml4, &proc::syscall::STUB_INT3);
+    proc::init(options.nproc as usize, options.quantum, options.hz);
+    serial::set_cooked();
+    let name = options.init.rsplit('/').next().unwrap_or(options.init);
+    let mut argv = alloc::vec![name];
+    argv.extend(init_args.split_ascii_whitespace());
+    if let Err(e) = proc::life::start_init(options.init, &argv) {
+        report!(
+            "kernel: cannot start init {}: {}",
+            options.init,
+            abi::sys::errno::describe(-e)
+        );
+        poweroff::exit(ExitRequest::PowerOff(127));
+    }
+    proc::sched::idle_loop()
 }
 
 /// What the command line asks for.
 struct Options {
     hz: u32,
     crash: Option<CrashKind>,
+    nproc: u32,
+    quantum: u32,
+    init: &'static str,
 }
 
 impl Options {
     /// Reads the command line in one pass (each word costs where ring 0
     /// is emulated), warning about what it cannot use. As with
     /// [`Cmdline::get`], the last of repeated keys wins.
-    fn parse(args: &Cmdline) -> Self {
+    fn parse(args: &Cmdline<'static>) -> Self {
         let mut hz = None;
         let mut crash = None;
+        let mut nproc = cmdline::DEFAULT_NPROC;
+        let mut quantum = cmdline::DEFAULT_QUANTUM;
+        let mut init = cmdline::DEFAULT_INIT;
         for (key, value) in args.words() {
             match key {
                 cmdline::HZ => hz = Some(value.unwrap_or("")),
                 cmdline::CRASH => crash = Some(value.unwrap_or("")),
                 cmdline::VERBOSE => {}
-                cmdline::INIT => log!(
-                    "kernel: init={} (no processes yet: ignored)",
-                    value.unwrap_or("")
-                ),
+                cmdline::INIT => init = value.unwrap_or(cmdline::DEFAULT_INIT),
+                cmdline::NPROC => match value.map(str::parse::<u32>) {
+                    Some(Ok(n)) if (1..=cmdline::MAX_NPROC).contains(&n) => nproc = n,
+                    _ => report!(
+                        "kernel: warning: nproc={} is not a count from 1 to {}; using {}",
+                        value.unwrap_or(""),
+                        cmdline::MAX_NPROC,
+                        cmdline::DEFAULT_NPROC
+                    ),
+                },
+                cmdline::QUANTUM => match value.map(str::parse::<u32>) {
+                    Some(Ok(n)) if n >= 1 => quantum = n,
+                    _ => report!(
+                        "kernel: warning: quantum={} is not a number of ticks; using {}",
+                        value.unwrap_or(""),
+                        cmdline::DEFAULT_QUANTUM
+                    ),
+                },
                 _ => report!("kernel: warning: unknown command line key '{key}'"),
             }
         }
@@ -201,7 +270,13 @@ impl Options {
             }
             kind
         });
-        Options { hz, crash }
+        Options {
+            hz,
+            crash,
+            nproc,
+            quantum,
+            init,
+        }
     }
 }
 

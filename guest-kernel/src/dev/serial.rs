@@ -5,17 +5,21 @@
 //! up to 16 bytes (the FIFO depth): one VM exit per 16 bytes instead of one
 //! per byte. `\n` goes out as `\r\n`.
 //!
-//! Input is interrupt driven: the handler drains the receive FIFO into a
-//! ring; readers sleep in `hlt` until it has data. When the ring is full the
-//! handler stops (disables the receive interrupt) and leaves further bytes
-//! in the UART, which holds off the sender (QEMU and vm-superio stop
-//! feeding a full FIFO), so piped input is never lost; the reader re-enables
-//! it once there is room.
+//! Input is interrupt driven. The handler takes bytes from the UART while
+//! there is room for them: in raw mode (the kernel monitor) into a byte
+//! ring, in cooked mode (processes) through the line discipline
+//! ([`kernel::cooked`]). When there is no room it simply stops, leaving
+//! the rest in the UART (IER unchanged), which holds off the sender (QEMU
+//! and our VMM refill the FIFO only once the guest empties it, and raise
+//! the interrupt then), so piped input is never lost; the consumer, after
+//! taking bytes, drains the UART again itself (interrupts off).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch::x86_64::cpu;
 use abi::port::COM1;
+use kernel::cooked::{Cooked, Event};
+use kernel::line::Action;
 use kernel::ring::Ring;
 
 // Register offsets from COM1.
@@ -46,8 +50,6 @@ const LSR_THR_EMPTY: u8 = 0x20;
 const FIFO_DEPTH: usize = 16;
 
 static RX: Ring<4096> = Ring::new();
-/// The receive interrupt is off because RX was full.
-static RX_PAUSED: AtomicBool = AtomicBool::new(false);
 
 /// Programs the UART: 115200 8N1, FIFOs on, receive interrupt on.
 pub fn init() {
@@ -167,51 +169,133 @@ pub fn write_raw(bytes: &[u8]) {
     }
 }
 
-/// Moves received bytes from the UART to RX until it is empty or RX is
-/// full; returns false when RX filled up first.
-fn drain() -> bool {
-    loop {
-        // SAFETY: COM1 belongs to this driver; reading RBR pops the FIFO,
-        // and only interrupt-off code (the handler, resume) calls drain.
-        unsafe {
-            if cpu::inb(COM1 + LSR) & LSR_DATA_READY == 0 {
-                return true;
+/// Whether the UART holds a received byte.
+fn data_ready() -> bool {
+    // SAFETY: reading LSR has no side effect on the receiver.
+    unsafe { cpu::inb(COM1 + LSR) & LSR_DATA_READY != 0 }
+}
+
+/// Pops the UART's receive FIFO.
+fn take() -> u8 {
+    // SAFETY: COM1 belongs to this driver; interrupts are off in every
+    // caller, so the handler and a consumer never read it at once.
+    unsafe { cpu::inb(COM1 + RBR_THR) }
+}
+
+/// Raw mode (the kernel monitor): moves received bytes to RX while there is
+/// room. What does not fit stays in the UART, which holds off the sender;
+/// the consumer calls this again after taking bytes. Interrupts off.
+fn drain() {
+    while !RX.is_full() && data_ready() {
+        RX.push(take());
+    }
+}
+
+/// Cooked mode is on (processes read the console through the line
+/// discipline); off: raw bytes for the kernel monitor.
+static COOKED_MODE: AtomicBool = AtomicBool::new(false);
+/// The line discipline.
+static COOKED: crate::proc::KCell<Cooked> = crate::proc::KCell::new(Cooked::new());
+
+/// Switches input to the line discipline (processes exist from now on).
+pub fn set_cooked() {
+    COOKED_MODE.store(true, Ordering::Relaxed);
+}
+
+/// Echo, gathered and written in one go.
+struct Echo {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Echo {
+    fn push(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn flush(&mut self) {
+        write_raw(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+/// Cooked mode: feeds received bytes through the line discipline while a
+/// whole line still fits its buffer (else they wait in the UART), echoing;
+/// wakes console readers when a line is complete; Ctrl-P prints the
+/// process table at once. Interrupts off.
+fn pump() {
+    let c = COOKED.get();
+    let mut echo = Echo {
+        buf: [0; 64],
+        len: 0,
+    };
+    let mut ready = false;
+    while c.has_room() {
+        // Bytes the monitor-mode ring took at boot come first.
+        let byte = match RX.pop() {
+            Some(b) => b,
+            None if data_ready() => take(),
+            None => break,
+        };
+        let event = c.feed(byte);
+        let action = match event {
+            Event::None => continue,
+            Event::Procdump => {
+                echo.flush();
+                crate::proc::procdump();
+                continue;
             }
-            if RX.is_full() {
-                return false;
+            Event::Echo(a) => a,
+            Event::Ready(a) => {
+                ready = true;
+                a
             }
-            RX.push(cpu::inb(COM1 + RBR_THR));
+        };
+        match action {
+            Action::Echo(b) => echo.push(&[b]),
+            Action::Erase(n) => {
+                for _ in 0..n {
+                    echo.push(b"\x08 \x08");
+                }
+            }
+            Action::Submit => echo.push(b"\r\n"),
+            Action::None => {}
         }
     }
+    echo.flush();
+    if ready {
+        crate::proc::sched::wake_all(&raw mut crate::proc::procs().console);
+    }
+}
+
+/// Cooked mode: reads the first available line (or part of it) into
+/// `buf`: `Some(count)`, `Some(0)` at end of input, `None` when no line is
+/// ready (the caller sleeps). Takes more input from the UART afterwards,
+/// since the interrupt handler may have left some there. Interrupts off.
+pub fn read_cooked(buf: &mut [u8]) -> Option<usize> {
+    let c = COOKED.get();
+    if !c.readable() {
+        pump();
+        if !COOKED.get().readable() {
+            return None;
+        }
+    }
+    let n = COOKED.get().read(buf);
+    pump();
+    Some(n)
 }
 
 /// COM1's interrupt handler (interrupts off).
 pub fn handle_interrupt() {
-    if !drain() {
-        RX_PAUSED.store(true, Ordering::Relaxed);
-        // SAFETY: turning off the receive interrupt only delays input.
-        unsafe { cpu::outb(COM1 + IER, 0) };
+    if COOKED_MODE.load(Ordering::Relaxed) {
+        pump();
+    } else {
+        drain();
     }
-}
-
-/// Turns the receive interrupt back on after a pause, taking what waited.
-fn resume() {
-    let was_on = cpu::interrupts_save_disable();
-    loop {
-        if !drain() {
-            break; // Still full: stay paused.
-        }
-        RX_PAUSED.store(false, Ordering::Relaxed);
-        // SAFETY: re-enabling the receive interrupt.
-        unsafe { cpu::outb(COM1 + IER, IER_RX) };
-        // A byte that arrived between drain() and the IER write may not
-        // raise an edge on every UART model: look once more.
-        // SAFETY: reading LSR has no side effect.
-        if unsafe { cpu::inb(COM1 + LSR) } & LSR_DATA_READY == 0 {
-            break;
-        }
-    }
-    cpu::interrupts_restore(was_on);
 }
 
 /// Whether a byte is waiting to be read.
@@ -219,15 +303,20 @@ pub fn has_input() -> bool {
     !RX.is_empty()
 }
 
-/// Reads one byte, sleeping until one arrives.
+/// Raw mode: reads one byte, sleeping until one arrives.
 pub fn read_byte() -> u8 {
     loop {
         if let Some(byte) = RX.pop() {
-            if RX_PAUSED.load(Ordering::Relaxed) {
-                resume();
-            }
+            let was_on = cpu::interrupts_save_disable();
+            drain();
+            cpu::interrupts_restore(was_on);
             return byte;
         }
-        cpu::wait_until(|| !RX.is_empty());
+        // Drain before halting: input that arrived before the interrupt
+        // was routed (at boot) raised no interrupt we could see.
+        cpu::wait_until(|| {
+            drain();
+            !RX.is_empty()
+        });
     }
 }

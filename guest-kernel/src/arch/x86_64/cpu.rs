@@ -68,7 +68,6 @@ pub unsafe fn outsb(port: u16, bytes: &[u8]) {
 }
 
 /// Sets `len` bytes at `dst` to zero with `rep stosq`/`rep stosb`.
-#[allow(dead_code, reason = "used by frame::alloc_zeroed")]
 ///
 /// # Safety
 ///
@@ -86,6 +85,30 @@ pub unsafe fn zero_bytes(dst: *mut u8, len: usize) {
             in("rax") 0u64,
             options(nostack, preserves_flags)
         )
+    }
+}
+
+/// Copies `n` 8-byte words with one `rep movsq`.
+///
+/// # Safety
+///
+/// Both ranges must be valid for `n * 8` bytes and not overlap.
+pub unsafe fn copy_qwords(dst: *mut u64, src: *const u64, n: usize) {
+    // SAFETY: per the contract; DF is clear.
+    unsafe {
+        asm!("rep movsq", inout("rdi") dst => _, inout("rsi") src => _, inout("rcx") n => _, options(nostack, preserves_flags))
+    }
+}
+
+/// Copies `n` bytes with one `rep movsb`.
+///
+/// # Safety
+///
+/// Both ranges must be valid for `n` bytes and not overlap.
+pub unsafe fn copy_bytes(dst: *mut u8, src: *const u8, n: usize) {
+    // SAFETY: per the contract; DF is clear.
+    unsafe {
+        asm!("rep movsb", inout("rdi") dst => _, inout("rsi") src => _, inout("rcx") n => _, options(nostack, preserves_flags))
     }
 }
 

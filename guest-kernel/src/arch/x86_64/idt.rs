@@ -1,6 +1,8 @@
 //! The Interrupt Descriptor Table (SDM Vol. 3A, 6.14.1 "64-Bit Mode IDT").
 //!
-//! 256 16-byte gates. Every gate here is an interrupt gate (type 0xE: the
+//! 256 16-byte gates. The #BP gate (vector 3) has DPL 3, so `int3` in ring
+//! 3 reaches it: that is the system-call instruction (see
+//! [`crate::proc::syscall`]). Every gate here is an interrupt gate (type 0xE: the
 //! CPU clears IF on entry, so handlers start with interrupts off) to the
 //! kernel code segment. Vectors 0..31 are the CPU's exceptions, all handled;
 //! #DF runs on IST1 and NMI/#MC on IST2 so they work even when the kernel
@@ -23,12 +25,12 @@ use kernel::exception;
 
 global_asm!(
     r#"
-    .macro IDT_GATE slot, ist
+    .macro IDT_GATE slot, ist, kind=0x8E
     .set idt_addr, {stubs} + {stride} * (\slot)
     .word idt_addr & 0xFFFF
     .word {cs}
     .byte \ist
-    .byte 0x8E                      /* present, DPL 0, interrupt gate */
+    .byte \kind                     /* 0x8E: present, DPL 0, interrupt gate */
     .word (idt_addr >> 16) & 0xFFFF
     .long (idt_addr >> 32) & 0xFFFFFFFF
     .long 0
@@ -46,6 +48,8 @@ idt_table:
     IDT_GATE idt_v, {ist_nmi}
     .elseif idt_v == {mc}
     IDT_GATE idt_v, {ist_nmi}
+    .elseif idt_v == {bp}
+    IDT_GATE idt_v, 0, 0xEE         /* DPL 3: int3 from ring 3 (system calls) */
     .else
     IDT_GATE idt_v, 0
     .endif
@@ -69,6 +73,7 @@ idt_table_end:
     df = const exception::DOUBLE_FAULT,
     nmi = const exception::NMI,
     mc = const exception::MACHINE_CHECK,
+    bp = const exception::BREAKPOINT,
     ist_df = const gdt::IST_DOUBLE_FAULT,
     ist_nmi = const gdt::IST_NMI,
     timer = const trap::TIMER_VECTOR,

@@ -8,4 +8,5 @@ pub mod ioapic;
 pub mod lapic;
 pub mod pic;
 pub mod pit;
+pub mod switch;
 pub mod trap;

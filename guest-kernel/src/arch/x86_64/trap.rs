@@ -8,9 +8,17 @@
 //! pushes every general-purpose register so the stack holds a [`TrapFrame`],
 //! calls [`trap_dispatch`], restores and `iretq`s.
 //!
-//! The timer interrupt has its own six-instruction stub instead (count the
-//! tick, EOI, return): ring 0 can cost a microsecond per instruction, and at
-//! 1000 Hz the full path would eat several percent of the CPU.
+//! The timer interrupt has its own fast path instead (`timer_entry`, 14
+//! instructions: count the tick, charge it to the running process, count
+//! down its quantum, EOI, return): ring 0 can cost a microsecond per
+//! instruction, and at 1000 Hz the full path would eat several percent of
+//! the CPU. It takes the full path only when the earliest sleeper's
+//! deadline ([`NEXT_DEADLINE`]) has come, or when the quantum is used up
+//! and the CPU was in ring 3 (the kernel itself is never preempted).
+//!
+//! `trap_return` (the second half of `trap_common`) is also where a new
+//! process starts: its first context switch returns there with the stack
+//! pointer at the trap frame its creator built.
 //!
 //! The stubs sit at a fixed address ([`STUBS_VMA`], which `linker.ld`
 //! enforces), 32 bytes apart, in slot order: exceptions 0..31, then the
@@ -19,7 +27,7 @@
 //! that costs nothing at boot.
 
 use core::arch::global_asm;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, Ordering};
 
 use super::{cpu, lapic};
 use crate::boot;
@@ -46,6 +54,22 @@ pub const SLOT_TIMER: u64 = 32;
 pub const SLOT_SERIAL: u64 = 33;
 /// Stub slot of the spurious interrupt.
 pub const SLOT_SPURIOUS: u64 = 34;
+
+/// Ticks charged while no process runs (idle).
+static mut IDLE_TICKS: u64 = 0;
+/// Where the timer fast path charges a tick: the running process's
+/// `ProcInfo::ticks`, or an idle counter.
+pub static CUR_TICKS: AtomicPtr<u64> = AtomicPtr::new(&raw mut IDLE_TICKS);
+/// Ticks left in the running process's quantum (counted down by the fast
+/// path; at or below 0 a tick from ring 3 takes the full path).
+pub static QUANTUM_LEFT: AtomicI64 = AtomicI64::new(i64::MAX);
+/// Tick count at which the earliest sleeper wakes (`u64::MAX`: none).
+pub static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Points the tick accounting at `counter` (or the idle counter).
+pub fn charge_ticks_to(counter: Option<*mut u64>) {
+    CUR_TICKS.store(counter.unwrap_or(&raw mut IDLE_TICKS), Ordering::Relaxed);
+}
 
 /// The registers saved on a trap, lowest address first: what `trap_common`
 /// pushed, then the stub's vector and error code, then the CPU's frame.
@@ -134,14 +158,9 @@ trap_stubs:
     TRAP_ERR   30
     TRAP_NOERR 31
 
-    /* Slot 32. Timer: count the tick and acknowledge it; nothing else. */
+    /* Slot 32. Timer: the fast path, below. */
     .p2align 5
-    pushq %rax
-    incq {ticks}(%rip)
-    movq {eoi}(%rip), %rax
-    movl $0, (%rax)
-    popq %rax
-    iretq
+    jmp timer_entry
 
     /* Slot 33. */
     .p2align 5
@@ -172,6 +191,8 @@ trap_common:
     movq %rsp, %rdi
     cld
     call {dispatch}
+    .global trap_return
+trap_return:
     popq %r15
     popq %r14
     popq %r13
@@ -189,8 +210,35 @@ trap_common:
     popq %rax
     addq $16, %rsp
     iretq
+
+    /* The timer fast path. CPU frame: 8(%rsp) = RIP, 16(%rsp) = CS after
+       the push of rax. */
+timer_entry:
+    pushq %rax
+    incq {ticks}(%rip)
+    movq {cur_ticks}(%rip), %rax
+    incq (%rax)
+    decq {quantum}(%rip)
+    jle 1f
+2:  movq {ticks}(%rip), %rax
+    cmpq {deadline}(%rip), %rax
+    jae 3f
+    movq {eoi}(%rip), %rax
+    movl $0, (%rax)
+    popq %rax
+    iretq
+1:  testb $3, 16(%rsp)              /* quantum used up: preempt ring 3 only */
+    jz 2b
+3:  popq %rax
+    pushq $0
+    pushq ${timer_vector}
+    jmp trap_common
     .popsection
 "#,
+    timer_vector = const TIMER_VECTOR,
+    cur_ticks = sym CUR_TICKS,
+    quantum = sym QUANTUM_LEFT,
+    deadline = sym NEXT_DEADLINE,
     serial_vector = const SERIAL_VECTOR,
     ticks = sym lapic::TICKS,
     eoi = sym lapic::EOI_ADDRESS,
@@ -198,10 +246,22 @@ trap_common:
     options(att_syntax)
 );
 
+unsafe extern "C" {
+    /// The second half of `trap_common`: pops a [`TrapFrame`] and `iretq`s.
+    pub fn trap_return();
+}
+
 /// Called by `trap_common` with the saved registers, interrupts off.
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    let user = frame.cs & 3 == 3;
     match frame.vector {
+        v if v == u64::from(exception::BREAKPOINT) && user => crate::proc::syscall::on_int3(frame),
+        v if v < exception::EXCEPTIONS as u64 && user => crate::proc::life::user_fault(frame),
         v if v < exception::EXCEPTIONS as u64 => crash(frame),
+        v if v == u64::from(TIMER_VECTOR) => {
+            lapic::eoi();
+            crate::proc::sched::timer_tick(user);
+        }
         v if v == u64::from(SERIAL_VECTOR) => {
             serial::handle_interrupt();
             lapic::eoi();
@@ -210,6 +270,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             log!("kernel: unexpected interrupt, vector {v:#x}");
             lapic::eoi();
         }
+    }
+    if user {
+        crate::proc::life::before_user_return();
     }
 }
 
@@ -249,6 +312,11 @@ fn crash(f: &TrapFrame) -> ! {
                 Hex::min(f.rsp),
                 Hex::min(guard.start),
                 Hex::min(guard.end)
+            );
+        } else if crate::mm::kstack::is_guard(f.rsp) || crate::mm::kstack::is_guard(cr2) {
+            report!(
+                "  kernel stack overflow: rsp={} reached a process kernel stack's guard page",
+                Hex::min(f.rsp)
             );
         }
     }

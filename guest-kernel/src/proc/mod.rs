@@ -1,0 +1,268 @@
+//! Processes: the PCB table ([`Pcb`], this module), the scheduler
+//! ([`sched`]), the process lifecycle and faults ([`life`]), system calls
+//! ([`syscall`]) and pipes ([`pipe`]).
+//!
+//! # Concurrency
+//! One CPU. The kernel runs with interrupts off, except in the idle loop
+//! (xv6's rule), so kernel code is never interrupted by other kernel code
+//! that touches these structures, with one exception: the serial interrupt
+//! may run in the idle loop or over user code and wakes console readers or
+//! prints the table. Hence no locks; every access goes through [`procs`] /
+//! [`pcb`], and no reference obtained from them is held across a context
+//! switch.
+//!
+//! # The table
+//! `capacity` fixed-size [`Pcb`]s in one array, allocated at boot and zeroed
+//! with one `rep stosq`: an all-zero PCB is a valid Unused slot (links and
+//! lists are 0 = empty, `Option<Box>` is `None`, files are closed), so boot
+//! loops over nothing. Each PCB starts with its [`ProcInfo`], kept current
+//! in place, so the table is readable from outside (the VMM) with a stride
+//! of `size_of::<Pcb>()`.
+//!
+//! Invariants:
+//! - a slot is Unused iff `info.state == Unused`; Unused slots below the
+//!   high-water mark `hwm` are on the free list, those at or above it have
+//!   never been used;
+//! - `pid = procs::pid::make(generation, slot, capacity)` (O(1) lookup);
+//! - the `run` link puts a slot on at most one of: the free list (Unused),
+//!   the run queue (Runnable), the timer list or a wait queue (Sleeping,
+//!   `chan` names the list), its parent's zombie list (Zombie);
+//! - the `sib` link puts a live or zombie process on its parent's `kids`;
+//! - exactly the Running process is `current` (None: the idle loop runs).
+
+pub mod life;
+pub mod pipe;
+pub mod sched;
+pub mod syscall;
+
+use alloc::boxed::Box;
+use core::cell::UnsafeCell;
+
+use crate::arch::x86_64::switch::{Context, FxArea};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::mm::uvm::Space;
+use abi::proc::{ProcInfo, ProcState, SleepReason};
+use abi::sys::MAX_FDS;
+use kernel::procs::list::{Link, Links, List};
+use pipe::File;
+
+/// A global the kernel touches only with interrupts off, on one CPU.
+pub struct KCell<T>(UnsafeCell<T>);
+
+// SAFETY: one CPU, and kernel code runs with interrupts off (see the module
+// documentation), so accesses never overlap.
+unsafe impl<T> Sync for KCell<T> {}
+
+impl<T> KCell<T> {
+    /// Wraps a value.
+    pub const fn new(v: T) -> Self {
+        KCell(UnsafeCell::new(v))
+    }
+
+    /// The value. Callers keep the reference short (never across a
+    /// context switch).
+    #[allow(clippy::mut_from_ref)]
+    pub fn get(&self) -> &mut T {
+        // SAFETY: see the Sync impl: no overlapping access exists.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// A process control block. All-zero is a valid Unused slot.
+#[repr(C, align(64))]
+pub struct Pcb {
+    /// What `procinfo` and the VMM see; first, at offset 0.
+    pub info: ProcInfo,
+    /// The user FPU/SSE state while the process does not own the FPU.
+    pub fx: FxArea,
+    /// Saved kernel registers while not running.
+    pub ctx: Context,
+    /// Run queue / timer list / wait queue / zombie list / free list.
+    pub run: Link,
+    /// Position in the parent's `kids`.
+    pub sib: Link,
+    /// Children (live and zombie).
+    pub kids: List,
+    /// Children that are zombies, oldest first.
+    pub zombies: List,
+    /// Top of the kernel stack (0: none); the trap frame sits just below.
+    pub kstack: u64,
+    /// The address space.
+    pub space: Option<Box<Space>>,
+    /// Open files.
+    pub fds: [File; MAX_FDS],
+    /// The list it sleeps on (null: none, e.g. in waitpid).
+    pub chan: *mut List,
+    /// Tick at which a `sleep` ends.
+    pub deadline: u64,
+    /// Bumped each time the slot is freed; part of the pid.
+    pub generation: u32,
+    /// Suspended while sleeping: becomes Stopped when woken.
+    pub stop_pending: bool,
+}
+
+/// The process subsystem's globals.
+pub struct Procs {
+    /// The PCB array.
+    pub table: *mut Pcb,
+    /// Number of slots.
+    pub cap: usize,
+    /// Slots at or above this were never used.
+    pub hwm: usize,
+    /// Freed slots, oldest first (so pids are not reused soon).
+    pub free: List,
+    /// Runnable processes, round-robin order.
+    pub runq: List,
+    /// Sleepers with a deadline, earliest first.
+    pub timers: List,
+    /// Readers waiting for console input.
+    pub console: List,
+    /// The Running process (None: idle).
+    pub current: Option<usize>,
+    /// The idle loop's context (on the boot stack).
+    pub idle: Context,
+    /// Quantum in ticks.
+    pub quantum: i64,
+    /// Whose FPU state is in the FPU.
+    pub fpu_owner: Option<usize>,
+    /// CR3 now loaded.
+    pub cr3: u64,
+    /// Timer rate, for sleep.
+    pub hz: u32,
+}
+
+static PROCS: KCell<Procs> = KCell::new(Procs {
+    table: core::ptr::null_mut(),
+    cap: 0,
+    hwm: 0,
+    free: List::new(),
+    runq: List::new(),
+    timers: List::new(),
+    console: List::new(),
+    current: None,
+    idle: Context {
+        rsp: 0,
+        rbx: 0,
+        rbp: 0,
+        r12: 0,
+        r13: 0,
+        r14: 0,
+        r15: 0,
+    },
+    quantum: 10,
+    fpu_owner: None,
+    cr3: 0,
+    hz: 1000,
+});
+
+/// The globals.
+pub fn procs() -> &'static mut Procs {
+    PROCS.get()
+}
+
+/// The PCB of `slot` (< capacity).
+pub fn pcb(slot: usize) -> &'static mut Pcb {
+    let p = procs();
+    debug_assert!(slot < p.cap);
+    // SAFETY: the table has cap PCBs (init); see KCell for aliasing.
+    unsafe { &mut *p.table.add(slot) }
+}
+
+/// The `run` links of the table.
+pub struct Run;
+impl Links for Run {
+    fn link(&mut self, slot: usize) -> &mut Link {
+        &mut pcb(slot).run
+    }
+}
+
+/// The `sib` links of the table.
+pub struct Sib;
+impl Links for Sib {
+    fn link(&mut self, slot: usize) -> &mut Link {
+        &mut pcb(slot).sib
+    }
+}
+
+/// Allocates the zeroed table of `cap` slots and sets the scheduler's
+/// parameters. Boot only.
+pub fn init(cap: usize, quantum: u32, hz: u32) {
+    let layout = core::alloc::Layout::array::<Pcb>(cap).expect("table size");
+    // SAFETY: a non-zero-sized layout.
+    let table = unsafe { alloc::alloc::alloc(layout) } as *mut Pcb;
+    if table.is_null() {
+        panic!("no memory for a process table of {cap} slots");
+    }
+    // SAFETY: the allocation is layout.size() bytes; all-zero is a valid
+    // (Unused) Pcb, see the module documentation.
+    unsafe { crate::arch::x86_64::cpu::zero_bytes(table as *mut u8, layout.size()) };
+    let p = procs();
+    p.table = table;
+    p.cap = cap;
+    p.quantum = i64::from(quantum.max(1));
+    p.hz = hz;
+    p.cr3 = crate::arch::x86_64::cpu::read_cr3();
+}
+
+/// Changes a process's state: the one place every state transition goes
+/// through (tracing hooks in here).
+pub fn set_state(slot: usize, state: ProcState, reason: SleepReason) {
+    let info = &mut pcb(slot).info;
+    info.state = state as u32;
+    info.reason = reason as u32;
+}
+
+/// The state of `slot`.
+pub fn state(slot: usize) -> ProcState {
+    ProcState::from_raw(pcb(slot).info.state).unwrap_or(ProcState::Unused)
+}
+
+/// The slot of live or zombie process `pid`.
+pub fn lookup(pid: i64) -> Option<usize> {
+    let slot = kernel::procs::pid::slot_of(pid, procs().cap)?;
+    (slot < procs().hwm && i64::from(pcb(slot).info.pid) == pid && state(slot) != ProcState::Unused)
+        .then_some(slot)
+}
+
+/// The trap frame of `slot` (at the top of its kernel stack).
+pub fn trap_frame(slot: usize) -> &'static mut TrapFrame {
+    let top = pcb(slot).kstack;
+    // SAFETY: every process has a mapped kernel stack whose top holds its
+    // user-mode trap frame.
+    unsafe { &mut *((top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame) }
+}
+
+/// The running process's slot. Panics in the idle loop (a kernel bug).
+pub fn current() -> usize {
+    procs().current.expect("no current process")
+}
+
+/// Prints the table (Ctrl-P, xv6's procdump): one line per process.
+pub fn procdump() {
+    let p = procs();
+    println!("\nPID   PPID  STATE           NAME             TICKS");
+    for slot in 0..p.hwm {
+        let i = &pcb(slot).info;
+        let Some(st) = ProcState::from_raw(i.state) else {
+            continue;
+        };
+        if st == ProcState::Unused {
+            continue;
+        }
+        let reason = SleepReason::from_raw(i.reason).unwrap_or(SleepReason::None);
+        let mut state = alloc::string::String::from(st.name());
+        if st == ProcState::Sleeping {
+            state.push('(');
+            state.push_str(reason.name());
+            state.push(')');
+        }
+        println!(
+            "{:<5} {:<5} {:<15} {:<16} {}",
+            i.pid,
+            i.ppid,
+            state,
+            i.name(),
+            i.ticks
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! Process ids derived from table slots.
+//!
+//! `pid = generation * capacity + slot + 1`: the slot of a pid is
+//! `(pid - 1) % capacity` (O(1) lookup), slot 0 of generation 0 is pid 1
+//! (init), and a slot's next occupant gets a pid `capacity` higher, so a pid
+//! is not reused until the generation counter wraps (pids stay below
+//! [`MAX_PID`], positive as `i32`).
+
+/// Pids stay below this, so they are positive `i32`s.
+pub const MAX_PID: u64 = 0x7FFF_0000;
+
+/// The pid of generation `generation` of slot `slot` in a table of
+/// `capacity` slots. The generation wraps so the pid stays below [`MAX_PID`].
+pub fn make(generation: u32, slot: usize, capacity: usize) -> u32 {
+    let cap = capacity as u64;
+    let generations = (MAX_PID - 1) / cap;
+    let g = u64::from(generation) % generations.max(1);
+    (g * cap + slot as u64 + 1) as u32
+}
+
+/// The slot a pid would live in; `None` for pids that cannot exist
+/// (`<= 0` or too large).
+pub fn slot_of(pid: i64, capacity: usize) -> Option<usize> {
+    if pid <= 0 || pid as u64 >= MAX_PID {
+        return None;
+    }
+    Some(((pid as u64 - 1) % capacity as u64) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_round_trip_and_do_not_repeat() {
+        assert_eq!(make(0, 0, 64), 1);
+        assert_eq!(make(1, 0, 64), 65);
+        for cap in [1usize, 64, 1024, 4096] {
+            for slot in [0, cap / 2, cap - 1] {
+                for g in [0u32, 1, 7, u32::MAX] {
+                    let pid = make(g, slot, cap);
+                    assert!(pid > 0 && u64::from(pid) < MAX_PID);
+                    assert_eq!(slot_of(i64::from(pid), cap), Some(slot));
+                }
+                assert_ne!(make(0, slot, cap), make(1, slot, cap));
+            }
+        }
+        assert_eq!(slot_of(0, 64), None);
+        assert_eq!(slot_of(-1, 64), None);
+        assert_eq!(slot_of(i64::MAX, 64), None);
+    }
+}
