@@ -301,7 +301,10 @@ mod tests {
     #[test]
     fn init_becomes_kernel_arguments() {
         let a = run_args(&["--cmdline", "hz=100", "--init", "/bin/echo", "hi", "there"]);
-        assert_eq!(kernel_cmdline(&a).unwrap(), "hz=100 init=/bin/echo -- hi there");
+        assert_eq!(
+            kernel_cmdline(&a).unwrap(),
+            "hz=100 init=/bin/echo -- hi there"
+        );
         let a = run_args(&["--init", "/bin/usertests"]);
         assert_eq!(kernel_cmdline(&a).unwrap(), "init=/bin/usertests");
         let a = run_args(&["--cmdline", "init=/bin/sh", "--init", "/bin/echo"]);

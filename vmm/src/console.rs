@@ -19,6 +19,10 @@ use crate::devices::serial::ConsoleSerial;
 /// The escape key: Ctrl-A, as in QEMU and screen.
 pub const ESCAPE: u8 = 0x01;
 
+/// Ctrl-D (EOT): what a terminal sends for end of file. When stdin ends,
+/// the guest gets one, so a shell fed a script sees the end of its input.
+pub const END_OF_INPUT: u8 = 0x04;
+
 /// What the escape help says (Ctrl-A h).
 pub const ESCAPE_HELP: &str = "\r\nvmm escapes: Ctrl-A x quit, Ctrl-A h this help, \
 Ctrl-A Ctrl-A send Ctrl-A\r\n";
@@ -172,7 +176,7 @@ impl MutEventSubscriber for ConsoleInput {
                 ConsoleEvent::Input(bytes) => self.serial.lock().unwrap().push_input(&bytes),
                 ConsoleEvent::Quit => self.quit.store(true, std::sync::atomic::Ordering::SeqCst),
                 ConsoleEvent::Help => eprint!("{ESCAPE_HELP}"),
-                ConsoleEvent::Eof => {}
+                ConsoleEvent::Eof => self.serial.lock().unwrap().push_input(&[END_OF_INPUT]),
             }
         }
     }
