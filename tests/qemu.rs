@@ -56,9 +56,10 @@ fn cross_boot(accel: &str) {
     if !have_qemu() {
         return;
     }
+    // The kernel monitor: the timer ticks.
     let (code, stdout) = qemu_boot(
         accel,
-        "hz=100",
+        "hz=100 init=kmon",
         "uptime\\nsleep 200\\nuptime\\npoweroff 3\\n",
     );
     // isa-debug-exit exits with (value << 1) | 1.
@@ -78,6 +79,27 @@ fn cross_boot(accel: &str) {
         ticks >= 15,
         "the timer ticks under {accel} (100 Hz, 200 ms): {stdout}"
     );
+
+    // User space: init, the shell, a program, ps.
+    let (code, stdout) = qemu_boot(accel, "", "echo hi from qemu\\nps\\nexit 4\\n");
+    assert_eq!(
+        code,
+        (4 << 1) | 1,
+        "qemu -accel {accel}: exit {code}\n{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_end_matches('\r') == "hi from qemu"),
+        "{stdout}"
+    );
+    let names: Vec<String> = parse_ps(&stdout).into_iter().map(|r| r.name).collect();
+    for name in ["init", "sh", "ps"] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} in ps under {accel}:\n{stdout}"
+        );
+    }
 }
 
 #[test]

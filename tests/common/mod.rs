@@ -336,3 +336,11 @@ pub fn job_pid(text: &str) -> u32 {
     let end = start + text[start..].find(']').unwrap();
     text[start..end].parse().expect("a pid")
 }
+
+/// Whether `want` is a line of the console output. The console echoes
+/// typed input as it arrives, so a program's output may follow a shell
+/// prompt (`$ `) on the same line.
+pub fn has_line(text: &str, want: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_end_matches('\r').trim_start_matches("$ ") == want)
+}
