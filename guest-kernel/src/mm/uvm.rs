@@ -222,10 +222,17 @@ impl Space {
         let dst: *mut u8 = paging::direct(f);
         // SAFETY: a fresh frame in the direct map; the copy stays inside
         // the page and the file (Segment::fill, checked by Image::parse).
+        // Only what the file does not cover is zeroed: each byte of a
+        // string instruction costs time in emulated ring 0.
         unsafe {
-            cpu::zero_bytes(dst, PAGE_SIZE as usize);
-            if let Some((at, from, len)) = seg.and_then(|i| self.segments[i].fill(page)) {
-                cpu::copy_bytes(dst.add(at), self.file.as_ptr().add(from), len);
+            match seg.and_then(|i| self.segments[i].fill(page)) {
+                Some((at, from, len)) => {
+                    cpu::zero_bytes(dst, at);
+                    cpu::copy_bytes(dst.add(at), self.file.as_ptr().add(from), len);
+                    let end = at + len;
+                    cpu::zero_bytes(dst.add(end), PAGE_SIZE as usize - end);
+                }
+                None => cpu::zero_bytes(dst, PAGE_SIZE as usize),
             }
         }
         let mut flags = f.0 | PTE_P | PTE_U;

@@ -100,7 +100,10 @@ pub unsafe fn copy_qwords(dst: *mut u64, src: *const u64, n: usize) {
     }
 }
 
-/// Copies `n` bytes with one `rep movsb`.
+/// Copies `n` bytes: `rep movsq` for the 8-byte words, `rep movsb` for the
+/// rest. Where ring 0 is emulated a string instruction costs per element
+/// (4 KiB: ~0.7 ms as words, ~5.4 ms as bytes, measured with kmon `bench`),
+/// so bytes are only the tail.
 ///
 /// # Safety
 ///
@@ -108,7 +111,16 @@ pub unsafe fn copy_qwords(dst: *mut u64, src: *const u64, n: usize) {
 pub unsafe fn copy_bytes(dst: *mut u8, src: *const u8, n: usize) {
     // SAFETY: per the contract; DF is clear.
     unsafe {
-        asm!("rep movsb", inout("rdi") dst => _, inout("rsi") src => _, inout("rcx") n => _, options(nostack, preserves_flags))
+        asm!(
+            "rep movsq",
+            "mov rcx, {tail}",
+            "rep movsb",
+            tail = in(reg) n & 7,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            inout("rcx") n / 8 => _,
+            options(nostack, preserves_flags)
+        )
     }
 }
 
