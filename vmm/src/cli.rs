@@ -198,7 +198,7 @@ pub fn kernel_cmdline(args: &RunArgs) -> Result<String, String> {
         return Ok(args.cmdline.clone());
     };
     let cmdline = abi::cmdline::Cmdline::new(&args.cmdline);
-    if cmdline.has(abi::cmdline::INIT) || cmdline.has("--") {
+    if cmdline.has(abi::cmdline::INIT) || cmdline.has(abi::cmdline::ARGS) {
         return Err("--init and an init= or -- in --cmdline cannot be combined".into());
     }
     if let Some(bad) = init
@@ -215,7 +215,8 @@ pub fn kernel_cmdline(args: &RunArgs) -> Result<String, String> {
     }
     line.push_str(&format!("{}={}", abi::cmdline::INIT, init[0]));
     if init.len() > 1 {
-        line.push_str(" --");
+        line.push(' ');
+        line.push_str(abi::cmdline::ARGS);
         for a in &init[1..] {
             line.push(' ');
             line.push_str(a);
