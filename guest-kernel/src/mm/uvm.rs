@@ -15,6 +15,7 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -22,6 +23,7 @@ use super::frame;
 use super::paging::{self, PhysAddr};
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::switch::invlpg;
+use crate::sync::IrqLock;
 use abi::PAGE_SIZE;
 use abi::proc::Cause;
 use abi::sys::{STUB_ADDR, USER_END, USER_STACK_TOP};
@@ -35,6 +37,10 @@ pub const PTE_W: u64 = 1 << 1;
 pub const PTE_U: u64 = 1 << 2;
 /// No execute (only when EFER.NXE is on).
 pub const PTE_NX: u64 = 1 << 63;
+/// Software bit (SDM Vol. 3A, 4.5: bits 9-11 are ignored by the MMU): the
+/// frame belongs to the text cache, is shared and is never freed with the
+/// address space.
+pub const PTE_SHARED: u64 = 1 << 9;
 /// Frame address bits.
 pub const PTE_ADDR: u64 = 0x000F_FFFF_FFFF_F000;
 
@@ -42,6 +48,13 @@ pub const PTE_ADDR: u64 = 0x000F_FFFF_FFFF_F000;
 static NX: AtomicBool = AtomicBool::new(false);
 /// Physical frame of the system-call stub page.
 static STUB: AtomicU64 = AtomicU64::new(0);
+
+/// Read-only program pages (text, rodata), filled once and then shared by
+/// every process that runs the program: (program file address, page) ->
+/// frame. Bounded by the initrd's read-only segments; never shrinks.
+/// Filling a page costs about a millisecond of emulated ring 0 here
+/// (`rep movsq` of 4 KiB), so the second `sh` or a fork maps, not copies.
+static TEXT_CACHE: IrqLock<BTreeMap<(usize, u64), u64>> = IrqLock::new(BTreeMap::new());
 /// Physical address of the kernel PML4 (the boot tables).
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 
@@ -146,6 +159,15 @@ impl Space {
         Some(s)
     }
 
+    /// The no-execute bit for a page with `perm`, where the CPU has NX.
+    fn nx(&self, perm: Perm) -> u64 {
+        if !perm.exec && NX.load(Ordering::Relaxed) {
+            PTE_NX
+        } else {
+            0
+        }
+    }
+
     /// Bytes of user memory mapped.
     pub fn mem_bytes(&self) -> u64 {
         self.pages.len() as u64 * PAGE_SIZE
@@ -218,6 +240,19 @@ impl Space {
         if unsafe { pte.read() } & PTE_P != 0 {
             return Err(Cause::PageFault);
         }
+        let key = (self.file.as_ptr() as usize, page);
+        let cached = if perm.write {
+            None
+        } else {
+            TEXT_CACHE.lock().get(&key).copied()
+        };
+        if let Some(frame) = cached {
+            let flags = frame | PTE_P | PTE_U | PTE_SHARED | self.nx(perm);
+            // SAFETY: our PTE slot; the frame is a filled, never-freed page.
+            unsafe { pte.write(flags) };
+            self.pages.push((page, flags));
+            return Ok(());
+        }
         let f = frame::alloc().ok_or(Cause::PageFault)?;
         let dst: *mut u8 = paging::direct(f);
         // SAFETY: a fresh frame in the direct map; the copy stays inside
@@ -235,12 +270,12 @@ impl Space {
                 None => cpu::zero_bytes(dst, PAGE_SIZE as usize),
             }
         }
-        let mut flags = f.0 | PTE_P | PTE_U;
+        let mut flags = f.0 | PTE_P | PTE_U | self.nx(perm);
         if perm.write {
             flags |= PTE_W;
-        }
-        if !perm.exec && NX.load(Ordering::Relaxed) {
-            flags |= PTE_NX;
+        } else {
+            flags |= PTE_SHARED;
+            TEXT_CACHE.lock().insert(key, f.0);
         }
         // SAFETY: as above.
         unsafe { pte.write(flags) };
@@ -340,6 +375,14 @@ impl Space {
         // SAFETY: our own PTE slot.
         unsafe { pte.write(STUB.load(Ordering::Relaxed) | PTE_P | PTE_U) };
         for &(va, old) in &self.pages {
+            if old & PTE_SHARED != 0 {
+                // Text-cache pages are shared, not copied.
+                let pte = s.pte(va, true)?;
+                // SAFETY: our own PTE slot; the frame is never freed.
+                unsafe { pte.write(old) };
+                s.pages.push((va, old));
+                continue;
+            }
             let f = frame::alloc()?;
             let pte = match s.pte(va, true) {
                 Some(p) => p,
@@ -380,6 +423,9 @@ impl Space {
                 // SAFETY: just mapped.
                 e = self.pte(page, false).map_or(0, |p| unsafe { p.read() });
             }
+            if e & PTE_SHARED != 0 {
+                return false; // never write into the shared text cache
+            }
             let off = (at - page) as usize;
             let n = (PAGE_SIZE as usize - off).min(bytes.len() - done);
             let dst: *mut u8 = paging::direct(PhysAddr(e & PTE_ADDR));
@@ -397,7 +443,9 @@ impl Drop for Space {
         // nothing uses its frames any more.
         unsafe {
             for &(_, pte) in &self.pages {
-                frame::free(PhysAddr(pte & PTE_ADDR));
+                if pte & PTE_SHARED == 0 {
+                    frame::free(PhysAddr(pte & PTE_ADDR));
+                }
             }
             for &t in &self.tables {
                 frame::free(PhysAddr(t));
