@@ -253,3 +253,88 @@ mod tests {
         assert_eq!(p.data(&[7; 20]), Some(&[7u8; 5][..]));
     }
 }
+
+#[cfg(test)]
+mod mutation_tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// A small valid executable: two PT_LOAD segments and a PVH note.
+    fn sample() -> Vec<u8> {
+        let mut f = std::vec![0u8; 64 + 3 * PHDR_LEN + 0x40];
+        f[..4].copy_from_slice(MAGIC);
+        f[4] = CLASS64;
+        f[5] = DATA_LSB;
+        f[16..18].copy_from_slice(&ET_EXEC.to_le_bytes());
+        f[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
+        f[24..32].copy_from_slice(&0x40_0000u64.to_le_bytes());
+        f[32..40].copy_from_slice(&64u64.to_le_bytes());
+        f[54..56].copy_from_slice(&(PHDR_LEN as u16).to_le_bytes());
+        f[56..58].copy_from_slice(&3u16.to_le_bytes());
+        let data = (64 + 3 * PHDR_LEN) as u64;
+        let phdrs = [
+            (PT_LOAD, PF_R | PF_X, data, 0x40_0000u64, 0x20u64, 0x20u64),
+            (PT_LOAD, PF_R | PF_W, data + 0x20, 0x40_1000, 0x8, 0x1000),
+            (PT_NOTE, PF_R, data + 0x28, 0, 0x18, 0),
+        ];
+        for (i, (kind, flags, off, vaddr, filesz, memsz)) in phdrs.iter().enumerate() {
+            let at = 64 + i * PHDR_LEN;
+            f[at..at + 4].copy_from_slice(&kind.to_le_bytes());
+            f[at + 4..at + 8].copy_from_slice(&flags.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&off.to_le_bytes());
+            f[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
+            f[at + 24..at + 32].copy_from_slice(&vaddr.to_le_bytes());
+            f[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
+            f[at + 40..at + 48].copy_from_slice(&memsz.to_le_bytes());
+        }
+        let note = data as usize + 0x28;
+        f[note..note + 4].copy_from_slice(&4u32.to_le_bytes());
+        f[note + 4..note + 8].copy_from_slice(&4u32.to_le_bytes());
+        f[note + 8..note + 12].copy_from_slice(&crate::pvh::XEN_ELFNOTE_PHYS32_ENTRY.to_le_bytes());
+        f[note + 12..note + 16].copy_from_slice(b"Xen\0");
+        f[note + 16..note + 20].copy_from_slice(&0x10_0000u32.to_le_bytes());
+        f
+    }
+
+    /// Thousands of corrupted executables: parsing never panics, and every
+    /// segment's data, when returned, lies inside the file.
+    #[test]
+    fn corrupted_executables_never_panic() {
+        let good = sample();
+        let h = parse(&good).unwrap();
+        let notes: Vec<_> = program_headers(&good, &h)
+            .filter(|p| p.kind == PT_NOTE)
+            .collect();
+        assert_eq!(
+            find_pvh_entry(notes[0].data(&good).unwrap()),
+            Some(0x10_0000)
+        );
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut f = good.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() % f.len() as u64) as usize;
+                f[i] = next() as u8;
+            }
+            if next() % 4 == 0 {
+                f.truncate((next() % (f.len() as u64 + 1)) as usize);
+            }
+            let Ok(h) = parse(&f) else { continue };
+            let range = f.as_ptr_range();
+            for p in program_headers(&f, &h) {
+                if let Some(d) = p.data(&f) {
+                    let r = d.as_ptr_range();
+                    assert!(range.start <= r.start && r.end <= range.end);
+                    let _ = find_pvh_entry(d);
+                }
+            }
+        }
+    }
+}

@@ -541,4 +541,45 @@ pub(crate) mod tests {
             Err(InitrdError::NotCpio(_))
         ));
     }
+
+    /// The embedded kernel corrupted thousands of ways: the checks never
+    /// panic, and whatever they accept linux-loader loads without error,
+    /// so no file is ever half-loaded.
+    #[test]
+    fn corrupted_kernels_are_rejected_or_load_whole() {
+        let good = crate::guest::KERNEL;
+        let ram = 64u64 << 20;
+        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), ram as usize)]).unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let headers = elf::EHDR_LEN + 8 * elf::PHDR_LEN;
+        let (mut accepted, mut rejected) = (0, 0);
+        for _ in 0..3000 {
+            let mut k = good.to_vec();
+            for _ in 0..1 + next() % 3 {
+                // Mostly in the headers, where the decisions are made.
+                let i = (next() % headers as u64) as usize;
+                k[i] = next() as u8;
+            }
+            if next() % 8 == 0 {
+                k.truncate((next() % k.len() as u64) as usize);
+            }
+            match check_kernel(&k, ram) {
+                Ok(info) => {
+                    accepted += 1;
+                    load_kernel(&mem, &k, &info).unwrap();
+                }
+                Err(_) => rejected += 1,
+            }
+        }
+        assert!(
+            accepted > 0 && rejected > 0,
+            "{accepted} accepted, {rejected} rejected"
+        );
+    }
 }
