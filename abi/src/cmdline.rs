@@ -29,6 +29,10 @@ pub const DEFAULT_QUANTUM: u32 = 10;
 /// Deliberately crash the kernel right after boot, to exercise crash
 /// reporting: one of [`CRASH_KINDS`].
 pub const CRASH: &str = "crash";
+/// Flag: zero every frame the kernel hands out as zeroed, even RAM never
+/// used before. Without it the kernel trusts the loader to hand over zeroed
+/// RAM (ours, QEMU, Firecracker and Cloud Hypervisor do).
+pub const SCRUB: &str = "scrub";
 /// Flag: log more of the boot to the debug console.
 pub const VERBOSE: &str = "verbose";
 

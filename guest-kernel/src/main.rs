@@ -51,6 +51,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
     let (kernel_words, init_args) = split_init_args(info.cmdline);
     let args = Cmdline::new(kernel_words);
     log::set_verbose(args.has(cmdline::VERBOSE));
+    mm::frame::set_scrub(args.has(cmdline::SCRUB));
     vlog!("kernel: command line '{}'", info.cmdline);
 
     // Physical memory: everything below the end of the kernel image (BIOS
@@ -230,6 +231,7 @@ impl Options {
                 cmdline::HZ => hz = Some(value.unwrap_or("")),
                 cmdline::CRASH => crash = Some(value.unwrap_or("")),
                 cmdline::VERBOSE => {}
+                cmdline::SCRUB => {}
                 cmdline::INIT => init = value.unwrap_or(cmdline::DEFAULT_INIT),
                 cmdline::NPROC => match value.map(str::parse::<u32>) {
                     Some(Ok(n)) if (1..=cmdline::MAX_NPROC).contains(&n) => nproc = n,

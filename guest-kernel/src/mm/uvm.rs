@@ -253,23 +253,36 @@ impl Space {
             self.pages.push((page, flags));
             return Ok(());
         }
+        let fill = seg.and_then(|i| self.segments[i].fill(page));
+        // A page with no file bytes is all zero: take a zeroed frame (often
+        // free, see frame::alloc_zeroed) instead of zeroing one here.
+        if fill.is_none() {
+            let f = frame::alloc_zeroed().ok_or(Cause::PageFault)?;
+            self.map_new(pte, page, f, perm, key);
+            return Ok(());
+        }
         let f = frame::alloc().ok_or(Cause::PageFault)?;
         let dst: *mut u8 = paging::direct(f);
         // SAFETY: a fresh frame in the direct map; the copy stays inside
         // the page and the file (Segment::fill, checked by Image::parse).
         // Only what the file does not cover is zeroed: each byte of a
         // string instruction costs time in emulated ring 0.
-        unsafe {
-            match seg.and_then(|i| self.segments[i].fill(page)) {
-                Some((at, from, len)) => {
-                    cpu::zero_bytes(dst, at);
-                    cpu::copy_bytes(dst.add(at), self.file.as_ptr().add(from), len);
-                    let end = at + len;
-                    cpu::zero_bytes(dst.add(end), PAGE_SIZE as usize - end);
-                }
-                None => cpu::zero_bytes(dst, PAGE_SIZE as usize),
+        if let Some((at, from, len)) = fill {
+            // SAFETY: as above.
+            unsafe {
+                cpu::zero_bytes(dst, at);
+                cpu::copy_bytes(dst.add(at), self.file.as_ptr().add(from), len);
+                let end = at + len;
+                cpu::zero_bytes(dst.add(end), PAGE_SIZE as usize - end);
             }
         }
+        self.map_new(pte, page, f, perm, key);
+        Ok(())
+    }
+
+    /// Maps a filled frame at `page` through its empty PTE slot `pte`:
+    /// writable, or read-only and entered in the text cache under `key`.
+    fn map_new(&mut self, pte: *mut u64, page: u64, f: PhysAddr, perm: Perm, key: (usize, u64)) {
         let mut flags = f.0 | PTE_P | PTE_U | self.nx(perm);
         if perm.write {
             flags |= PTE_W;
@@ -277,10 +290,9 @@ impl Space {
             flags |= PTE_SHARED;
             TEXT_CACHE.lock().insert(key, f.0);
         }
-        // SAFETY: as above.
+        // SAFETY: our own PTE slot, empty (checked by fault_in).
         unsafe { pte.write(flags) };
         self.pages.push((page, flags));
-        Ok(())
     }
 
     /// Whether `[ptr, ptr + len)` is user memory this process may read (or
