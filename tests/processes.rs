@@ -281,3 +281,24 @@ fn ctrl_p_prints_the_table_from_inside_the_kernel_while_processes_spin() {
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
+
+#[test]
+fn scrub_zeroes_every_frame_and_programs_still_run() {
+    // With `scrub` the kernel does not trust fresh RAM to be zero; the
+    // programs' zero-filled pages (bss, heap, stack) must be zero either way.
+    let r = run_vmm(
+        &[
+            "--timeout",
+            "60",
+            "--cmdline",
+            "scrub",
+            "--init",
+            "/bin/usertests",
+            "sbrk",
+        ],
+        b"",
+        Duration::from_secs(90),
+    );
+    assert!(r.stdout.contains(" passed, 0 failed"), "{}", r.dump());
+    assert_eq!(r.code, 0, "{}", r.dump());
+}
