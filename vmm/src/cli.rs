@@ -28,6 +28,7 @@ Examples:
   vmm --init /bin/echo hi               run one program as init, print hi, exit 0
   vmm --init /bin/usertests             the kernel's hostile-input battery
   vmm export-guest out/                 write out/kernel.elf, out/initrd.cpio
+  vmm doctor                            can this host boot guests? what to fix
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
 
 /// A tiny KVM virtual machine monitor that boots a process-running kernel.
@@ -44,6 +45,17 @@ pub struct Cli {
 /// Subcommands; without one, `vmm` boots a guest.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check that this host can boot guests (/dev/kvm, permissions, KVM
+    /// version and capabilities, a test VM) and say how to fix what is not.
+    #[command(
+        after_help = "Exit status: 0 when a boot will work, 125 otherwise.\n\n\
+        Examples:\n  vmm doctor\n  vmm doctor --kvm /dev/kvm"
+    )]
+    Doctor {
+        /// KVM device node.
+        #[arg(long, value_name = "PATH", default_value = "/dev/kvm")]
+        kvm: PathBuf,
+    },
     /// Write the embedded guest as DIR/kernel.elf and DIR/initrd.cpio.
     #[command(after_help = "Example:\n  vmm export-guest out/ && \
         qemu-system-x86_64 -M microvm -kernel out/kernel.elf -initrd out/initrd.cpio ...")]

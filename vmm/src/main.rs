@@ -10,6 +10,7 @@ mod builder;
 mod cli;
 mod console;
 mod devices;
+mod doctor;
 mod exitcode;
 mod guest;
 mod loader;
@@ -26,6 +27,7 @@ fn main() {
     }));
     let cli = cli::parse();
     let code = match cli.command {
+        Some(cli::Command::Doctor { kvm }) => doctor::run(&kvm),
         Some(cli::Command::ExportGuest { dir }) => match guest::export(&dir) {
             Ok(()) => {
                 println!("wrote {0}/kernel.elf and {0}/initrd.cpio", dir.display());
