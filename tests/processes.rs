@@ -302,3 +302,21 @@ fn scrub_zeroes_every_frame_and_programs_still_run() {
     assert!(r.stdout.contains(" passed, 0 failed"), "{}", r.dump());
     assert_eq!(r.code, 0, "{}", r.dump());
 }
+
+#[test]
+fn orphans_go_to_init_which_reaps_them() {
+    let mut s = Session::start(&[]);
+    s.expect("$ ");
+    // usertests' orphan case: a child forks a grandchild and exits; the
+    // grandchild, adopted by init, reports its new parent and exits.
+    let out = s.sh("usertests orphan_reparent");
+    assert!(out.contains("orphan_reparent ... ok"), "{out}");
+    // Once it has exited, init has reaped it: no zombie is left.
+    s.sh("sleep 0.2");
+    let ps = s.sh("ps");
+    let rows = parse_ps(&ps);
+    assert!(rows.iter().all(|r| r.state != "zombie"), "{ps}");
+    assert!(rows.iter().all(|r| r.name != "usertests"), "{ps}");
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
+}
