@@ -320,3 +320,27 @@ fn orphans_go_to_init_which_reaps_them() {
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
+
+#[test]
+fn a_sleeper_stops_at_once_and_resumes_asleep() {
+    let mut s = Session::start(&[]);
+    s.expect("$ ");
+    let long = job_pid(&s.sh("sleep 30 &"));
+    let short = job_pid(&s.sh("sleep 0.3 &"));
+    s.sh(&format!("stop {long} {short}"));
+    let ps = s.sh("ps");
+    assert_eq!(row(&ps, long).state, "stopped", "{ps}");
+    assert_eq!(row(&ps, short).state, "stopped", "{ps}");
+    // The short sleep ends while stopped: it stays stopped, not finished.
+    s.sh("sleep 0.5");
+    let ps = s.sh("ps");
+    assert_eq!(row(&ps, short).state, "stopped", "{ps}");
+    // Resumed: the long one sleeps on, the short one runs and exits.
+    let out = s.sh(&format!("cont {long} {short}")) + &s.sh("sleep 0.2") + &s.sh("ps");
+    assert_eq!(row(&out, long).state, "sleeping(sleep)", "{out}");
+    assert!(out.contains(&format!("[{short}] done")), "{out}");
+    let out = s.sh(&format!("kill {long}")) + &s.sh("wait");
+    assert!(out.contains(&format!("[{long}] killed")), "{out}");
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
+}

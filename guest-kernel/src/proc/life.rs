@@ -463,16 +463,22 @@ pub fn kill(pid: i64) -> i64 {
     };
     let pc = pcb(slot);
     pc.info.killed = 1;
-    pc.stop_pending = false;
     match state(slot) {
         ProcState::Sleeping => wake(slot),
-        ProcState::Stopped => make_runnable(slot),
+        ProcState::Stopped => {
+            // Off any wait list it was suspended on, then let it run to die.
+            sched::leave_wait_list(slot);
+            pcb(slot).stopped_sleep = SleepReason::None;
+            make_runnable(slot);
+        }
         _ => {}
     }
     0
 }
 
-/// `suspend(pid)`: Stopped until resumed (a sleeper once it wakes).
+/// `suspend(pid)`: Stopped until resumed. A sleeper is Stopped at once and
+/// stays on its wait list; if its event comes meanwhile, `resume` finds it
+/// runnable, else asleep again.
 pub fn suspend(pid: i64) -> i64 {
     let slot = match target(pid) {
         Ok(s) => s,
@@ -488,7 +494,11 @@ pub fn suspend(pid: i64) -> i64 {
             pcb(slot).info.voluntary_switches += 1;
             sched::schedule();
         }
-        ProcState::Sleeping => pcb(slot).stop_pending = true,
+        ProcState::Sleeping => {
+            let reason = SleepReason::from_raw(pcb(slot).info.reason).unwrap_or(SleepReason::Io);
+            pcb(slot).stopped_sleep = reason;
+            set_state(slot, ProcState::Stopped, SleepReason::None);
+        }
         _ => {}
     }
     0
@@ -500,9 +510,12 @@ pub fn resume(pid: i64) -> i64 {
         Ok(s) => s,
         Err(e) => return e,
     };
-    pcb(slot).stop_pending = false;
     if state(slot) == ProcState::Stopped {
-        make_runnable(slot);
+        match core::mem::replace(&mut pcb(slot).stopped_sleep, SleepReason::None) {
+            SleepReason::None => make_runnable(slot),
+            // Still waiting for its event, on its wait list: asleep again.
+            reason => set_state(slot, ProcState::Sleeping, reason),
+        }
     }
     0
 }

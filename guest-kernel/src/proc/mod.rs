@@ -97,8 +97,10 @@ pub struct Pcb {
     pub deadline: u64,
     /// Bumped each time the slot is freed; part of the pid.
     pub generation: u32,
-    /// Suspended while sleeping: becomes Stopped when woken.
-    pub stop_pending: bool,
+    /// Suspended while sleeping (so Stopped) and not yet woken: why it
+    /// sleeps; it is still on its wait list, and `resume` puts it back to
+    /// sleep. `None` otherwise (all-zero, as an unused PCB is).
+    pub stopped_sleep: SleepReason,
 }
 
 /// The process subsystem's globals.

@@ -19,23 +19,30 @@ use crate::arch::x86_64::{cpu, gdt, trap};
 use abi::proc::{ProcState, SleepReason};
 use kernel::procs::list::List;
 
-/// Puts `slot` on the run queue (or stops it, if a suspend is pending).
+/// Puts `slot` on the run queue.
 pub fn make_runnable(slot: usize) {
-    let p = pcb(slot);
-    if p.stop_pending {
-        p.stop_pending = false;
-        set_state(slot, ProcState::Stopped, SleepReason::None);
+    set_state(slot, ProcState::Runnable, SleepReason::None);
+    procs().runq.push_back(&mut Run, slot);
+}
+
+/// Wakes `slot` if it sleeps: off its wait list, onto the run queue. A
+/// sleeper that was suspended stays Stopped, but its sleep is over: resume
+/// makes it runnable rather than asleep again.
+pub fn wake(slot: usize) {
+    let stopped = state(slot) == ProcState::Stopped && pcb(slot).stopped_sleep != SleepReason::None;
+    if state(slot) != ProcState::Sleeping && !stopped {
+        return;
+    }
+    leave_wait_list(slot);
+    if stopped {
+        pcb(slot).stopped_sleep = SleepReason::None;
     } else {
-        set_state(slot, ProcState::Runnable, SleepReason::None);
-        procs().runq.push_back(&mut Run, slot);
+        make_runnable(slot);
     }
 }
 
-/// Wakes `slot` if it sleeps: off its wait list, onto the run queue.
-pub fn wake(slot: usize) {
-    if state(slot) != ProcState::Sleeping {
-        return;
-    }
+/// Takes `slot` off the list it sleeps on, if any.
+pub fn leave_wait_list(slot: usize) {
     let chan = core::mem::replace(&mut pcb(slot).chan, core::ptr::null_mut());
     if !chan.is_null() {
         // SAFETY: chan is the live list the sleeper was put on (a static
@@ -45,7 +52,6 @@ pub fn wake(slot: usize) {
             update_deadline();
         }
     }
-    make_runnable(slot);
 }
 
 /// Wakes everyone on `list`.
