@@ -47,6 +47,7 @@ fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64> {
     pc.info.start_tick = crate::clock::ticks();
     pc.info.set_name(name);
     pc.fx.set_default();
+    (pc.fs_base, pc.gs_base) = (0, 0);
     let tf = trap_frame(slot);
     // SAFETY: the frame lies inside the freshly mapped stack.
     unsafe {
@@ -284,6 +285,7 @@ pub fn exec(args: &Args, tf: &mut TrapFrame) -> i64 {
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();
     fxrstor(&fresh);
+    cpu::set_user_bases(0, 0);
     0
 }
 
@@ -304,6 +306,7 @@ pub fn fork(tf: &TrapFrame) -> i64 {
         pcb(slot).fds[i] = pcb(me).fds[i].dup();
     }
     fxsave(&mut pcb(slot).fx);
+    (pcb(slot).fs_base, pcb(slot).gs_base) = cpu::user_bases();
     let child_tf = trap_frame(slot);
     *child_tf = *tf;
     child_tf.rax = 0;

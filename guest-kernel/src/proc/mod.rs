@@ -75,6 +75,11 @@ pub struct Pcb {
     pub info: ProcInfo,
     /// The user FPU/SSE state while the process does not own the FPU.
     pub fx: FxArea,
+    /// User FS and GS bases (a program may set them with `wrfsbase` where
+    /// the CPU allows it); saved and loaded with the FPU state.
+    pub fs_base: u64,
+    /// See `fs_base`.
+    pub gs_base: u64,
     /// Saved kernel registers while not running.
     pub ctx: Context,
     /// Run queue / timer list / wait queue / zombie list / free list.

@@ -162,11 +162,15 @@ fn switch_to(prev: Option<usize>, next: Option<usize>) {
         Some(n) => {
             let np = pcb(n);
             trap::charge_ticks_to(Some(&raw mut np.info.ticks));
+            // The FPU and the FS/GS bases hold the last process's user
+            // state (the kernel uses neither): swap them only on a change.
             if p.fpu_owner != Some(n) {
                 if let Some(o) = p.fpu_owner {
                     fxsave(&mut pcb(o).fx);
+                    (pcb(o).fs_base, pcb(o).gs_base) = cpu::user_bases();
                 }
                 fxrstor(&np.fx);
+                cpu::set_user_bases(np.fs_base, np.gs_base);
                 p.fpu_owner = Some(n);
             }
             let cr3 = np.space.as_ref().map_or(p.cr3, |s| s.pml4.0);

@@ -138,6 +138,42 @@ pub unsafe fn rdmsr(msr: u32) -> u64 {
     (u64::from(hi) << 32) | u64::from(lo)
 }
 
+/// Writes a model-specific register.
+///
+/// # Safety
+///
+/// `msr` must exist and accept `value` (else #GP), and changing it must not
+/// break what the kernel relies on.
+pub unsafe fn wrmsr(msr: u32, value: u64) {
+    // SAFETY: per the contract.
+    unsafe {
+        asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack, preserves_flags))
+    }
+}
+
+/// IA32_FS_BASE: the base of FS (SDM Vol. 3A, 3.4.4.1; Vol. 4, Table 2-2).
+pub const MSR_FS_BASE: u32 = 0xC000_0100;
+/// IA32_GS_BASE: the base of GS. The kernel never uses FS or GS (no
+/// `swapgs`), so both hold the running process's values.
+pub const MSR_GS_BASE: u32 = 0xC000_0101;
+
+/// The user FS and GS bases now in the CPU.
+pub fn user_bases() -> (u64, u64) {
+    // SAFETY: both MSRs exist on every x86_64 CPU (long mode requires them).
+    unsafe { (rdmsr(MSR_FS_BASE), rdmsr(MSR_GS_BASE)) }
+}
+
+/// Loads user FS and GS bases (a process's own, at a switch or exec).
+pub fn set_user_bases(fs: u64, gs: u64) {
+    // SAFETY: as above; the kernel does not use FS or GS, and a
+    // non-canonical value cannot come from user_bases (the CPU refuses to
+    // hold one), nor from a zeroed PCB.
+    unsafe {
+        wrmsr(MSR_FS_BASE, fs);
+        wrmsr(MSR_GS_BASE, gs);
+    }
+}
+
 /// Reads the time-stamp counter.
 pub fn rdtsc() -> u64 {
     let (lo, hi): (u32, u32);
