@@ -29,6 +29,15 @@ pub const DEFAULT_QUANTUM: u32 = 10;
 /// Deliberately crash the kernel right after boot, to exercise crash
 /// reporting: one of [`CRASH_KINDS`].
 pub const CRASH: &str = "crash";
+/// How programs enter the kernel: `int3` (default: an `int3` trap gate,
+/// which works on every hypervisor, the PVM one included) or `insn` (the
+/// `syscall` instruction: faster on VMX/SVM KVM and under QEMU, but on PVM
+/// KVM it never leaves ring 3).
+pub const SYSCALL: &str = "syscall";
+/// Value of [`SYSCALL`] for the `int3` gate.
+pub const SYSCALL_INT3: &str = "int3";
+/// Value of [`SYSCALL`] for the `syscall` instruction.
+pub const SYSCALL_INSN: &str = "insn";
 /// Flag: zero every frame the kernel hands out as zeroed, even RAM never
 /// used before. Without it the kernel trusts the loader to hand over zeroed
 /// RAM (ours, QEMU, Firecracker and Cloud Hypervisor do).

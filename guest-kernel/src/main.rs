@@ -190,7 +190,13 @@ fn start_processes(options: &Options, init_args: &str) -> ! {
     cpu::disable_interrupts();
     let kernel_pml4 = mm::paging::PhysAddr(cpu::read_cr3() & !0xFFF);
     mm::kstack::init(kernel_pml4);
-    mm::uvm::init(kernel_pml4, &proc::syscall::STUB_INT3);
+    let stub = if options.syscall_insn {
+        trap::enable_syscall();
+        proc::syscall::STUB_SYSCALL
+    } else {
+        proc::syscall::STUB_INT3
+    };
+    mm::uvm::init(kernel_pml4, stub);
     proc::init(options.nproc as usize, options.quantum, options.hz);
     serial::set_cooked();
     let name = options.init.rsplit('/').next().unwrap_or(options.init);
@@ -214,6 +220,8 @@ struct Options {
     nproc: u32,
     quantum: u32,
     init: &'static str,
+    /// Enter system calls with the `syscall` instruction, not `int3`.
+    syscall_insn: bool,
 }
 
 impl Options {
@@ -226,12 +234,24 @@ impl Options {
         let mut nproc = cmdline::DEFAULT_NPROC;
         let mut quantum = cmdline::DEFAULT_QUANTUM;
         let mut init = cmdline::DEFAULT_INIT;
+        let mut syscall_insn = false;
         for (key, value) in args.words() {
             match key {
                 cmdline::HZ => hz = Some(value.unwrap_or("")),
                 cmdline::CRASH => crash = Some(value.unwrap_or("")),
                 cmdline::VERBOSE => {}
                 cmdline::SCRUB => {}
+                cmdline::SYSCALL => match value {
+                    Some(cmdline::SYSCALL_INSN) => syscall_insn = true,
+                    Some(cmdline::SYSCALL_INT3) => syscall_insn = false,
+                    _ => report!(
+                        "kernel: warning: syscall={} is neither {} nor {}; using {}",
+                        value.unwrap_or(""),
+                        cmdline::SYSCALL_INT3,
+                        cmdline::SYSCALL_INSN,
+                        cmdline::SYSCALL_INT3
+                    ),
+                },
                 cmdline::INIT => init = value.unwrap_or(cmdline::DEFAULT_INIT),
                 cmdline::NPROC => match value.map(str::parse::<u32>) {
                     Some(Ok(n)) if (1..=cmdline::MAX_NPROC).contains(&n) => nproc = n,
@@ -278,6 +298,7 @@ impl Options {
             nproc,
             quantum,
             init,
+            syscall_insn,
         }
     }
 }

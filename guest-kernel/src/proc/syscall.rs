@@ -4,15 +4,20 @@
 //! # Entry
 //! Programs `call` the stub page the kernel maps at [`STUB_ADDR`] in every
 //! process (one shared frame, read/execute, user). The stub is chosen at
-//! boot; the default, and the only one so far, is `int3; ret`: `int3`
-//! traps through the IDT's vector-3 gate, which has DPL 3 so ring 3 may use
-//! it. That works everywhere: on PVM KVM (where `syscall` and `int 0x80`
-//! do not), on VMX/SVM KVM and under QEMU. The #BP handler tells a system
-//! call from a stray breakpoint by the saved RIP: only `STUB_ADDR + 1` (just
-//! after the stub's `int3`) is a system call; a user `int3` anywhere else
-//! kills the process (Cause::Breakpoint). The trap path saves every
-//! register in the trap frame, so `fork` can copy it and the ABI's "all
-//! but rax, rcx, r11 preserved" holds trivially.
+//! boot (`syscall=` on the command line):
+//! - `int3; ret` (the default): `int3` traps through the IDT's vector-3
+//!   gate, which has DPL 3 so ring 3 may use it. That works everywhere: on
+//!   PVM KVM (where `syscall` and `int 0x80` do not), on VMX/SVM KVM and
+//!   under QEMU. The #BP handler tells a system call from a stray
+//!   breakpoint by the saved RIP: only `STUB_ADDR + 1` (just after the
+//!   stub's `int3`) is a system call; a user `int3` anywhere else kills the
+//!   process (Cause::Breakpoint).
+//! - `syscall; ret` (`syscall=insn`): the `syscall` instruction enters at
+//!   `syscall_entry` (arch/x86_64/trap.rs), which builds the same trap
+//!   frame an interrupt would and returns through the same `iretq`.
+//!
+//! Either way every register is saved in the trap frame, so `fork` can copy
+//! it and the ABI's "all but rax, rcx, r11 preserved" holds trivially.
 //!
 //! # Convention
 //! Number in `rax`, arguments in `rdi rsi rdx r10 r8 r9`, result in `rax`
@@ -37,8 +42,10 @@ use abi::proc::{ProcInfo, ProcState, WaitStatus};
 use abi::sys::errno::*;
 use abi::sys::{MAX_FDS, STUB_ADDR, nr};
 
-/// The stub's code: `int3; ret`.
-pub const STUB_INT3: [u8; 2] = [0xCC, 0xC3];
+/// The stub's code for the `int3` gate: `int3; ret`.
+pub const STUB_INT3: &[u8] = &[0xCC, 0xC3];
+/// The stub's code for the `syscall` instruction: `syscall; ret`.
+pub const STUB_SYSCALL: &[u8] = &[0x0F, 0x05, 0xC3];
 
 type Handler = fn(&mut TrapFrame) -> i64;
 
@@ -73,6 +80,17 @@ pub fn on_int3(tf: &mut TrapFrame) {
     if tf.rip != STUB_ADDR + 1 {
         life::die(abi::proc::Cause::Breakpoint, None, tf.rip.wrapping_sub(1));
     }
+    dispatch(tf);
+}
+
+/// A `syscall` instruction from ring 3 (only the stub's, when it uses one).
+pub fn on_syscall(tf: &mut TrapFrame) {
+    dispatch(tf);
+}
+
+/// Runs system call `rax` on the trap frame's arguments; the result goes
+/// to `rax`.
+fn dispatch(tf: &mut TrapFrame) {
     let n = tf.rax;
     tf.rax = match TABLE.get(n as usize) {
         Some(h) if n < nr::COUNT => h(tf),

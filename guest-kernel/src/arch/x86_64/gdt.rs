@@ -149,6 +149,7 @@ pub fn init() {
 /// Sets the stack the CPU switches to on an interrupt from ring 3.
 #[allow(dead_code, reason = "for ring 3 and processes, the next step")]
 pub fn set_kernel_stack(top: u64) {
+    super::trap::SYSCALL_KERNEL_RSP.store(top, core::sync::atomic::Ordering::Relaxed);
     // SAFETY: a single aligned-enough store the CPU reads only on a ring
     // change; callers run with interrupts off (one CPU).
     unsafe {

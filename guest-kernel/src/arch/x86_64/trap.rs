@@ -40,6 +40,44 @@ use kernel::hex::Hex;
 pub const TIMER_VECTOR: u8 = 0x20;
 /// Vector of COM1's interrupt (ISA IRQ 4 through the IOAPIC).
 pub const SERIAL_VECTOR: u8 = 0x24;
+/// The trap frame's `vector` for an entry by the `syscall` instruction
+/// (no IDT vector is involved; this one is otherwise unused).
+pub const SYSCALL_VECTOR: u8 = 0x80;
+
+/// The user RSP while `syscall_entry` switches stacks.
+static SYSCALL_USER_RSP: AtomicU64 = AtomicU64::new(0);
+/// Top of the running process's kernel stack, as in TSS.RSP0 (kept by
+/// `gdt::set_kernel_stack`).
+pub static SYSCALL_KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" {
+    fn syscall_entry();
+}
+
+/// Makes the `syscall` instruction enter the kernel at `syscall_entry`
+/// (SDM Vol. 3A, 5.8.8): EFER.SCE, STAR with the kernel and user
+/// selectors, LSTAR the entry, FMASK clearing IF, DF and TF on entry.
+pub fn enable_syscall() {
+    const MSR_EFER: u32 = 0xC000_0080;
+    const MSR_STAR: u32 = 0xC000_0081;
+    const MSR_LSTAR: u32 = 0xC000_0082;
+    const MSR_FMASK: u32 = 0xC000_0084;
+    const EFER_SCE: u64 = 1;
+    const RFLAGS_TF_IF_DF: u64 = 0x100 | 0x200 | 0x400;
+    // SYSRET would load CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8 (the
+    // GDT is laid out for it); SYSCALL loads CS = STAR[47:32], SS + 8.
+    let star =
+        (u64::from(super::gdt::USER_DS - 8) << 48) | (u64::from(super::gdt::KERNEL_CS) << 32);
+    // SAFETY: architectural MSRs of every x86_64 CPU; the entry point and
+    // selectors are the kernel's own, and syscall_entry handles ring 3 only.
+    unsafe {
+        cpu::wrmsr(MSR_STAR, star);
+        cpu::wrmsr(MSR_LSTAR, syscall_entry as *const () as u64);
+        cpu::wrmsr(MSR_FMASK, RFLAGS_TF_IF_DF);
+        cpu::wrmsr(MSR_EFER, cpu::rdmsr(MSR_EFER) | EFER_SCE);
+    }
+}
+
 /// Vector of LAPIC spurious interrupts (low 4 bits must be 1 on old APICs).
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
@@ -211,6 +249,25 @@ trap_return:
     addq $16, %rsp
     iretq
 
+    /* The `syscall` instruction (SDM Vol. 2B, SYSCALL): RCX = user RIP,
+       R11 = user RFLAGS, RSP still the user's, IF/DF/TF cleared by
+       IA32_FMASK. Switch to the process's kernel stack and build the frame
+       an interrupt from ring 3 would have pushed, so the rest of the path
+       (trap_common, dispatch, trap_return's iretq) is shared. One CPU and
+       interrupts off: the two scratch words need no per-CPU area. */
+    .global syscall_entry
+syscall_entry:
+    movq %rsp, {user_rsp}(%rip)
+    movq {kernel_rsp}(%rip), %rsp
+    pushq ${user_ds}
+    pushq {user_rsp}(%rip)
+    pushq %r11
+    pushq ${user_cs}
+    pushq %rcx
+    pushq $0
+    pushq ${syscall_vector}
+    jmp trap_common
+
     /* The timer fast path. CPU frame: 8(%rsp) = RIP, 16(%rsp) = CS after
        the push of rax. */
 timer_entry:
@@ -236,6 +293,11 @@ timer_entry:
     .popsection
 "#,
     timer_vector = const TIMER_VECTOR,
+    syscall_vector = const SYSCALL_VECTOR,
+    user_rsp = sym SYSCALL_USER_RSP,
+    kernel_rsp = sym SYSCALL_KERNEL_RSP,
+    user_ds = const super::gdt::USER_DS,
+    user_cs = const super::gdt::USER_CS,
     cur_ticks = sym CUR_TICKS,
     quantum = sym QUANTUM_LEFT,
     deadline = sym NEXT_DEADLINE,
@@ -256,6 +318,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let user = frame.cs & 3 == 3;
     match frame.vector {
         v if v == u64::from(exception::BREAKPOINT) && user => crate::proc::syscall::on_int3(frame),
+        v if v == u64::from(SYSCALL_VECTOR) && user => crate::proc::syscall::on_syscall(frame),
         v if v < exception::EXCEPTIONS as u64 && user => crate::proc::life::user_fault(frame),
         v if v < exception::EXCEPTIONS as u64 => crash(frame),
         v if v == u64::from(TIMER_VECTOR) => {
