@@ -344,3 +344,35 @@ fn a_sleeper_stops_at_once_and_resumes_asleep() {
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
+
+#[test]
+fn bench_reports_every_operation() {
+    // Figures only (timings belong to benchmarks, not tests): each line is
+    // there with a positive number.
+    let r = run_vmm(
+        &["--timeout", "60", "--init", "/bin/bench", "20"],
+        b"",
+        Duration::from_secs(90),
+    );
+    assert_eq!(r.code, 0, "{}", r.dump());
+    for op in [
+        "getpid",
+        "switch (yield ping-pong)",
+        "fork + exit + wait",
+        "spawn + exit + wait",
+    ] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("bench: {op} ")))
+            .unwrap_or_else(|| panic!("no {op} line: {}", r.dump()));
+        let ns: u64 = line
+            .split_whitespace()
+            .rev()
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(ns > 0, "{line}");
+    }
+}
