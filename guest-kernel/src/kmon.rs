@@ -21,7 +21,7 @@ pub fn run() -> ! {
     let mut editor = LineEditor::new();
     // Echo is collected and written when input pauses: a pasted or piped
     // line costs one write, not one per byte.
-    let mut echo = Echo::new();
+    let mut echo = serial::Echo::new();
     loop {
         serial::write_raw(PROMPT.as_bytes());
         loop {
@@ -44,34 +44,6 @@ pub fn run() -> ! {
             }
         }
         execute(Command::parse(editor.line()));
-    }
-}
-
-/// Bytes to echo, not yet written.
-struct Echo {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl Echo {
-    const fn new() -> Self {
-        Echo {
-            buf: [0; 64],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > self.buf.len() {
-            self.flush();
-        }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
-
-    fn flush(&mut self) {
-        serial::write_raw(&self.buf[..self.len]);
-        self.len = 0;
     }
 }
 

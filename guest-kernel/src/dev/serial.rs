@@ -202,14 +202,24 @@ pub fn set_cooked() {
     COOKED_MODE.store(true, Ordering::Relaxed);
 }
 
-/// Echo, gathered and written in one go.
-struct Echo {
+/// Console echo, gathered and written in one go (the console line
+/// discipline and kmon both echo what is typed).
+pub struct Echo {
     buf: [u8; 64],
     len: usize,
 }
 
 impl Echo {
-    fn push(&mut self, bytes: &[u8]) {
+    /// Nothing gathered yet.
+    pub const fn new() -> Self {
+        Echo {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    /// Adds bytes, writing out first what no longer fits.
+    pub fn push(&mut self, bytes: &[u8]) {
         if self.len + bytes.len() > self.buf.len() {
             self.flush();
         }
@@ -217,7 +227,8 @@ impl Echo {
         self.len += bytes.len();
     }
 
-    fn flush(&mut self) {
+    /// Writes out what is gathered.
+    pub fn flush(&mut self) {
         write_raw(&self.buf[..self.len]);
         self.len = 0;
     }
@@ -229,10 +240,7 @@ impl Echo {
 /// process table at once. Interrupts off.
 fn pump() {
     let c = COOKED.get();
-    let mut echo = Echo {
-        buf: [0; 64],
-        len: 0,
-    };
+    let mut echo = Echo::new();
     let mut ready = false;
     while c.has_room() {
         // Bytes the monitor-mode ring took at boot come first.
