@@ -42,6 +42,12 @@ pub const SYSCALL_INSN: &str = "insn";
 /// used before. Without it the kernel trusts the loader to hand over zeroed
 /// RAM (ours, QEMU, Firecracker and Cloud Hypervisor do).
 pub const SCRUB: &str = "scrub";
+/// Scheduler tracing through the debug port's event ring: `trace=off`
+/// turns it off (the PCB table stays visible to the VMM).
+pub const TRACE: &str = "trace";
+/// Test hook: `debugport=garbage` registers a corrupt block on the debug
+/// port, so the VMM's validation can be exercised.
+pub const DEBUGPORT: &str = "debugport";
 /// Flag: log more of the boot to the debug console.
 pub const VERBOSE: &str = "verbose";
 

@@ -12,6 +12,7 @@
 
 pub mod cmdline;
 pub mod cpio;
+pub mod debug;
 pub mod elf;
 pub mod exit;
 pub mod port;
@@ -21,7 +22,7 @@ pub mod sys;
 
 /// Version of this guest/host contract. The kernel reports it at boot; the VMM
 /// refuses features of a guest whose version it does not know.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Size of a page, the unit of guest memory management.
 pub const PAGE_SIZE: u64 = 4096;

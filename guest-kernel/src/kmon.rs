@@ -169,6 +169,19 @@ pub fn crash(kind: CrashKind) -> ! {
             }
             CrashKind::Panic => panic!("crash=panic requested"),
             CrashKind::Triple => {
+                // After the shutdown the vCPU's registers are reset: leave
+                // the VMM the ones from just before.
+                let (rip, rsp, rflags, gprs) = crate::dev::debugport::current_registers();
+                crate::dev::debugport::record_crash(
+                    abi::debug::CrashKind::TripleFault,
+                    8,
+                    0,
+                    rip,
+                    rsp,
+                    rflags,
+                    gprs,
+                    crate::proc::current_pid(),
+                );
                 idt::load_empty();
                 core::arch::asm!("ud2", options(nomem, nostack));
             }

@@ -160,10 +160,17 @@ extern "C" fn kmain(start_info: u64) -> ! {
         stages.log(cal.tsc_khz);
     }
 
-    if let Some(kind) = options.crash {
-        kmon::crash(kind);
-    }
+    dev::debugport::register(
+        hz,
+        cal.tsc_khz,
+        boot_tsc,
+        options.trace,
+        options.garbage_debugport,
+    );
     if options.init == cmdline::INIT_KMON {
+        if let Some(kind) = options.crash {
+            kmon::crash(kind);
+        }
         kmon::run()
     }
     start_processes(&options, init_args)
@@ -199,6 +206,7 @@ fn start_processes(options: &Options, init_args: &str) -> ! {
     mm::uvm::init(kernel_pml4, stub);
     proc::init(options.nproc as usize, options.quantum, options.hz);
     serial::set_cooked();
+    dev::debugport::mark_sched_start();
     let name = options.init.rsplit('/').next().unwrap_or(options.init);
     let mut argv = alloc::vec![name];
     argv.extend(init_args.split_ascii_whitespace());
@@ -209,6 +217,11 @@ fn start_processes(options: &Options, init_args: &str) -> ! {
             abi::sys::errno::describe(-e)
         );
         poweroff::exit(ExitRequest::PowerOff(127));
+    }
+    // With processes, a deliberate crash comes once init exists, so the
+    // post-mortem has a table to show.
+    if let Some(kind) = options.crash {
+        kmon::crash(kind);
     }
     proc::sched::idle_loop()
 }
@@ -222,6 +235,8 @@ struct Options {
     init: &'static str,
     /// Enter system calls with the `syscall` instruction, not `int3`.
     syscall_insn: bool,
+    trace: bool,
+    garbage_debugport: bool,
 }
 
 impl Options {
@@ -234,6 +249,8 @@ impl Options {
         let mut nproc = cmdline::DEFAULT_NPROC;
         let mut quantum = cmdline::DEFAULT_QUANTUM;
         let mut init = cmdline::DEFAULT_INIT;
+        let mut trace = true;
+        let mut garbage_debugport = false;
         let mut syscall_insn = false;
         for (key, value) in args.words() {
             match key {
@@ -241,6 +258,8 @@ impl Options {
                 cmdline::CRASH => crash = Some(value.unwrap_or("")),
                 cmdline::VERBOSE => {}
                 cmdline::SCRUB => {}
+                cmdline::TRACE => trace = value != Some("off"),
+                cmdline::DEBUGPORT => garbage_debugport = value == Some("garbage"),
                 cmdline::SYSCALL => match value {
                     Some(cmdline::SYSCALL_INSN) => syscall_insn = true,
                     Some(cmdline::SYSCALL_INT3) => syscall_insn = false,
@@ -299,6 +318,8 @@ impl Options {
             quantum,
             init,
             syscall_insn,
+            trace,
+            garbage_debugport,
         }
     }
 }
@@ -343,6 +364,22 @@ impl Stages {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     static PANICKING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
     cpu::disable_interrupts();
+    {
+        use dev::debugport;
+        let (rip, rsp, rflags, gprs) = debugport::current_registers();
+        debugport::set_message(format_args!("{}", info.message()));
+        let pid = proc::current_pid();
+        debugport::record_crash(
+            abi::debug::CrashKind::Panic,
+            0,
+            0,
+            rip,
+            rsp,
+            rflags,
+            gprs,
+            pid,
+        );
+    }
     if !PANICKING.swap(true, core::sync::atomic::Ordering::Relaxed) {
         match info.location() {
             Some(at) => report!(

@@ -1,5 +1,7 @@
-//! Devices: the serial console, the debug console, and the exit port.
+//! Devices: the serial console, the debug console, the exit port, and the
+//! debug port (the VMM's view of the process table).
 
 pub mod debugcon;
+pub mod debugport;
 pub mod poweroff;
 pub mod serial;

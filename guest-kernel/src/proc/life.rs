@@ -14,6 +14,7 @@ use crate::dev::poweroff;
 use crate::mm::kstack;
 use crate::mm::uvm::{self, Space};
 use abi::PAGE_SIZE;
+use abi::debug::EventKind;
 use abi::exit::ExitRequest;
 use abi::proc::{Cause, ProcState, SleepReason, WaitStatus};
 use abi::sys::errno::*;
@@ -69,6 +70,7 @@ fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64> {
         ..Default::default()
     };
     set_state(slot, ProcState::Embryo, SleepReason::None);
+    super::trace(slot, EventKind::Create, 0, u64::from(pcb(slot).info.ppid));
     if let Some(par) = parent {
         let mut kids = pcb(par).kids;
         kids.push_back(&mut Sib, slot);
@@ -282,6 +284,7 @@ pub fn exec(args: &Args, tf: &mut TrapFrame) -> i64 {
     set_space(me, l.space);
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
     pcb(me).info.set_name(basename(path));
+    super::trace(me, EventKind::Exec, 0, 0);
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();
     fxrstor(&fresh);
@@ -367,6 +370,7 @@ pub fn exit(status: WaitStatus) -> ! {
     if orphaned_zombie && is_waiting(init) {
         wake(init);
     }
+    super::trace(me, EventKind::Exit, 0, status.0 as u32 as u64);
     let pc = pcb(me);
     pc.info.exit_status = status.0;
     pc.info.mem_bytes = 0;
@@ -464,6 +468,7 @@ pub fn kill(pid: i64) -> i64 {
         Ok(s) => s,
         Err(e) => return e,
     };
+    super::trace(slot, EventKind::Kill, 0, 0);
     let pc = pcb(slot);
     pc.info.killed = 1;
     match state(slot) {
@@ -487,6 +492,7 @@ pub fn suspend(pid: i64) -> i64 {
         Ok(s) => s,
         Err(e) => return e,
     };
+    super::trace(slot, EventKind::Suspend, 0, 0);
     match state(slot) {
         ProcState::Runnable => {
             procs().runq.remove(&mut Run, slot);
@@ -513,6 +519,7 @@ pub fn resume(pid: i64) -> i64 {
         Ok(s) => s,
         Err(e) => return e,
     };
+    super::trace(slot, EventKind::Resume, 0, 0);
     if state(slot) == ProcState::Stopped {
         match core::mem::replace(&mut pcb(slot).stopped_sleep, SleepReason::None) {
             SleepReason::None => make_runnable(slot),
@@ -529,6 +536,8 @@ pub fn die(cause: Cause, addr: Option<u64>, rip: u64) -> ! {
     let info = &mut pcb(me).info;
     info.fault_addr = addr.unwrap_or(0);
     info.fault_rip = rip;
+    super::trace(me, EventKind::Fault, cause as u32, addr.unwrap_or(rip));
+    let info = &mut pcb(me).info;
     match addr {
         Some(a) => println!(
             "pid {} ({}): {} at {a:#x}, rip {rip:#x}: killed",
@@ -585,4 +594,21 @@ pub fn before_user_return() {
     {
         exit(WaitStatus::ended_by(Cause::Killed));
     }
+}
+
+/// Carries out a command the VMM posted in the debug port's mailbox (host
+/// `vmm ctl kill/stop/cont`); called at the end of every full trap, after
+/// the EOI, so a stop of the interrupted process is an ordinary preemption.
+pub fn host_command() {
+    let Some((cmd, pid, seq)) = crate::dev::debugport::pending_command() else {
+        return;
+    };
+    let pid = i64::from(pid);
+    let result = match cmd {
+        abi::debug::Command::Kill => kill(pid),
+        abi::debug::Command::Stop => suspend(pid),
+        abi::debug::Command::Cont => resume(pid),
+        abi::debug::Command::None => -EINVAL,
+    };
+    crate::dev::debugport::complete_command(seq, result);
 }

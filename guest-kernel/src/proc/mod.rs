@@ -209,14 +209,38 @@ pub fn init(cap: usize, quantum: u32, hz: u32) {
     p.quantum = i64::from(quantum.max(1));
     p.hz = hz;
     p.cr3 = crate::arch::x86_64::cpu::read_cr3();
+    crate::dev::debugport::register_table(
+        crate::mm::paging::direct_to_phys(table as u64).0,
+        cap as u32,
+        core::mem::size_of::<Pcb>() as u32,
+    );
 }
 
 /// Changes a process's state: the one place every state transition goes
 /// through (tracing hooks in here).
+/// The VMM reads the table meanwhile: the change is bracketed by the debug
+/// port's generation counter, and recorded in its event ring.
 pub fn set_state(slot: usize, state: ProcState, reason: SleepReason) {
+    use crate::dev::debugport;
+    debugport::begin_change();
     let info = &mut pcb(slot).info;
+    let old = info.state;
     info.state = state as u32;
     info.reason = reason as u32;
+    debugport::end_change();
+    debugport::emit(
+        abi::debug::EventKind::State,
+        info.pid,
+        old,
+        state as u32,
+        reason as u32,
+        0,
+    );
+}
+
+/// Records a lifecycle event of `slot` in the debug port's ring.
+pub fn trace(slot: usize, kind: abi::debug::EventKind, reason: u32, arg: u64) {
+    crate::dev::debugport::emit(kind, pcb(slot).info.pid, 0, 0, reason, arg);
 }
 
 /// The state of `slot`.
@@ -237,6 +261,16 @@ pub fn trap_frame(slot: usize) -> &'static mut TrapFrame {
     // SAFETY: every process has a mapped kernel stack whose top holds its
     // user-mode trap frame.
     unsafe { &mut *((top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame) }
+}
+
+/// The running process's pid, 0 when none (for crash records: never
+/// panics).
+pub fn current_pid() -> u64 {
+    let p = procs();
+    match p.current {
+        Some(slot) if slot < p.cap => u64::from(pcb(slot).info.pid),
+        _ => 0,
+    }
 }
 
 /// The running process's slot. Panics in the idle loop (a kernel bug).

@@ -162,6 +162,9 @@ fn switch_to(prev: Option<usize>, next: Option<usize>) {
         Some(n) => {
             let np = pcb(n);
             trap::charge_ticks_to(Some(&raw mut np.info.ticks));
+            if np.info.pid == 1 {
+                crate::dev::debugport::mark_init_running();
+            }
             // The FPU and the FS/GS bases hold the last process's user
             // state (the kernel uses neither): swap them only on a change.
             if p.fpu_owner != Some(n) {

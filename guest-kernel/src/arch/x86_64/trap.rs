@@ -334,6 +334,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             lapic::eoi();
         }
     }
+    if crate::proc::procs().cap != 0 {
+        crate::proc::life::host_command();
+    }
     if user {
         crate::proc::life::before_user_return();
     }
@@ -346,6 +349,21 @@ static CRASHING: AtomicBool = AtomicBool::new(false);
 /// registers, then [`ExitRequest::Exception`] on the exit port.
 fn crash(f: &TrapFrame) -> ! {
     let vector = f.vector as u8;
+    // First, while nothing else can fail: the record the VMM's post-mortem
+    // prints.
+    crate::dev::debugport::record_crash(
+        abi::debug::CrashKind::Exception,
+        u32::from(vector),
+        f.error,
+        f.rip,
+        f.rsp,
+        f.rflags,
+        [
+            f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.r8, f.r9, f.r10, f.r11, f.r12,
+            f.r13, f.r14, f.r15,
+        ],
+        crate::proc::current_pid(),
+    );
     if CRASHING.swap(true, Ordering::Relaxed) {
         poweroff::exit(ExitRequest::Exception(vector));
     }

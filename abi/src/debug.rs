@@ -1,0 +1,378 @@
+//! The debug port: the paravirtual channel through which the VMM sees the
+//! guest kernel's process table and scheduler events.
+//!
+//! At boot the kernel fills a [`Registration`] block in its own memory and
+//! writes the block's guest-physical address to [`PORT`] with one 32-bit
+//! `out` (the block lies below 4 GiB and is 8-aligned, so the value is never
+//! [`DOORBELL`]). The VMM validates the block (magic, [`VERSION`], every
+//! address and size inside guest RAM) and, when it accepts it, sets
+//! [`Registration::host_ack`]; a kernel that finds no acknowledgement (no
+//! such VMM, e.g. QEMU) does not trace.
+//!
+//! From then on the VMM reads guest memory directly:
+//! - the PCB table: `capacity` records `stride` bytes apart from `table`,
+//!   each holding a [`crate::proc::ProcInfo`] at `info_offset`. The kernel
+//!   makes [`Registration::generation`] odd before it changes a PCB's state
+//!   and even after, so a reader that sees the same even value before and
+//!   after its copy knows the copy is consistent (a seqlock);
+//! - the event ring: `ring_capacity` (a power of two) [`Event`] records at
+//!   `ring`; the kernel writes record `head % capacity` then increments
+//!   [`Registration::head`]; the VMM consumes up to `head` and stores its
+//!   position in [`Registration::tail`]. The kernel writes [`DOORBELL`] to
+//!   the port only when more than half the ring is unread (the VMM drains it
+//!   on every VM exit anyway), and overwrites the oldest records when the
+//!   VMM does not keep up (the VMM sees `head - tail > capacity` and counts
+//!   the loss);
+//! - the mailbox: the VMM writes a [`Command`] and its pid argument, then
+//!   bumps [`Registration::mail_seq`]; the kernel compares `mail_seq` with
+//!   `mail_done` on its timer tick, carries the command out, stores the
+//!   result in `mail_result` and sets `mail_done = mail_seq`;
+//! - the panic record: on a panic or kernel exception the kernel fills
+//!   [`PanicRecord`] first thing, so the VMM can print the registers even
+//!   after a triple fault reset the vCPU.
+
+/// The I/O port (unassigned on a PC). A 32-bit write of a block's address
+/// registers; a write of [`DOORBELL`] asks the VMM to drain the ring.
+pub const PORT: u16 = 0x0DB0;
+
+/// Value written to [`PORT`] to ring the doorbell (never an 8-aligned
+/// address).
+pub const DOORBELL: u32 = 1;
+
+/// [`Registration::magic`]: "PCBTABLE" in little-endian bytes.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"PCBTABLE");
+
+/// Version of the debug-port layout ([`Registration`], [`Event`],
+/// [`PanicRecord`]); part of [`crate::ABI_VERSION`].
+pub const VERSION: u32 = 1;
+
+/// Records in the kernel's event ring (a power of two).
+pub const RING_CAPACITY: u32 = 1024;
+
+/// What the VMM asks the kernel to do to a process, through the mailbox.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Nothing.
+    None = 0,
+    /// Kill the process (as `kill`).
+    Kill = 1,
+    /// Suspend it (as `stop`).
+    Stop = 2,
+    /// Resume it (as `cont`).
+    Cont = 3,
+}
+
+impl Command {
+    /// Decodes a raw command; `None` for an unknown value.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        use Command::*;
+        [None, Kill, Stop, Cont]
+            .into_iter()
+            .find(|c| *c as u32 == raw)
+    }
+}
+
+/// What the panic record describes ([`PanicRecord::kind`]).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashKind {
+    /// No crash.
+    None = 0,
+    /// A Rust panic; `message` holds its text.
+    Panic = 1,
+    /// A CPU exception in the kernel; `vector` says which.
+    Exception = 2,
+    /// The kernel is about to fault with no IDT (a deliberate triple fault):
+    /// the registers are those just before.
+    TripleFault = 3,
+}
+
+impl CrashKind {
+    /// Decodes a raw kind.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        use CrashKind::*;
+        [None, Panic, Exception, TripleFault]
+            .into_iter()
+            .find(|c| *c as u32 == raw)
+    }
+}
+
+/// Length of [`PanicRecord::message`].
+pub const PANIC_MESSAGE_LEN: usize = 96;
+
+/// The registers and the cause of a kernel crash, filled by the kernel
+/// before it reports anything else.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PanicRecord {
+    /// A [`CrashKind`].
+    pub kind: u32,
+    /// Exception vector (for [`CrashKind::Exception`]).
+    pub vector: u32,
+    /// Exception error code.
+    pub error: u64,
+    /// TSC at the crash.
+    pub tsc: u64,
+    /// Pid of the process that was current (0: none).
+    pub pid: u64,
+    /// rip, rsp, rflags, cr2, cr3.
+    pub rip: u64,
+    /// Stack pointer.
+    pub rsp: u64,
+    /// Flags.
+    pub rflags: u64,
+    /// Page-fault address register.
+    pub cr2: u64,
+    /// Page-table base.
+    pub cr3: u64,
+    /// rax, rbx, rcx, rdx, rsi, rdi, rbp, r8 .. r15, in that order.
+    pub gprs: [u64; 15],
+    /// The panic message, NUL-padded, truncated.
+    pub message: [u8; PANIC_MESSAGE_LEN],
+}
+
+/// Names of [`PanicRecord::gprs`], in order.
+pub const GPR_NAMES: [&str; 15] = [
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15",
+];
+
+const _: () = assert!(core::mem::size_of::<PanicRecord>() == 72 + 120 + PANIC_MESSAGE_LEN);
+
+impl PanicRecord {
+    /// No crash.
+    pub const EMPTY: PanicRecord = PanicRecord {
+        kind: 0,
+        vector: 0,
+        error: 0,
+        tsc: 0,
+        pid: 0,
+        rip: 0,
+        rsp: 0,
+        rflags: 0,
+        cr2: 0,
+        cr3: 0,
+        gprs: [0; 15],
+        message: [0; PANIC_MESSAGE_LEN],
+    };
+
+    /// The message as text (up to the first NUL, lossy).
+    pub fn message(&self) -> &str {
+        let end = self
+            .message
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(PANIC_MESSAGE_LEN);
+        match core::str::from_utf8(&self.message[..end]) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.message[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+}
+
+/// The block the kernel registers. All addresses are guest-physical.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`VERSION`].
+    pub version: u32,
+    /// `size_of::<Registration>()`.
+    pub size: u32,
+    /// Set to 1 by the VMM when it accepts the block.
+    pub host_ack: u32,
+    /// Timer rate of the kernel.
+    pub hz: u32,
+    /// TSC rate the kernel calibrated.
+    pub tsc_khz: u64,
+    /// TSC at kernel entry.
+    pub boot_tsc: u64,
+    /// TSC when the scheduler started (0: not yet).
+    pub sched_tsc: u64,
+    /// TSC when init first ran (0: not yet).
+    pub init_tsc: u64,
+    /// Address of the PCB table.
+    pub table: u64,
+    /// Bytes from one PCB to the next.
+    pub stride: u32,
+    /// Number of PCBs.
+    pub capacity: u32,
+    /// Offset of the `ProcInfo` in a PCB.
+    pub info_offset: u32,
+    /// Records in the ring ([`RING_CAPACITY`]).
+    pub ring_capacity: u32,
+    /// Table generation counter: odd while a PCB changes.
+    pub generation: u64,
+    /// Address of the event ring.
+    pub ring: u64,
+    /// Records the kernel has written (ever).
+    pub head: u64,
+    /// Records the VMM has consumed (ever).
+    pub tail: u64,
+    /// Mailbox: a [`Command`] from the VMM.
+    pub mail_cmd: u32,
+    /// Mailbox: its pid.
+    pub mail_pid: u32,
+    /// Mailbox: bumped by the VMM when it posts.
+    pub mail_seq: u64,
+    /// Mailbox: `mail_seq` of the last command carried out.
+    pub mail_done: u64,
+    /// Mailbox: the result (0 or a negative errno).
+    pub mail_result: i64,
+    /// The crash record.
+    pub panic: PanicRecord,
+}
+
+/// Offset of [`Registration::generation`].
+pub const GENERATION_OFFSET: u64 = core::mem::offset_of!(Registration, generation) as u64;
+/// Offset of [`Registration::head`].
+pub const HEAD_OFFSET: u64 = core::mem::offset_of!(Registration, head) as u64;
+/// Offset of [`Registration::tail`].
+pub const TAIL_OFFSET: u64 = core::mem::offset_of!(Registration, tail) as u64;
+/// Offset of [`Registration::host_ack`].
+pub const ACK_OFFSET: u64 = core::mem::offset_of!(Registration, host_ack) as u64;
+/// Offset of [`Registration::mail_cmd`] (then `mail_pid`).
+pub const MAIL_CMD_OFFSET: u64 = core::mem::offset_of!(Registration, mail_cmd) as u64;
+/// Offset of [`Registration::mail_seq`].
+pub const MAIL_SEQ_OFFSET: u64 = core::mem::offset_of!(Registration, mail_seq) as u64;
+/// Offset of [`Registration::mail_done`].
+pub const MAIL_DONE_OFFSET: u64 = core::mem::offset_of!(Registration, mail_done) as u64;
+
+const _: () = assert!(core::mem::size_of::<Registration>() == 144 + 288);
+
+/// What an [`Event`] records.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A state transition: `old` -> `new` with `reason` (a sleep reason).
+    State = 0,
+    /// A process was created; `arg` is the parent's pid.
+    Create = 1,
+    /// A process replaced its program (`exec`).
+    Exec = 2,
+    /// A process exited; `arg` is its wait status.
+    Exit = 3,
+    /// A process was killed; `arg` is the pid of the killer (0: the host or
+    /// the kernel).
+    Kill = 4,
+    /// A process was suspended.
+    Suspend = 5,
+    /// A process was resumed.
+    Resume = 6,
+    /// A fault ended a process; `arg` is the faulting address, `reason` the
+    /// [`crate::proc::Cause`].
+    Fault = 7,
+    /// The kernel panicked.
+    Panic = 8,
+}
+
+impl EventKind {
+    /// Decodes a raw kind; `None` for an unknown value.
+    pub fn from_raw(raw: u8) -> Option<Self> {
+        use EventKind::*;
+        [
+            State, Create, Exec, Exit, Kill, Suspend, Resume, Fault, Panic,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == raw)
+    }
+
+    /// Its name in the events file.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::State => "state",
+            EventKind::Create => "create",
+            EventKind::Exec => "exec",
+            EventKind::Exit => "exit",
+            EventKind::Kill => "kill",
+            EventKind::Suspend => "suspend",
+            EventKind::Resume => "resume",
+            EventKind::Fault => "fault",
+            EventKind::Panic => "panic",
+        }
+    }
+}
+
+/// One ring record, 32 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Event {
+    /// TSC when it happened.
+    pub tsc: u64,
+    /// Timer tick when it happened.
+    pub tick: u64,
+    /// The process.
+    pub pid: u32,
+    /// An [`EventKind`].
+    pub kind: u8,
+    /// Previous [`crate::proc::ProcState`] (for state events).
+    pub old: u8,
+    /// New state.
+    pub new: u8,
+    /// A [`crate::proc::SleepReason`], or a [`crate::proc::Cause`].
+    pub reason: u8,
+    /// Kind-specific argument.
+    pub arg: u64,
+}
+
+/// Size of an [`Event`] record.
+pub const EVENT_SIZE: usize = 32;
+const _: () = assert!(core::mem::size_of::<Event>() == EVENT_SIZE);
+
+impl Event {
+    /// Decodes a record from its little-endian bytes.
+    pub fn from_bytes(b: &[u8; EVENT_SIZE]) -> Event {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        Event {
+            tsc: u64_at(0),
+            tick: u64_at(8),
+            pid: u32::from_le_bytes([b[16], b[17], b[18], b[19]]),
+            kind: b[20],
+            old: b[21],
+            new: b[22],
+            reason: b[23],
+            arg: u64_at(24),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doorbell_is_not_an_address() {
+        assert_ne!(DOORBELL % 8, 0);
+        assert!(RING_CAPACITY.is_power_of_two());
+    }
+
+    #[test]
+    fn event_bytes_decode() {
+        let mut b = [0u8; EVENT_SIZE];
+        b[0] = 5;
+        b[8] = 7;
+        b[16] = 3;
+        b[20] = EventKind::State as u8;
+        b[21] = 3;
+        b[22] = 4;
+        b[24] = 9;
+        let e = Event::from_bytes(&b);
+        assert_eq!(
+            (e.tsc, e.tick, e.pid, e.old, e.new, e.arg),
+            (5, 7, 3, 3, 4, 9)
+        );
+        assert_eq!(EventKind::from_raw(e.kind), Some(EventKind::State));
+        assert_eq!(EventKind::from_raw(200), None);
+    }
+
+    #[test]
+    fn panic_message_reads() {
+        let mut p = PanicRecord::EMPTY;
+        p.message[..3].copy_from_slice(b"boo");
+        assert_eq!(p.message(), "boo");
+        p.message[1] = 0xFF;
+        assert_eq!(p.message(), "b");
+    }
+}
