@@ -2,6 +2,8 @@
 //! ended, and [`ProcInfo`], the fixed-layout record `procinfo` returns (and
 //! that the VMM reads from guest memory).
 
+use core::fmt;
+
 use crate::sys::NAME_LEN;
 
 /// The state of a process-table slot (xv6's states plus Stopped).
@@ -253,6 +255,107 @@ impl ProcInfo {
     }
 }
 
+/// The PCB table slot pid `pid` lives in, in a table of `capacity` slots:
+/// `(pid - 1) % capacity` (the kernel hands out pids so), `None` for a pid
+/// that cannot exist (not positive, or at least [`MAX_PID`]).
+pub fn slot_of_pid(pid: i64, capacity: usize) -> Option<usize> {
+    if pid <= 0 || pid as u64 >= MAX_PID || capacity == 0 {
+        return None;
+    }
+    Some(((pid as u64 - 1) % capacity as u64) as usize)
+}
+
+/// Pids stay below this, so they are positive `i32`s.
+pub const MAX_PID: u64 = 0x7FFF_0000;
+
+/// A column formatted on the stack before it is padded (no allocator in
+/// the guest's users of this module); text past its room is dropped.
+struct Cell {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Cell {
+    fn new() -> Cell {
+        Cell {
+            buf: [0; 32],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
+
+impl fmt::Write for Cell {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            let mut b = [0u8; 4];
+            let b = c.encode_utf8(&mut b).as_bytes();
+            if self.len + b.len() > self.buf.len() {
+                break;
+            }
+            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        }
+        Ok(())
+    }
+}
+
+/// The header of the process table, as the guest's `ps` and the VMM's
+/// `ctl ps` and Ctrl-A p print it (no newline). [`PsRow`]s line up under it.
+pub const PS_HEADER: &str =
+    "  PID  PPID STATE           NAME             TICKS  SWITCHES  FAULTS    MEM";
+
+/// The STATE column of a process: `running`, `sleeping(io)`, `stopped`, or
+/// `?N` for a value no state has.
+pub struct StateName<'a>(pub &'a ProcInfo);
+
+impl fmt::Display for StateName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.0;
+        let mut c = Cell::new();
+        let _ = match p.state() {
+            Some(ProcState::Sleeping) => match SleepReason::from_raw(p.reason) {
+                Some(SleepReason::None) | None => fmt::Write::write_str(&mut c, "sleeping"),
+                Some(r) => fmt::Write::write_fmt(&mut c, format_args!("sleeping({})", r.name())),
+            },
+            Some(s) => fmt::Write::write_str(&mut c, s.name()),
+            None => fmt::Write::write_fmt(&mut c, format_args!("?{}", p.state)),
+        };
+        f.pad(c.as_str())
+    }
+}
+
+/// One row of the process table (no newline), under [`PS_HEADER`].
+pub struct PsRow<'a>(pub &'a ProcInfo);
+
+impl fmt::Display for PsRow<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.0;
+        let mut sw = Cell::new();
+        let _ = fmt::Write::write_fmt(
+            &mut sw,
+            format_args!("{}/{}", p.voluntary_switches, p.involuntary_switches),
+        );
+        let mut mem = Cell::new();
+        let _ = fmt::Write::write_fmt(&mut mem, format_args!("{}K", p.mem_bytes.div_ceil(1024)));
+        write!(
+            f,
+            "{:>5} {:>5} {:<15} {:<16} {:>5} {:>9} {:>7} {:>6}",
+            p.pid,
+            p.ppid,
+            StateName(p),
+            p.name(),
+            p.ticks,
+            sw.as_str(),
+            p.page_faults,
+            mem.as_str()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +388,66 @@ mod tests {
         assert_eq!(ProcState::from_raw(7), None);
         assert_eq!(SleepReason::from_raw(4), Some(SleepReason::Pipe));
         assert_eq!(Cause::from_raw(99), None);
+    }
+
+    struct Line {
+        buf: [u8; 128],
+        len: usize,
+    }
+
+    impl fmt::Write for Line {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len + s.len();
+            self.buf
+                .get_mut(self.len..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    fn line(args: fmt::Arguments) -> Line {
+        let mut l = Line {
+            buf: [0; 128],
+            len: 0,
+        };
+        fmt::Write::write_fmt(&mut l, args).unwrap();
+        l
+    }
+
+    impl Line {
+        fn as_str(&self) -> &str {
+            core::str::from_utf8(&self.buf[..self.len]).unwrap()
+        }
+    }
+
+    #[test]
+    fn ps_rows_line_up_under_the_header() {
+        let mut p = ProcInfo::EMPTY;
+        p.pid = 7;
+        p.ppid = 1;
+        p.state = ProcState::Sleeping as u32;
+        p.reason = SleepReason::Sleep as u32;
+        p.set_name("sleep");
+        p.ticks = 12;
+        p.voluntary_switches = 3;
+        p.involuntary_switches = 1;
+        p.page_faults = 9;
+        p.mem_bytes = 48 * 1024;
+        let r = line(format_args!("{}", PsRow(&p)));
+        assert_eq!(
+            r.as_str(),
+            "    7     1 sleeping(sleep) sleep               12       3/1       9    48K"
+        );
+        assert_eq!(r.len, PS_HEADER.len());
+        p.state = ProcState::Stopped as u32;
+        assert_eq!(line(format_args!("{}", StateName(&p))).as_str(), "stopped");
+        p.state = 42;
+        assert_eq!(line(format_args!("{}", StateName(&p))).as_str(), "?42");
+        assert_eq!(
+            line(format_args!("[{:<9}]", StateName(&p))).as_str(),
+            "[?42      ]"
+        );
     }
 }

@@ -6,8 +6,7 @@
 //! is not reused until the generation counter wraps (pids stay below
 //! [`MAX_PID`], positive as `i32`).
 
-/// Pids stay below this, so they are positive `i32`s.
-pub const MAX_PID: u64 = 0x7FFF_0000;
+pub use abi::proc::MAX_PID;
 
 /// The pid of generation `generation` of slot `slot` in a table of
 /// `capacity` slots. The generation wraps so the pid stays below [`MAX_PID`].
@@ -21,10 +20,7 @@ pub fn make(generation: u32, slot: usize, capacity: usize) -> u32 {
 /// The slot a pid would live in; `None` for pids that cannot exist
 /// (`<= 0` or too large).
 pub fn slot_of(pid: i64, capacity: usize) -> Option<usize> {
-    if pid <= 0 || pid as u64 >= MAX_PID {
-        return None;
-    }
-    Some(((pid as u64 - 1) % capacity as u64) as usize)
+    abi::proc::slot_of_pid(pid, capacity)
 }
 
 #[cfg(test)]
