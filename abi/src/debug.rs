@@ -193,6 +193,10 @@ pub struct Registration {
     pub sched_tsc: u64,
     /// TSC when init first ran (0: not yet).
     pub init_tsc: u64,
+    /// TSC just before the kernel last wrote the block's address to the
+    /// port: the VMM pairs it with its own clock at that exit, to place the
+    /// other stamps on the host's timeline.
+    pub announce_tsc: u64,
     /// Address of the PCB table.
     pub table: u64,
     /// Bytes from one PCB to the next.
@@ -240,7 +244,7 @@ pub const MAIL_SEQ_OFFSET: u64 = core::mem::offset_of!(Registration, mail_seq) a
 /// Offset of [`Registration::mail_done`].
 pub const MAIL_DONE_OFFSET: u64 = core::mem::offset_of!(Registration, mail_done) as u64;
 
-const _: () = assert!(core::mem::size_of::<Registration>() == 144 + 288);
+const _: () = assert!(core::mem::size_of::<Registration>() == 152 + 288);
 
 /// What an [`Event`] records.
 #[repr(u8)]
@@ -250,7 +254,9 @@ pub enum EventKind {
     State = 0,
     /// A process was created; `arg` is the parent's pid.
     Create = 1,
-    /// A process replaced its program (`exec`).
+    /// A process replaced its program (`exec`); `arg` holds the first 8
+    /// bytes of the new name (little-endian, NUL-padded): the full name is
+    /// in the PCB, at slot `(pid - 1) % capacity` of the table.
     Exec = 2,
     /// A process exited; `arg` is its wait status.
     Exit = 3,

@@ -3,6 +3,7 @@
 //! memory, the VM, the kernel and initrd, the devices and the vCPU.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,7 @@ use crate::devices::output::Sink;
 use crate::devices::serial::ConsoleSerial;
 use crate::devices::{PortBus, Unassigned};
 use crate::guest;
+use crate::introspect::{self, Introspect, reader::GuestRam};
 use crate::loader::{self, InitrdError, KernelError};
 use crate::util::{human_size, io_reason};
 use crate::vstate::{self, kvm::KvmError, vm::VmError};
@@ -57,6 +59,7 @@ pub struct Machine {
     pub vcpu: VcpuFd,
     pub bus: PortBus,
     pub serial: Arc<Mutex<ConsoleSerial>>,
+    pub introspect: introspect::Shared,
     pub vm: kvm_ioctls::VmFd,
     pub mem: GuestMemoryMmap,
 }
@@ -80,6 +83,18 @@ fn read_file(what: &'static str, path: &Path, limit: u64) -> Result<Vec<u8>, Bui
         )));
     }
     std::fs::read(path).map_err(|e| err(io_reason(&e)))
+}
+
+/// Creates (or truncates) an output file named by an option.
+fn create_file(what: &'static str, path: Option<&Path>) -> Result<Option<File>, BuildError> {
+    path.map(|p| {
+        File::create(p).map_err(|e| BuildError::Output {
+            what,
+            path: p.display().to_string(),
+            reason: io_reason(&e),
+        })
+    })
+    .transpose()
 }
 
 fn open_sink(what: &'static str, output: &Output) -> Result<Sink, BuildError> {
@@ -123,6 +138,8 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     }
     let serial_out = open_sink("serial output", &args.serial)?;
     let debugcon = open_sink("debug console output", &args.debugcon)?;
+    let events = create_file("--events", args.events.as_deref())?;
+    let trace = create_file("--trace", args.trace.as_deref())?;
 
     // 2. KVM, memory and the VM.
     let kvm = vstate::kvm::open(&args.kvm)?;
@@ -147,10 +164,23 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     // 4. Devices.
     let irq = vstate::vm::irq_line(&vm, u32::from(abi::port::COM1_IRQ))?;
     let serial = Arc::new(Mutex::new(ConsoleSerial::new(irq, serial_out)));
+    let ram_view: Arc<dyn GuestRam> = Arc::new(mem.clone());
+    let introspect = Introspect::new(ram_view, events, trace).map_err(|e| BuildError::Output {
+        what: "--trace",
+        path: args
+            .trace
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        reason: io_reason(&e),
+    })?;
+    let introspect = Arc::new(Mutex::new(introspect));
     let bus = PortBus {
         serial: serial.clone(),
         debugcon,
         unassigned: Unassigned::default(),
+        introspect: introspect.clone(),
+        exits: Default::default(),
     };
 
     // 5. The vCPU, at the PVH entry point.
@@ -161,6 +191,7 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
         vcpu,
         bus,
         serial,
+        introspect,
         vm,
         mem,
     })

@@ -19,7 +19,14 @@ Exit status:
   130    quit from the console (Ctrl-A x)
 
 Console: when stdin is a terminal it is put in raw mode; Ctrl-A x quits,
-Ctrl-A h lists the escapes, Ctrl-A Ctrl-A sends a Ctrl-A to the guest.
+Ctrl-A p prints the process table (read from guest memory, so it works
+even when the guest is stuck), Ctrl-A h lists the escapes, Ctrl-A Ctrl-A
+sends a Ctrl-A to the guest.
+
+Process view: the guest kernel registers its process table and an event
+ring on a paravirtual debug port. After a guest crash or --timeout the VMM
+prints a post-mortem: the kernel's last registers, the process table and
+the last events. --events, --trace, --api-sock and --stats use it too.
 
 Examples:
   vmm                                   boot the embedded guest interactively
@@ -29,7 +36,31 @@ Examples:
   vmm --init /bin/usertests             the kernel's hostile-input battery
   vmm export-guest out/                 write out/kernel.elf, out/initrd.cpio
   vmm doctor                            can this host boot guests? what to fix
+  vmm --trace run.json --stats          record a timeline, print boot phases
+  vmm --api-sock /tmp/vm.sock           then: vmm ctl --api-sock /tmp/vm.sock ps
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
+
+/// What `vmm ctl --help` prints after the options.
+const CTL_HELP: &str = "\
+Commands:
+  ps          the process table, read by the VMM from guest memory
+  events [N]  the N most recent process events (default 20)
+  stop PID    suspend a process (carried out by the guest kernel)
+  cont PID    resume it
+  kill PID    kill it
+  pause       stop the vCPU (the guest's clock stands still)
+  resume      run it again
+  regs        the vCPU's registers
+  quit        end the VM (exit status 130, as Ctrl-A x)
+
+Exit status: 0 on success; 1 when the VM refused the command (e.g. no such
+pid); 125 when the socket cannot be reached.
+
+Examples:
+  vmm --api-sock /tmp/vm.sock &          start a VM with a control socket
+  vmm ctl --api-sock /tmp/vm.sock ps
+  vmm ctl --api-sock /tmp/vm.sock stop 3
+  vmm ctl --api-sock /tmp/vm.sock --json events 5";
 
 /// A tiny KVM virtual machine monitor that boots a process-running kernel.
 #[derive(Debug, Parser)]
@@ -55,6 +86,20 @@ pub enum Command {
         /// KVM device node.
         #[arg(long, value_name = "PATH", default_value = "/dev/kvm")]
         kvm: PathBuf,
+    },
+    /// Talk to a running VM started with --api-sock: show its processes,
+    /// control them, pause it.
+    #[command(after_help = CTL_HELP)]
+    Ctl {
+        /// The VM's control socket.
+        #[arg(long, value_name = "PATH")]
+        api_sock: PathBuf,
+        /// Print the VM's JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The command and its argument.
+        #[arg(value_name = "CMD", required = true, num_args = 1..=2)]
+        cmd: Vec<String>,
     },
     /// Write the embedded guest as DIR/kernel.elf and DIR/initrd.cpio.
     #[command(after_help = "Example:\n  vmm export-guest out/ && \
@@ -103,6 +148,26 @@ pub struct RunArgs {
     /// Stop the guest after SECS seconds (exit status 124).
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
+
+    /// Write every process event the guest kernel reports (create, exec,
+    /// state changes with reasons, exit, kill, suspend, resume, fault) to
+    /// FILE, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+
+    /// Write the run as a Chrome trace (JSON) to FILE: one track per
+    /// process, a slice per state, instants for faults and signals. Open it
+    /// in https://ui.perfetto.dev or chrome://tracing.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Serve the control API on a Unix socket at PATH (see `vmm ctl`).
+    #[arg(long, value_name = "PATH")]
+    pub api_sock: Option<PathBuf>,
+
+    /// At exit, print the boot phases and the VM exits by reason on stderr.
+    #[arg(long)]
+    pub stats: bool,
 
     /// KVM device node.
     #[arg(long, value_name = "PATH", default_value = "/dev/kvm")]

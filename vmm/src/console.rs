@@ -24,8 +24,8 @@ pub const ESCAPE: u8 = 0x01;
 pub const END_OF_INPUT: u8 = 0x04;
 
 /// What the escape help says (Ctrl-A h).
-pub const ESCAPE_HELP: &str = "\r\nvmm escapes: Ctrl-A x quit, Ctrl-A h this help, \
-Ctrl-A Ctrl-A send Ctrl-A\r\n";
+pub const ESCAPE_HELP: &str = "\r\nvmm escapes: Ctrl-A x quit, Ctrl-A p process table \
+(from guest memory), Ctrl-A h this help, Ctrl-A Ctrl-A send Ctrl-A\r\n";
 
 /// What the host user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub enum ConsoleEvent {
     Quit,
     /// Ctrl-A h: show the escapes.
     Help,
+    /// Ctrl-A p: show the process table, read from guest memory.
+    ProcessTable,
     /// Standard input is at its end (or failed).
     Eof,
 }
@@ -62,6 +64,10 @@ impl Escape {
                     b'h' | b'H' | b'?' => {
                         flush_input(&mut input, &mut events);
                         events.push(ConsoleEvent::Help);
+                    }
+                    b'p' | b'P' => {
+                        flush_input(&mut input, &mut events);
+                        events.push(ConsoleEvent::ProcessTable);
                     }
                     ESCAPE => input.push(ESCAPE),
                     // An unknown escape is dropped, as QEMU does.
@@ -166,6 +172,7 @@ pub struct ConsoleInput {
     pub wake: EventFd,
     pub serial: Arc<Mutex<ConsoleSerial>>,
     pub quit: Arc<std::sync::atomic::AtomicBool>,
+    pub introspect: crate::introspect::Shared,
 }
 
 impl MutEventSubscriber for ConsoleInput {
@@ -176,6 +183,15 @@ impl MutEventSubscriber for ConsoleInput {
                 ConsoleEvent::Input(bytes) => self.serial.lock().unwrap().push_input(&bytes),
                 ConsoleEvent::Quit => self.quit.store(true, std::sync::atomic::Ordering::SeqCst),
                 ConsoleEvent::Help => eprint!("{ESCAPE_HELP}"),
+                ConsoleEvent::ProcessTable => {
+                    let mut i = self.introspect.lock().unwrap();
+                    i.drain();
+                    let text = i.table_text();
+                    drop(i);
+                    crate::introspect::host_line(&format!(
+                        "\nvmm: process table (read from guest memory):\n{text}"
+                    ));
+                }
                 ConsoleEvent::Eof => self.serial.lock().unwrap().push_input(&[END_OF_INPUT]),
             }
         }
@@ -215,5 +231,9 @@ mod tests {
         assert_eq!(e.feed(b"h"), vec![Help]);
         assert_eq!(e.feed(b"\x01\x01"), vec![Input(vec![ESCAPE])]);
         assert_eq!(e.feed(b"\x01z"), vec![]);
+        assert_eq!(
+            e.feed(b"ps\x01p\r"),
+            vec![Input(b"ps".to_vec()), ProcessTable, Input(b"\r".to_vec())]
+        );
     }
 }

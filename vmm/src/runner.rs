@@ -12,12 +12,15 @@ use vmm_sys_util::eventfd::EventFd;
 
 use abi::exit::{ExitRequest, exception_name};
 
+use crate::api;
 use crate::builder::{self, Machine};
 use crate::cli::{Output, RunArgs};
 use crate::console::{self, ConsoleInput, RawMode};
+use crate::devices::ExitCounts;
 use crate::devices::serial::NUDGE_AFTER;
 use crate::exitcode;
-use crate::vstate::vcpu::{self, Stop};
+use crate::introspect::Introspect;
+use crate::vstate::vcpu::{self, Stop, VcpuControl};
 
 /// How the run ended.
 #[derive(Debug)]
@@ -26,32 +29,49 @@ pub enum Outcome {
     Stopped(Stop, Option<String>),
     /// `--timeout` expired; the registers when the vCPU was stopped.
     Timeout(f64, Option<String>),
-    /// Ctrl-A x.
+    /// Ctrl-A x, or `ctl quit`.
     Quit,
+}
+
+impl Outcome {
+    /// Whether the post-mortem is worth printing: the guest crashed or
+    /// stopped responding.
+    fn wants_post_mortem(&self) -> bool {
+        match self {
+            Outcome::Stopped(Stop::PowerOff(_) | Stop::Kicked | Stop::RunFailed(_), _) => false,
+            Outcome::Stopped(..) | Outcome::Timeout(..) => true,
+            Outcome::Quit => false,
+        }
+    }
 }
 
 type Subscriber = Arc<Mutex<dyn MutEventSubscriber + Send>>;
 
-/// How the vCPU thread ended, and the registers then (for crashes).
-type VcpuResult = Arc<Mutex<Option<(Stop, Option<String>)>>>;
+/// What the vCPU thread leaves: how it ended, the registers then (for
+/// crashes), and its exit counts.
+type VcpuResult = Arc<Mutex<Option<(Stop, Option<String>, ExitCounts)>>>;
 
-/// Wakes the event loop when the vCPU thread ends.
-struct VcpuDone {
+/// Wakes the event loop: the vCPU thread ended, or the control socket
+/// asked to quit. The loop looks at its flags after every wake-up.
+struct Wake {
     evt: EventFd,
-    done: Arc<AtomicBool>,
 }
 
-impl MutEventSubscriber for VcpuDone {
+impl MutEventSubscriber for Wake {
     fn process(&mut self, _events: Events, _ops: &mut EventOps) {
         let _ = self.evt.read();
-        self.done.store(true, Ordering::SeqCst);
     }
 
     fn init(&mut self, ops: &mut EventOps) {
         ops.add(Events::new(&self.evt, EventSet::IN))
-            .expect("register the vCPU eventfd");
+            .expect("register the wake eventfd");
     }
 }
+
+/// How often the event loop drains the debug port's ring itself (the vCPU
+/// thread drains it after its exits; a guest whose processes only compute
+/// makes few).
+const DRAIN_EVERY: Duration = Duration::from_millis(100);
 
 /// Boots and runs a guest; returns the process exit status.
 pub fn run(args: &RunArgs) -> i32 {
@@ -62,8 +82,21 @@ pub fn run(args: &RunArgs) -> i32 {
             return exitcode::HOST_ERROR;
         }
     };
-    match run_machine(machine, args) {
-        Ok(outcome) => report(&outcome),
+    let introspect = machine.introspect.clone();
+    let control = Arc::new(VcpuControl::default());
+    match run_machine(machine, args, &control) {
+        Ok((outcome, exits)) => {
+            let code = report(&outcome);
+            let mut i = introspect.lock().unwrap();
+            if outcome.wants_post_mortem() {
+                eprint!("{}", indent_block("vmm: post-mortem", &i.post_mortem()));
+            }
+            i.finish();
+            if args.stats {
+                eprint!("{}", stats_text(&i, &control, exits.as_ref()));
+            }
+            code
+        }
         Err(e) => {
             eprintln!("vmm: {e}");
             exitcode::HOST_ERROR
@@ -71,11 +104,62 @@ pub fn run(args: &RunArgs) -> i32 {
     }
 }
 
-fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
+/// `title:` then `text` indented under it.
+fn indent_block(title: &str, text: &str) -> String {
+    let mut s = format!("{title}:\n");
+    for line in text.lines() {
+        s.push_str("  ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s
+}
+
+/// The `--stats` report: boot phases and exits by reason.
+fn stats_text(i: &Introspect, control: &VcpuControl, exits: Option<&ExitCounts>) -> String {
+    let start = crate::START.get().copied().unwrap_or_else(Instant::now);
+    let ms = |t: Option<Instant>| match t {
+        Some(t) if t >= start => format!("{:>10.3} ms", (t - start).as_secs_f64() * 1000.0),
+        Some(_) => "    (before vmm start?)".into(),
+        None => "         (not reached)".into(),
+    };
+    let [entry, sched, init] = i.boot_stamps();
+    let mut s = String::from("vmm: stats\n  boot phases (since vmm start):\n");
+    for (name, t) in [
+        ("vmm start", Some(start)),
+        ("first KVM_RUN", control.first_run.get().copied()),
+        ("kernel entry", entry),
+        ("scheduler start", sched),
+        ("init running", init),
+        ("exit", Some(Instant::now())),
+    ] {
+        s.push_str(&format!("    {name:<18}{}\n", ms(t)));
+    }
+    if let Some(x) = exits {
+        s.push_str(&format!("  VM exits: {} in all\n", x.total()));
+        for (name, n) in x.rows() {
+            if n > 0 {
+                s.push_str(&format!("    {name:<22}{n:>10}\n"));
+            }
+        }
+    }
+    s.push_str(&format!(
+        "  process events: {} read from the ring, {} lost\n",
+        i.total, i.lost
+    ));
+    s
+}
+
+fn run_machine(
+    machine: Machine,
+    args: &RunArgs,
+    control: &Arc<VcpuControl>,
+) -> std::io::Result<(Outcome, Option<ExitCounts>)> {
     let Machine {
         mut vcpu,
         mut bus,
         serial,
+        introspect,
         vm,
         mem,
     } = machine;
@@ -87,6 +171,10 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
     let mut em: EventManager<Subscriber> =
         EventManager::new().map_err(|e| std::io::Error::other(format!("epoll: {e:?}")))?;
     let quit = Arc::new(AtomicBool::new(false));
+    let wake = EventFd::new(libc::EFD_NONBLOCK)?;
+    em.add_subscriber(Arc::new(Mutex::new(Wake {
+        evt: wake.try_clone()?,
+    })));
 
     // Console input: only when the console is on our stdio.
     let raw = (args.serial == Output::Stdout)
@@ -98,33 +186,48 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
         em.add_subscriber(Arc::new(Mutex::new(ConsoleInput {
             rx,
             wake,
-            serial,
+            serial: serial.clone(),
             quit: quit.clone(),
+            introspect: introspect.clone(),
         })));
     }
 
+    // The control socket.
+    let _api = match &args.api_sock {
+        Some(path) => Some(api::Server::start(
+            path,
+            api::Context {
+                introspect: introspect.clone(),
+                control: control.clone(),
+                serial: serial.clone(),
+                quit: quit.clone(),
+                wake: wake.try_clone()?,
+            },
+        )?),
+        None => None,
+    };
+
     // The vCPU thread.
-    let done_evt = EventFd::new(libc::EFD_NONBLOCK)?;
     let done = Arc::new(AtomicBool::new(false));
-    em.add_subscriber(Arc::new(Mutex::new(VcpuDone {
-        evt: done_evt.try_clone()?,
-        done: done.clone(),
-    })));
     let result: VcpuResult = Arc::new(Mutex::new(None));
-    let result_in = result.clone();
-    let kick = Arc::new(AtomicBool::new(false));
-    let kick_in = kick.clone();
+    let (result_in, done_in, wake_in, control_in) = (
+        result.clone(),
+        done.clone(),
+        wake.try_clone()?,
+        control.clone(),
+    );
     vcpu::install_kick_handler()?;
-    let thread = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("vcpu0".into())
         .spawn(move || {
-            let stop = vcpu::run(&mut vcpu, &mut bus, &kick_in);
+            let stop = vcpu::run(&mut vcpu, &mut bus, &control_in);
             let regs = match stop {
                 Stop::PowerOff(_) => None,
                 _ => Some(vcpu::describe_registers(&vcpu)),
             };
-            *result_in.lock().unwrap() = Some((stop, regs));
-            let _ = done_evt.write(1);
+            *result_in.lock().unwrap() = Some((stop, regs, bus.exits));
+            done_in.store(true, Ordering::SeqCst);
+            let _ = wake_in.write(1);
             // Keep the VM and its memory alive as long as the vCPU.
             drop((vm, mem));
         })?;
@@ -132,40 +235,56 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
     let deadline = args
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let mut next_drain = Instant::now() + DRAIN_EVERY;
+    // After a stop request: what the vCPU thread left, once it has.
+    let stop_and_take = |result: &VcpuResult| {
+        control.stop(Duration::from_secs(1));
+        let start = Instant::now();
+        while !done.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        result.lock().unwrap().take()
+    };
+    let take = |result: &VcpuResult| result.lock().unwrap().take();
     let outcome = loop {
         if done.load(Ordering::SeqCst) {
-            let (stop, regs) = result.lock().unwrap().take().expect("vCPU result");
-            break Outcome::Stopped(stop, regs);
+            let (stop, regs, exits) = take(&result).expect("vCPU result");
+            break (Outcome::Stopped(stop, regs), Some(exits));
         }
         if quit.load(Ordering::SeqCst) {
-            break Outcome::Quit;
+            break (Outcome::Quit, stop_and_take(&result).map(|r| r.2));
         }
-        let mut wait_ms = match deadline {
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    let regs = stop_vcpu(&thread, &kick, &result);
-                    break Outcome::Timeout(args.timeout.unwrap_or_default(), regs);
-                }
-                // Round up so the loop does not spin on a sub-millisecond rest.
-                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+        let now = Instant::now();
+        if now >= next_drain {
+            introspect.lock().unwrap().drain();
+            next_drain = now + DRAIN_EVERY;
+        }
+        let mut wait = next_drain - now;
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(now);
+            if left.is_zero() {
+                let r = stop_and_take(&result);
+                break (
+                    Outcome::Timeout(
+                        args.timeout.unwrap_or_default(),
+                        r.as_ref().and_then(|r| r.1.clone()),
+                    ),
+                    r.map(|r| r.2),
+                );
             }
-            None => -1,
-        };
+            wait = wait.min(left);
+        }
         // While received data waits unread, look again soon (see
         // ConsoleSerial::nudge).
         {
             let mut uart = uart.lock().unwrap();
             uart.nudge();
             if uart.has_unread() {
-                let nudge = NUDGE_AFTER.as_millis() as i32;
-                wait_ms = if wait_ms < 0 {
-                    nudge
-                } else {
-                    wait_ms.min(nudge)
-                };
+                wait = wait.min(NUDGE_AFTER);
             }
         }
+        // Round up so the loop does not spin on a sub-millisecond rest.
+        let wait_ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         em.run_with_timeout(wait_ms)
             .map_err(|e| std::io::Error::other(format!("event loop: {e:?}")))?;
     };
@@ -179,31 +298,6 @@ fn run_machine(machine: Machine, args: &RunArgs) -> std::io::Result<Outcome> {
         }
     }
     Ok(outcome)
-}
-
-/// Interrupts the vCPU thread until it stops (a signal can land just before
-/// KVM_RUN, so it is repeated) and returns the registers it saw; `None` if
-/// it does not stop within a second.
-fn stop_vcpu(
-    thread: &std::thread::JoinHandle<()>,
-    kick: &AtomicBool,
-    result: &Mutex<Option<(Stop, Option<String>)>>,
-) -> Option<String> {
-    use std::os::unix::thread::JoinHandleExt;
-    kick.store(true, Ordering::SeqCst);
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(1) {
-        if let Some((_, regs)) = result.lock().unwrap().take() {
-            return regs;
-        }
-        if !thread.is_finished() {
-            // SAFETY: the thread is alive (not finished, not joined), so its
-            // pthread_t is valid; the signal has a do-nothing handler.
-            unsafe { libc::pthread_kill(thread.as_pthread_t(), vcpu::kick_signal()) };
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    None
 }
 
 /// Prints what happened (nothing for a clean power-off) and returns the
@@ -271,7 +365,7 @@ pub fn report(outcome: &Outcome) -> i32 {
             exitcode::TIMEOUT
         }
         Outcome::Quit => {
-            eprintln!("vmm: quit from the console");
+            eprintln!("vmm: quit (Ctrl-A x or ctl quit)");
             exitcode::USER_QUIT
         }
     }

@@ -38,6 +38,7 @@ static SHARED: Shared = Shared {
         boot_tsc: 0,
         sched_tsc: 0,
         init_tsc: 0,
+        announce_tsc: 0,
         table: 0,
         stride: 0,
         capacity: 0,
@@ -128,6 +129,8 @@ fn announce() -> bool {
     unsafe { write_volatile(addr_of_mut!((*r).host_ack), 0) };
     compiler_fence(Ordering::SeqCst);
     let phys = kernel_virt_to_phys(r as u64).0;
+    // SAFETY: as in register.
+    unsafe { write_volatile(addr_of_mut!((*r).announce_tsc), cpu::rdtsc()) };
     // SAFETY: the debug port only reads the block; with no device there the
     // write is ignored.
     unsafe { cpu::outl(PORT, phys as u32) };
@@ -298,26 +301,41 @@ pub fn set_message(args: core::fmt::Arguments) {
     let _ = core::fmt::Write::write_fmt(&mut Buf(msg, 0), args);
 }
 
-/// The registers of the caller, roughly (for a panic, which has no trap
-/// frame): rip, rsp, rflags, and the general-purpose registers.
+/// The registers of the caller (for a panic, which has no trap frame):
+/// rip, rsp, rflags, and the general-purpose registers in the order of
+/// [`abi::debug::GPR_NAMES`], as they are at this point of the caller.
 #[inline(always)]
 pub fn current_registers() -> (u64, u64, u64, [u64; 15]) {
-    let (rip, rsp, rbp, rflags): (u64, u64, u64, u64);
-    // SAFETY: reads registers only.
+    let mut gprs = [0u64; 15];
+    let (rip, rsp, rflags): (u64, u64, u64);
+    // SAFETY: stores registers into `gprs` (15 u64s, through the pointer
+    // given) and reads rip, rsp and the flags; changes nothing else.
     unsafe {
         core::arch::asm!(
+            "mov [{p}], rax",
+            "mov [{p} + 8], rbx",
+            "mov [{p} + 16], rcx",
+            "mov [{p} + 24], rdx",
+            "mov [{p} + 32], rsi",
+            "mov [{p} + 40], rdi",
+            "mov [{p} + 48], rbp",
+            "mov [{p} + 56], r8",
+            "mov [{p} + 64], r9",
+            "mov [{p} + 72], r10",
+            "mov [{p} + 80], r11",
+            "mov [{p} + 88], r12",
+            "mov [{p} + 96], r13",
+            "mov [{p} + 104], r14",
+            "mov [{p} + 112], r15",
             "lea {rip}, [rip]",
             "mov {rsp}, rsp",
-            "mov {rbp}, rbp",
             "pushfq",
             "pop {fl}",
+            p = in(reg) gprs.as_mut_ptr(),
             rip = out(reg) rip,
             rsp = out(reg) rsp,
-            rbp = out(reg) rbp,
             fl = out(reg) rflags,
         );
     }
-    let mut gprs = [0u64; 15];
-    gprs[6] = rbp;
     (rip, rsp, rflags, gprs)
 }

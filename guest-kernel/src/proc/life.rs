@@ -284,7 +284,10 @@ pub fn exec(args: &Args, tf: &mut TrapFrame) -> i64 {
     set_space(me, l.space);
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
     pcb(me).info.set_name(basename(path));
-    super::trace(me, EventKind::Exec, 0, 0);
+    let mut short = [0u8; 8];
+    let n = pcb(me).info.name().len().min(8);
+    short[..n].copy_from_slice(&pcb(me).info.name().as_bytes()[..n]);
+    super::trace(me, EventKind::Exec, 0, u64::from_le_bytes(short));
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();
     fxrstor(&fresh);
@@ -606,6 +609,16 @@ pub fn host_command() {
     let pid = i64::from(pid);
     let result = match cmd {
         abi::debug::Command::Kill => kill(pid),
+        // Stopping the interrupted process switches away inside `suspend`
+        // and comes back only when it is resumed: report first.
+        abi::debug::Command::Stop if super::current_pid() == pid as u64 => match target(pid) {
+            Ok(_) => {
+                crate::dev::debugport::complete_command(seq, 0);
+                suspend(pid);
+                return;
+            }
+            Err(e) => e,
+        },
         abi::debug::Command::Stop => suspend(pid),
         abi::debug::Command::Cont => resume(pid),
         abi::debug::Command::None => -EINVAL,

@@ -26,7 +26,65 @@ pub struct Unassigned {
     pub mmio_writes: u64,
 }
 
-/// Routes port I/O to the console UART, the debug console and the exit port.
+/// VM exits by reason, for `--stats`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExitCounts {
+    /// Port writes to the console UART.
+    pub console_out: u64,
+    /// Port reads from the console UART.
+    pub console_in: u64,
+    /// Writes to the debug console.
+    pub debugcon: u64,
+    /// Accesses to the debug port (registrations and doorbells).
+    pub debugport: u64,
+    /// Writes to the exit port.
+    pub exit_port: u64,
+    /// Port accesses to nothing.
+    pub other_io: u64,
+    /// MMIO accesses (all to nothing).
+    pub mmio: u64,
+    /// `hlt` reaching user space.
+    pub hlt: u64,
+    /// KVM_RUN interrupted by a signal (the VMM's kicks).
+    pub interrupted: u64,
+    /// Anything else (shutdown, errors).
+    pub other: u64,
+}
+
+impl ExitCounts {
+    /// Every exit counted.
+    pub fn total(&self) -> u64 {
+        self.console_out
+            + self.console_in
+            + self.debugcon
+            + self.debugport
+            + self.exit_port
+            + self.other_io
+            + self.mmio
+            + self.hlt
+            + self.interrupted
+            + self.other
+    }
+
+    /// (name, count) pairs, for printing.
+    pub fn rows(&self) -> [(&'static str, u64); 10] {
+        [
+            ("console out (COM1)", self.console_out),
+            ("console in (COM1)", self.console_in),
+            ("debug console (0xE9)", self.debugcon),
+            ("debug port", self.debugport),
+            ("exit port", self.exit_port),
+            ("other port I/O", self.other_io),
+            ("MMIO", self.mmio),
+            ("hlt", self.hlt),
+            ("signal (VMM kick)", self.interrupted),
+            ("other", self.other),
+        ]
+    }
+}
+
+/// Routes port I/O to the console UART, the debug console, the debug port
+/// and the exit port.
 pub struct PortBus {
     /// COM1, shared with the thread that feeds it host input.
     pub serial: Arc<Mutex<ConsoleSerial>>,
@@ -34,6 +92,10 @@ pub struct PortBus {
     pub debugcon: Sink,
     /// Accesses to nothing.
     pub unassigned: Unassigned,
+    /// The debug port's host side.
+    pub introspect: crate::introspect::Shared,
+    /// VM exits by reason.
+    pub exits: ExitCounts,
 }
 
 fn com1_offset(p: u16) -> Option<u8> {
@@ -47,21 +109,35 @@ impl PortBus {
     /// Returns the exit request when the guest wrote the exit port.
     pub fn write(&mut self, p: u16, data: &[u8]) -> Option<ExitRequest> {
         if let Some(offset) = com1_offset(p) {
+            self.exits.console_out += 1;
             let mut serial = self.serial.lock().unwrap();
             for &b in data {
                 serial.write(offset, b);
             }
             serial.flush_output();
         } else if p == port::DEBUGCON {
+            self.exits.debugcon += 1;
             use std::io::Write;
             let _ = self.debugcon.write_all(data);
             self.debugcon.flush_out();
+        } else if p == abi::debug::PORT {
+            self.exits.debugport += 1;
+            // One 32-bit write: an address or the doorbell. Other widths
+            // are not the protocol: ignored.
+            if let Ok(value) = <[u8; 4]>::try_from(data) {
+                self.introspect
+                    .lock()
+                    .unwrap()
+                    .port_write(u32::from_le_bytes(value));
+            }
         } else if p == port::EXIT {
+            self.exits.exit_port += 1;
             let mut value = [0u8; 4];
             let n = data.len().min(4);
             value[..n].copy_from_slice(&data[..n]);
             return Some(ExitRequest::decode(u32::from_le_bytes(value)));
         } else {
+            self.exits.other_io += 1;
             self.unassigned.port_writes += 1;
         }
         None
@@ -70,6 +146,7 @@ impl PortBus {
     /// A guest `in` (or `rep ins`): fills `data`.
     pub fn read(&mut self, p: u16, data: &mut [u8]) {
         if let Some(offset) = com1_offset(p) {
+            self.exits.console_in += 1;
             let mut serial = self.serial.lock().unwrap();
             for b in data.iter_mut() {
                 *b = serial.read(offset);
@@ -77,6 +154,7 @@ impl PortBus {
         } else if p == port::DEBUGCON {
             data.fill(port::DEBUGCON_READBACK);
         } else {
+            self.exits.other_io += 1;
             self.unassigned.port_reads += 1;
             data.fill(port::UNASSIGNED_READ);
         }
@@ -102,6 +180,15 @@ pub(crate) mod tests {
             ))),
             debugcon: Sink::new(None),
             unassigned: Unassigned::default(),
+            introspect: Arc::new(Mutex::new(
+                crate::introspect::Introspect::new(
+                    Arc::new(crate::introspect::reader::VecRam::new(4096)),
+                    None,
+                    None,
+                )
+                .unwrap(),
+            )),
+            exits: ExitCounts::default(),
         }
     }
 

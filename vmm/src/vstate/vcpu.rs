@@ -3,6 +3,8 @@
 //! it is tested with made-up exits and no KVM.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use kvm_bindings::{CpuId, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
@@ -60,21 +62,42 @@ pub fn handle_exit(exit: VcpuExit, bus: &mut PortBus) -> Option<Stop> {
             None
         }
         VcpuExit::MmioRead(_, data) => {
+            bus.exits.mmio += 1;
             bus.unassigned.mmio_reads += 1;
             data.fill(abi::port::UNASSIGNED_READ);
             None
         }
         VcpuExit::MmioWrite(..) => {
+            bus.exits.mmio += 1;
             bus.unassigned.mmio_writes += 1;
             None
         }
         // With the in-kernel LAPIC, KVM handles `hlt` itself; should one
         // reach us, the next KVM_RUN waits for an interrupt again.
-        VcpuExit::Hlt | VcpuExit::IrqWindowOpen | VcpuExit::Intr => None,
-        VcpuExit::Shutdown => Some(Stop::TripleFault),
-        VcpuExit::FailEntry(reason, _) => Some(Stop::FailEntry(reason)),
-        VcpuExit::InternalError => Some(Stop::InternalError(0)),
-        other => Some(Stop::Unexpected(format!("{other:?}"))),
+        VcpuExit::Hlt => {
+            bus.exits.hlt += 1;
+            None
+        }
+        VcpuExit::IrqWindowOpen | VcpuExit::Intr => {
+            bus.exits.other += 1;
+            None
+        }
+        VcpuExit::Shutdown => {
+            bus.exits.other += 1;
+            Some(Stop::TripleFault)
+        }
+        VcpuExit::FailEntry(reason, _) => {
+            bus.exits.other += 1;
+            Some(Stop::FailEntry(reason))
+        }
+        VcpuExit::InternalError => {
+            bus.exits.other += 1;
+            Some(Stop::InternalError(0))
+        }
+        other => {
+            bus.exits.other += 1;
+            Some(Stop::Unexpected(format!("{other:?}")))
+        }
     }
 }
 
@@ -101,19 +124,165 @@ pub fn create(
     Ok(vcpu)
 }
 
-/// Runs the vCPU until it stops, or until `kick` is set and the thread
-/// receives [`kick_signal`].
-pub fn run(vcpu: &mut VcpuFd, bus: &mut PortBus, kick: &AtomicBool) -> Stop {
+/// What the VMM asks of the vCPU thread from other threads: stop, pause,
+/// resume, show the registers. A request is posted here, then the thread
+/// is kicked out of KVM_RUN with [`kick_signal`] (repeatedly: a signal
+/// that lands just before KVM_RUN is absorbed), and it serves the request
+/// between two runs.
+#[derive(Default)]
+pub struct VcpuControl {
+    stop: AtomicBool,
+    pending: AtomicBool,
+    state: Mutex<ControlState>,
+    changed: Condvar,
+    thread: Mutex<Option<libc::pthread_t>>,
+    /// When the thread first entered KVM_RUN.
+    pub first_run: OnceLock<Instant>,
+}
+
+#[derive(Default)]
+struct ControlState {
+    pause: bool,
+    paused: bool,
+    regs_wanted: bool,
+    regs: Option<serde_json::Value>,
+}
+
+/// How often a waiting request kicks the vCPU again.
+const KICK_EVERY: Duration = Duration::from_millis(5);
+
+impl VcpuControl {
+    fn kick(&self) {
+        if let Some(t) = *self.thread.lock().unwrap() {
+            // SAFETY: `t` is the vCPU thread, registered by itself in
+            // `run` and removed before it returns, so it is alive; the
+            // signal has a do-nothing handler.
+            unsafe { libc::pthread_kill(t, kick_signal()) };
+        }
+    }
+
+    /// Waits up to `timeout` for `done`, kicking the vCPU meanwhile.
+    fn wait_for(&self, timeout: Duration, mut done: impl FnMut(&mut ControlState) -> bool) -> bool {
+        let start = Instant::now();
+        let mut st = self.state.lock().unwrap();
+        while !done(&mut st) {
+            if start.elapsed() >= timeout || self.thread.lock().unwrap().is_none() {
+                return false;
+            }
+            drop(st);
+            self.kick();
+            st = self.state.lock().unwrap();
+            st = self.changed.wait_timeout(st, KICK_EVERY).unwrap().0;
+        }
+        true
+    }
+
+    /// Asks the vCPU to stop for good and waits up to `timeout` for the
+    /// thread to leave KVM_RUN; whether it did.
+    pub fn stop(&self, timeout: Duration) -> bool {
+        self.stop.store(true, Ordering::SeqCst);
+        self.pending.store(true, Ordering::SeqCst);
+        self.changed.notify_all();
+        self.wait_for(timeout, |_| false) || self.thread.lock().unwrap().is_none()
+    }
+
+    /// Whether a stop was asked for.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Pauses the vCPU; whether it is paused within `timeout`.
+    pub fn pause(&self, timeout: Duration) -> bool {
+        self.state.lock().unwrap().pause = true;
+        self.pending.store(true, Ordering::SeqCst);
+        self.wait_for(timeout, |st| st.paused)
+    }
+
+    /// Lets a paused vCPU run again.
+    pub fn resume(&self) {
+        self.state.lock().unwrap().pause = false;
+        self.changed.notify_all();
+    }
+
+    /// Whether the vCPU is paused.
+    pub fn is_paused(&self) -> bool {
+        self.state.lock().unwrap().paused
+    }
+
+    /// The vCPU's registers, read by its thread between two runs.
+    pub fn registers(&self, timeout: Duration) -> Option<serde_json::Value> {
+        {
+            let mut st = self.state.lock().unwrap();
+            st.regs = None;
+            st.regs_wanted = true;
+        }
+        self.pending.store(true, Ordering::SeqCst);
+        self.changed.notify_all();
+        let mut regs = None;
+        self.wait_for(timeout, |st| {
+            regs = st.regs.take();
+            regs.is_some()
+        });
+        regs
+    }
+
+    /// Serves pause and register requests (on the vCPU thread).
+    fn serve(&self, vcpu: &VcpuFd) {
+        let mut st = self.state.lock().unwrap();
+        self.pending.store(false, Ordering::SeqCst);
+        loop {
+            if st.regs_wanted {
+                st.regs_wanted = false;
+                st.regs = Some(registers_json(vcpu));
+                self.changed.notify_all();
+            }
+            if st.pause && !self.stopping() {
+                if !st.paused {
+                    st.paused = true;
+                    self.changed.notify_all();
+                }
+                st = self.changed.wait(st).unwrap();
+                continue;
+            }
+            break;
+        }
+        if st.paused {
+            st.paused = false;
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// Runs the vCPU until it stops, or until `control` asks it to. The ring
+/// of the debug port is drained after every exit.
+pub fn run(vcpu: &mut VcpuFd, bus: &mut PortBus, control: &VcpuControl) -> Stop {
+    // SAFETY: pthread_self has no preconditions.
+    *control.thread.lock().unwrap() = Some(unsafe { libc::pthread_self() });
+    let stop = run_loop(vcpu, bus, control);
+    *control.thread.lock().unwrap() = None;
+    control.changed.notify_all();
+    bus.flush();
+    stop
+}
+
+fn run_loop(vcpu: &mut VcpuFd, bus: &mut PortBus, control: &VcpuControl) -> Stop {
     loop {
-        if kick.load(Ordering::SeqCst) {
-            bus.flush();
+        if control.pending.load(Ordering::SeqCst) {
+            control.serve(vcpu);
+        }
+        if control.stopping() {
             return Stop::Kicked;
         }
+        control.first_run.get_or_init(Instant::now);
         let stop = match vcpu.run() {
             Ok(exit) => handle_exit(exit, bus),
-            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => None,
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                bus.exits.interrupted += 1;
+                None
+            }
             Err(e) => Some(Stop::RunFailed(e.to_string())),
         };
+        bus.introspect.lock().unwrap().drain_if_new();
         if let Some(stop) = stop {
             if let Stop::InternalError(_) = stop {
                 // The suberror says what KVM failed to do.
@@ -121,12 +290,28 @@ pub fn run(vcpu: &mut VcpuFd, bus: &mut PortBus, kick: &AtomicBool) -> Stop {
                 // SAFETY: the exit reason was KVM_EXIT_INTERNAL_ERROR, so the
                 // `internal` member of the union is the one KVM filled.
                 let suberror = unsafe { run.__bindgen_anon_1.internal.suberror };
-                bus.flush();
                 return Stop::InternalError(suberror);
             }
-            bus.flush();
             return stop;
         }
+    }
+}
+
+/// Every register `ctl regs` shows, as JSON (hex strings).
+pub fn registers_json(vcpu: &VcpuFd) -> serde_json::Value {
+    let hex = |v: u64| serde_json::Value::from(format!("{v:#x}"));
+    match (vcpu.get_regs(), vcpu.get_sregs()) {
+        (Ok(r), Ok(s)) => serde_json::json!({
+            "rip": hex(r.rip), "rsp": hex(r.rsp), "rflags": hex(r.rflags),
+            "rax": hex(r.rax), "rbx": hex(r.rbx), "rcx": hex(r.rcx), "rdx": hex(r.rdx),
+            "rsi": hex(r.rsi), "rdi": hex(r.rdi), "rbp": hex(r.rbp),
+            "r8": hex(r.r8), "r9": hex(r.r9), "r10": hex(r.r10), "r11": hex(r.r11),
+            "r12": hex(r.r12), "r13": hex(r.r13), "r14": hex(r.r14), "r15": hex(r.r15),
+            "cr0": hex(s.cr0), "cr2": hex(s.cr2), "cr3": hex(s.cr3), "cr4": hex(s.cr4),
+            "efer": hex(s.efer), "cs": hex(u64::from(s.cs.selector)),
+            "cpl": u64::from(s.cs.dpl),
+        }),
+        (Err(e), _) | (_, Err(e)) => serde_json::json!({ "error": e.to_string() }),
     }
 }
 

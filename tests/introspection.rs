@@ -1,0 +1,400 @@
+//! The host's view of the guest's processes through the debug port: the
+//! Chrome trace and the events file of a scripted session, `vmm ctl` on a
+//! running VM (its `ps` against the guest's own, stop/cont/kill carried out
+//! by the guest kernel, pause and registers), the post-mortem after a
+//! kernel panic, a triple fault and a timeout, `--stats`, and a kernel that
+//! registers garbage.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// Runs `vmm ctl --api-sock SOCK ARGS`.
+fn ctl(sock: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["ctl", "--api-sock", sock.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_vmm(&all, b"", Duration::from_secs(20))
+}
+
+/// The row of `pid` in a `ps` table.
+fn row(text: &str, pid: u32) -> Option<PsRow> {
+    parse_ps(text).into_iter().find(|r| r.pid == pid)
+}
+
+/// A session with a control socket, at its first prompt.
+fn with_socket(name: &str, extra: &[&str]) -> (Session, std::path::PathBuf) {
+    let dir = scratch_dir(name);
+    let sock = dir.join("vm.sock");
+    let mut args = vec!["--api-sock", sock.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let mut s = Session::start(&args);
+    s.expect("$ ");
+    (s, sock)
+}
+
+#[test]
+fn the_trace_of_a_session_has_a_track_per_process_and_its_states_in_order() {
+    let dir = scratch_dir("trace");
+    let (trace, events) = (dir.join("run.json"), dir.join("events.jsonl"));
+    let mut s = Session::start(&[
+        "--trace",
+        trace.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    s.expect("$ ");
+    let spin = job_pid(&s.sh("spin 10000 &"));
+    s.sh("sleep 0.1");
+    s.sh(&format!("stop {spin}"));
+    s.sh("sleep 0.1");
+    s.sh(&format!("cont {spin}"));
+    s.sh("sleep 0.1");
+    s.sh(&format!("kill {spin}"));
+    s.sh("wait");
+    s.send("exit 0\n");
+    let r = s.finish();
+    assert_eq!(r.code, 0, "{}", r.dump());
+
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let all: Vec<Value> = serde_json::from_str(&text).expect("the trace is JSON");
+    let names: Vec<(u64, &str)> = all
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "process_name")
+        .map(|e| {
+            (
+                e["pid"].as_u64().unwrap(),
+                e["args"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for want in ["init", "sh", "spin", "sleep"] {
+        assert!(
+            names.iter().any(|n| n.1 == want),
+            "no {want} track: {names:?}"
+        );
+    }
+    assert!(names.contains(&(u64::from(spin), "spin")), "{names:?}");
+
+    // spin's slices, in time order, do not overlap and follow the session.
+    let slices: Vec<(&str, f64, f64)> = all
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["pid"] == spin)
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["ts"].as_f64().unwrap(),
+                e["dur"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for w in slices.windows(2) {
+        assert!(w[0].1 + w[0].2 <= w[1].1 + 0.001, "overlap: {w:?}");
+    }
+    let mut states: Vec<&str> = slices.iter().map(|s| s.0).collect();
+    states.dedup();
+    let pos = |st: &str, from: usize| {
+        states[from..]
+            .iter()
+            .position(|s| *s == st)
+            .map(|p| p + from)
+            .unwrap_or_else(|| panic!("no {st} after {from} in {states:?}"))
+    };
+    let running = pos("Running", 0);
+    let stopped = pos("Stopped", running);
+    let running_again = pos("Running", stopped);
+    let zombie = pos("Zombie", running_again);
+    assert_eq!(zombie, states.len() - 1, "{states:?}");
+    assert!(
+        states[..stopped].contains(&"Runnable"),
+        "preempted by the shell and the timer: {states:?}"
+    );
+    let instants: Vec<&str> = all
+        .iter()
+        .filter(|e| e["ph"] == "i" && e["pid"] == spin)
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for want in ["suspended", "resumed", "killed"] {
+        assert!(instants.contains(&want), "{want}: {instants:?}");
+    }
+
+    // The events file: the same run as JSON lines.
+    let lines = std::fs::read_to_string(&events).unwrap();
+    let evs: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let mine: Vec<&Value> = evs.iter().filter(|e| e["pid"] == spin).collect();
+    assert_eq!(mine.first().unwrap()["event"], "state");
+    assert_eq!(mine.first().unwrap()["to"], "embryo");
+    // The shell spawns: the process is created with its program's name.
+    let create = mine
+        .iter()
+        .find(|e| e["event"] == "create")
+        .expect("create");
+    assert_eq!(create["name"], "spin");
+    assert!(create["ppid"].as_u64().unwrap() > 1, "a child of the shell");
+    let exit = mine.iter().find(|e| e["event"] == "exit").expect("exit");
+    assert_eq!(exit["how"], "killed");
+    let ts: Vec<f64> = evs.iter().map(|e| e["t_us"].as_f64().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "events in time order");
+}
+
+#[test]
+fn ctl_ps_matches_the_guests_own_ps() {
+    let (mut s, sock) = with_socket("ctl-ps", &[]);
+    let sleeper = job_pid(&s.sh("sleep 60 &"));
+    // ps in the background, so the shell is back reading the console.
+    s.send("ps &\n");
+    std::thread::sleep(Duration::from_millis(500));
+    let guest = s.take();
+    let host = ctl(&sock, &["ps"]);
+    assert_eq!(host.code, 0, "{}", host.dump());
+    assert!(
+        host.stdout.starts_with("  PID  PPID STATE"),
+        "{}",
+        host.stdout
+    );
+    // Sleeping processes do not change between the two looks.
+    for pid in [1, sleeper] {
+        let g = row(&guest, pid).unwrap_or_else(|| panic!("{pid} in {guest}"));
+        let h = row(&host.stdout, pid).unwrap_or_else(|| panic!("{pid} in {}", host.stdout));
+        assert_eq!(g, h, "guest:\n{guest}\nhost:\n{}", host.stdout);
+    }
+    let sh = parse_ps(&host.stdout)
+        .into_iter()
+        .find(|r| r.name == "sh")
+        .expect("sh");
+    assert_eq!(sh.state, "sleeping(io)", "{}", host.stdout);
+    // JSON for programs.
+    let j = ctl(&sock, &["--json", "ps"]);
+    let v: Value = serde_json::from_str(j.stdout.trim()).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert!(
+        v["procs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pid"] == sleeper)
+    );
+    s.sh(&format!("kill {sleeper}"));
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
+}
+
+#[test]
+fn ctl_stop_cont_kill_are_carried_out_by_the_guest() {
+    let (mut s, sock) = with_socket("ctl-control", &[]);
+    let spin = job_pid(&s.sh("spin 20000 &"));
+    let pid = spin.to_string();
+    let stop = ctl(&sock, &["stop", &pid]);
+    assert_eq!(stop.code, 0, "{}", stop.dump());
+    let ps = s.sh("ps");
+    assert_eq!(row(&ps, spin).unwrap().state, "stopped", "{ps}");
+    let t1 = row(&s.sh("ps"), spin).unwrap().ticks;
+    s.sh("sleep 0.2");
+    assert_eq!(
+        row(&s.sh("ps"), spin).unwrap().ticks,
+        t1,
+        "stopped: no ticks"
+    );
+
+    assert_eq!(ctl(&sock, &["cont", &pid]).code, 0);
+    s.sh("sleep 0.2");
+    let r = row(&s.sh("ps"), spin).unwrap();
+    assert!(r.ticks > t1, "running again: {r:?}");
+
+    let kill = ctl(&sock, &["kill", &pid]);
+    assert_eq!(kill.code, 0, "{}", kill.dump());
+    let w = s.sh("wait");
+    assert!(w.contains("killed"), "the shell sees it killed: {w}");
+
+    // Refusals are one line and status 1.
+    let none = ctl(&sock, &["kill", "4242"]);
+    assert_eq!(none.code, 1, "{}", none.dump());
+    assert!(none.stderr.contains("no such process"), "{}", none.dump());
+    let init = ctl(&sock, &["kill", "1"]);
+    assert_eq!(init.code, 1, "{}", init.dump());
+
+    // Pause: the vCPU stands still, its registers are there, commands for
+    // the kernel are refused until resume.
+    assert_eq!(ctl(&sock, &["pause"]).code, 0);
+    let regs = ctl(&sock, &["--json", "regs"]);
+    let v: Value = serde_json::from_str(regs.stdout.trim()).expect("JSON");
+    assert!(v["regs"]["rip"].as_str().unwrap().starts_with("0x"), "{v}");
+    assert_eq!(v["paused"], true);
+    let refused = ctl(&sock, &["stop", "1"]);
+    assert!(refused.stderr.contains("paused"), "{}", refused.dump());
+    assert_eq!(ctl(&sock, &["resume"]).code, 0);
+    let ev = ctl(&sock, &["events", "50"]);
+    assert!(
+        ev.stdout.contains(&format!("pid {spin} (spin): killed")),
+        "{}",
+        ev.stdout
+    );
+
+    assert_eq!(ctl(&sock, &["quit"]).code, 0);
+    let r = s.finish();
+    assert_eq!(r.code, USER_QUIT, "{}", r.dump());
+    assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+#[test]
+fn ctl_without_a_vm_is_one_clear_error() {
+    let r = ctl(Path::new("/nonexistent/vm.sock"), &["ps"]);
+    assert_eq!(r.code, HOST_ERROR, "{}", r.dump());
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.dump());
+    assert!(
+        r.stderr.contains("is a VM running with --api-sock"),
+        "{}",
+        r.dump()
+    );
+    let bad = ctl(Path::new("/tmp/x"), &["dance"]);
+    assert_eq!(bad.code, HOST_ERROR);
+    assert!(bad.stderr.contains("unknown command"), "{}", bad.dump());
+}
+
+/// Checks a post-mortem: the table with init, and the last events.
+fn assert_post_mortem(r: &Run, record: &str) {
+    assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
+    let e = &r.stderr;
+    assert!(e.contains("vmm: post-mortem:"), "{}", r.dump());
+    assert!(e.contains(record), "{}", r.dump());
+    assert!(e.contains("rip=0x"), "{}", r.dump());
+    assert!(e.contains("PID  PPID STATE"), "{}", r.dump());
+    assert!(
+        e.lines()
+            .any(|l| l.contains(" init ") || l.trim_end().ends_with(" init")),
+        "{}",
+        r.dump()
+    );
+    assert!(e.contains("pid 1 (init): created by pid 0"), "{}", r.dump());
+}
+
+#[test]
+fn a_kernel_panic_gives_the_post_mortem() {
+    let r = run_vmm(
+        &["--timeout", "20", "--cmdline", "crash=panic"],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_post_mortem(&r, "crash record: kernel panic: crash=panic requested");
+}
+
+#[test]
+fn a_triple_fault_gives_the_post_mortem_with_the_last_registers() {
+    let r = run_vmm(
+        &["--timeout", "20", "--cmdline", "crash=triple"],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert!(
+        r.stderr.contains("triple fault (the vCPU shut down)"),
+        "{}",
+        r.dump()
+    );
+    assert_post_mortem(
+        &r,
+        "crash record: triple fault (registers from just before)",
+    );
+}
+
+#[test]
+fn a_timeout_gives_the_post_mortem() {
+    let r = run_vmm(
+        &["--timeout", "1", "--init", "/bin/spin"],
+        b"",
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, TIMEOUT, "{}", r.dump());
+    assert!(r.stderr.contains("vmm: post-mortem:"), "{}", r.dump());
+    let table: String = r
+        .stderr
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let spin = row(&table, 1).unwrap_or_else(|| panic!("{}", r.dump()));
+    assert_eq!(spin.name, "spin");
+    assert!(
+        spin.state == "running" || spin.state == "runnable",
+        "{spin:?}"
+    );
+    assert!(spin.ticks > 100, "it ran for most of a second: {spin:?}");
+}
+
+#[test]
+fn a_kernel_that_registers_garbage_leaves_the_vmm_running_with_a_warning() {
+    let dir = scratch_dir("garbage");
+    let sock = dir.join("vm.sock");
+    let mut s = Session::start(&[
+        "--cmdline",
+        "debugport=garbage",
+        "--api-sock",
+        sock.to_str().unwrap(),
+    ]);
+    s.expect("$ ");
+    let out = s.sh("echo still here");
+    assert!(has_line(&out, "still here"), "{out}");
+    let host = ctl(&sock, &["ps"]);
+    assert_eq!(host.code, 1, "{}", host.dump());
+    assert!(
+        host.stderr.contains("refused: bad magic"),
+        "{}",
+        host.dump()
+    );
+    s.send("exit 7\n");
+    let r = s.finish();
+    assert_eq!(r.code, 7, "{}", r.dump());
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("vmm: debug port: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.dump());
+    assert!(
+        warnings[0].ends_with("; host-side process view disabled"),
+        "{}",
+        r.dump()
+    );
+}
+
+#[test]
+fn stats_name_the_boot_phases_and_count_exits() {
+    let r = run_vmm(
+        &["--timeout", "20", "--stats", "--init", "/bin/true"],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.dump());
+    let ms = |phase: &str| -> f64 {
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(phase))
+            .unwrap_or_else(|| panic!("no {phase}: {}", r.dump()));
+        line[phase.len() + 4..]
+            .trim()
+            .trim_end_matches(" ms")
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{line}"))
+    };
+    let phases = [
+        ms("vmm start"),
+        ms("first KVM_RUN"),
+        ms("kernel entry"),
+        ms("scheduler start"),
+        ms("init running"),
+        ms("exit"),
+    ];
+    assert!(
+        phases.windows(2).all(|w| w[0] <= w[1]),
+        "{phases:?}\n{}",
+        r.dump()
+    );
+    assert!(r.stderr.contains("VM exits: "), "{}", r.dump());
+    assert!(r.stderr.contains("exit port"), "{}", r.dump());
+}
