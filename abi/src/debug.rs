@@ -328,6 +328,17 @@ pub const EVENT_SIZE: usize = 32;
 const _: () = assert!(core::mem::size_of::<Event>() == EVENT_SIZE);
 
 impl Event {
+    /// The third 8-byte word of a record (bytes 16..24): pid, kind, old,
+    /// new and reason, packed as the layout places them, so a writer can
+    /// store a record as four words.
+    pub const fn id_word(pid: u32, kind: u8, old: u8, new: u8, reason: u8) -> u64 {
+        pid as u64
+            | (kind as u64) << 32
+            | (old as u64) << 40
+            | (new as u64) << 48
+            | (reason as u64) << 56
+    }
+
     /// Decodes a record from its little-endian bytes.
     pub fn from_bytes(b: &[u8; EVENT_SIZE]) -> Event {
         let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
@@ -371,6 +382,17 @@ mod tests {
         );
         assert_eq!(EventKind::from_raw(e.kind), Some(EventKind::State));
         assert_eq!(EventKind::from_raw(200), None);
+    }
+
+    #[test]
+    fn the_id_word_is_the_layout() {
+        let mut b = [0u8; EVENT_SIZE];
+        b[16..24].copy_from_slice(&Event::id_word(0x0102_0304, 5, 6, 7, 8).to_le_bytes());
+        let e = Event::from_bytes(&b);
+        assert_eq!(
+            (e.pid, e.kind, e.old, e.new, e.reason),
+            (0x0102_0304, 5, 6, 7, 8)
+        );
     }
 
     #[test]

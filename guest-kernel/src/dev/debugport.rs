@@ -189,24 +189,20 @@ pub fn emit(kind: EventKind, pid: u32, old: u32, new: u32, reason: u32, arg: u64
     }
     let r = reg();
     // SAFETY: interrupts off; the slot is ours to write (the VMM reads it
-    // only below head, which moves after the write).
+    // only below head, which moves after the write). The record is stored
+    // as the four little-endian words of its layout (abi::debug::Event:
+    // tsc, tick, pid|kind|old|new|reason, arg): four stores, where a
+    // struct store costs a byte-by-byte copy (ring-0 instructions are
+    // what tracing costs).
     unsafe {
         let head = read_volatile(addr_of!((*r).head));
-        let slot =
-            (SHARED.ring.get() as *mut Event).add((head & u64::from(RING_CAPACITY - 1)) as usize);
-        write_volatile(
-            slot,
-            Event {
-                tsc: cpu::rdtsc(),
-                tick: crate::clock::ticks(),
-                pid,
-                kind: kind as u8,
-                old: old as u8,
-                new: new as u8,
-                reason: reason as u8,
-                arg,
-            },
-        );
+        let slot = (SHARED.ring.get() as *mut u64)
+            .add(((head & u64::from(RING_CAPACITY - 1)) as usize) * (debug::EVENT_SIZE / 8));
+        let packed = Event::id_word(pid, kind as u8, old as u8, new as u8, reason as u8);
+        write_volatile(slot, cpu::rdtsc());
+        write_volatile(slot.add(1), crate::clock::ticks());
+        write_volatile(slot.add(2), packed);
+        write_volatile(slot.add(3), arg);
         compiler_fence(Ordering::SeqCst);
         write_volatile(addr_of_mut!((*r).head), head + 1);
         let tail = read_volatile(addr_of!((*r).tail));
