@@ -7,7 +7,9 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -397,4 +399,56 @@ fn stats_name_the_boot_phases_and_count_exits() {
     );
     assert!(r.stderr.contains("VM exits: "), "{}", r.dump());
     assert!(r.stderr.contains("exit port"), "{}", r.dump());
+}
+
+#[test]
+fn ctrl_a_p_shows_the_table_of_a_wedged_guest() {
+    // `script` gives vmm a terminal, so the Ctrl-A escapes are live; the
+    // kernel hangs with interrupts off just after creating init.
+    require_kvm();
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("this test needs script(1), from util-linux");
+    }
+    let vmm = format!("{} --timeout 20 --cmdline crash=hang", vmm_bin());
+    let mut child = Command::new("script")
+        .args(["-qec", &vmm, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start script");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    stdin.write_all(b"\x01p").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"\x01x").unwrap();
+    stdin.flush().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("crash: triggering hang"), "{text}");
+    assert!(
+        text.contains("vmm: process table (read from guest memory):"),
+        "{text}"
+    );
+    let init = row(&text, 1).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(init.name, "init", "{text}");
+    assert!(text.contains("vmm: quit"), "{text}");
+}
+
+#[test]
+fn a_kernel_wedged_with_interrupts_off_ends_at_the_timeout_with_the_post_mortem() {
+    let r = run_vmm(
+        &["--timeout", "1", "--cmdline", "crash=hang"],
+        b"",
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, TIMEOUT, "{}", r.dump());
+    assert!(r.stderr.contains("vmm: post-mortem:"), "{}", r.dump());
+    assert!(r.stderr.contains("no crash record"), "{}", r.dump());
+    assert!(
+        r.stderr.contains("pid 1 (init): embryo -> runnable"),
+        "{}",
+        r.dump()
+    );
 }

@@ -62,8 +62,9 @@ pub const MAX_HZ: u32 = 10_000;
 /// (non-canonical address), `divide` (divide by zero), `ud` (`ud2`),
 /// `breakpoint` (`int3` in the kernel), `doublefault` (kernel stack
 /// overflow onto its guard page), `panic` (a Rust panic), `triple` (load an
-/// empty IDT and fault: the CPU shuts down).
-pub const CRASH_KINDS: [&str; 8] = [
+/// empty IDT and fault: the CPU shuts down), `hang` (interrupts off, halt
+/// for ever: a wedged kernel, for `--timeout` and Ctrl-A p).
+pub const CRASH_KINDS: [&str; 9] = [
     "pagefault",
     "gpf",
     "divide",
@@ -72,6 +73,7 @@ pub const CRASH_KINDS: [&str; 8] = [
     "doublefault",
     "panic",
     "triple",
+    "hang",
 ];
 
 /// Longest command line the VMM passes (bytes, without the NUL).

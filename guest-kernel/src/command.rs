@@ -22,11 +22,13 @@ pub enum CrashKind {
     Panic,
     /// Load an empty IDT and fault: the CPU shuts down.
     Triple,
+    /// Interrupts off, halt for ever: a wedged kernel.
+    Hang,
 }
 
 impl CrashKind {
     /// Every kind, in the order of [`abi::cmdline::CRASH_KINDS`].
-    pub const ALL: [CrashKind; 8] = [
+    pub const ALL: [CrashKind; 9] = [
         CrashKind::PageFault,
         CrashKind::Gpf,
         CrashKind::Divide,
@@ -35,6 +37,7 @@ impl CrashKind {
         CrashKind::DoubleFault,
         CrashKind::Panic,
         CrashKind::Triple,
+        CrashKind::Hang,
     ];
 
     /// The name used on the command line.
@@ -92,7 +95,7 @@ commands:
   ls              list the initrd
   cat PATH        print an initrd file
   crash KIND      crash the kernel: pagefault gpf divide ud breakpoint
-                  doublefault panic triple
+                  doublefault panic triple hang
   poweroff [N]    power off with exit status N (default 0)
   bench           time a few ring-0 basics (port I/O, formatting)
 ";
@@ -126,7 +129,7 @@ impl<'a> Command<'a> {
             "crash" => match arg.and_then(CrashKind::from_name) {
                 Some(kind) if !extra => Command::Crash(kind),
                 _ => Command::Usage(
-                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple",
+                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang",
                 ),
             },
             "poweroff" => match arg.map(str::parse) {

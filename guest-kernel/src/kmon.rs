@@ -168,6 +168,9 @@ pub fn crash(kind: CrashKind) -> ! {
                 recurse(0);
             }
             CrashKind::Panic => panic!("crash=panic requested"),
+            CrashKind::Hang => loop {
+                core::arch::asm!("cli", "hlt", options(nomem, nostack));
+            },
             CrashKind::Triple => {
                 // After the shutdown the vCPU's registers are reset: leave
                 // the VMM the ones from just before.
