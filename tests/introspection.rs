@@ -274,6 +274,11 @@ fn assert_post_mortem(r: &Run, record: &str) {
         r.dump()
     );
     assert!(e.contains("pid 1 (init): created by pid 0"), "{}", r.dump());
+    assert!(
+        e.contains("pid 0 (kernel): kernel "),
+        "the crash is the last event: {}",
+        r.dump()
+    );
 }
 
 #[test]

@@ -270,7 +270,9 @@ pub enum EventKind {
     /// A fault ended a process; `arg` is the faulting address, `reason` the
     /// [`crate::proc::Cause`].
     Fault = 7,
-    /// The kernel panicked.
+    /// The kernel crashed (panic, exception or a deliberate triple
+    /// fault): `reason` is the [`CrashKind`], `arg` the rip; `pid` the
+    /// process that was current (0: none).
     Panic = 8,
 }
 

@@ -275,6 +275,8 @@ pub fn record_crash(
         let message = (*p).message;
         write_volatile(p, PanicRecord { message, ..rec });
     }
+    // The timeline ends with it: the crash kind as the reason, rip as arg.
+    emit(EventKind::Panic, pid as u32, 0, 0, kind as u32, rip);
 }
 
 /// Sets the crash record's message (truncated).

@@ -151,6 +151,10 @@ impl Introspect {
     }
 
     fn name_for(&mut self, e: &Event) -> String {
+        if e.pid == 0 {
+            // No process: the kernel itself (a crash outside any process).
+            return "kernel".into();
+        }
         let l = self.layout;
         let fresh = |pid| l.and_then(|l| reader::read_proc(&*self.ram, &l, pid));
         match EventKind::from_raw(e.kind) {

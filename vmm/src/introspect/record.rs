@@ -83,7 +83,15 @@ pub fn describe(e: &Event, name: &str) -> String {
         Some(EventKind::Fault) => {
             format!("{who}: {} at {:#x}", cause_name(e.reason), e.arg)
         }
-        Some(EventKind::Panic) => format!("{who}: kernel panic"),
+        Some(EventKind::Panic) => {
+            let what = match abi::debug::CrashKind::from_raw(u32::from(e.reason)) {
+                Some(abi::debug::CrashKind::Panic) => "kernel panic",
+                Some(abi::debug::CrashKind::Exception) => "kernel exception",
+                Some(abi::debug::CrashKind::TripleFault) => "kernel triple fault",
+                _ => "kernel crash",
+            };
+            format!("{who}: {what} at rip {:#x}", e.arg)
+        }
         None => format!("{who}: unknown event kind {}", e.kind),
     }
 }
