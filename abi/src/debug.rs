@@ -49,52 +49,32 @@ pub const VERSION: u32 = 1;
 /// Records in the kernel's event ring (a power of two).
 pub const RING_CAPACITY: u32 = 1024;
 
-/// What the VMM asks the kernel to do to a process, through the mailbox.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    /// Nothing.
-    None = 0,
-    /// Kill the process (as `kill`).
-    Kill = 1,
-    /// Suspend it (as `stop`).
-    Stop = 2,
-    /// Resume it (as `cont`).
-    Cont = 3,
-}
-
-impl Command {
-    /// Decodes a raw command; `None` for an unknown value.
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        use Command::*;
-        [None, Kill, Stop, Cont]
-            .into_iter()
-            .find(|c| *c as u32 == raw)
+wire_enum! {
+    /// What the VMM asks the kernel to do to a process, through the mailbox.
+    pub enum Command: u32 {
+        /// Nothing.
+        None = 0,
+        /// Kill the process (as `kill`).
+        Kill = 1,
+        /// Suspend it (as `stop`).
+        Stop = 2,
+        /// Resume it (as `cont`).
+        Cont = 3,
     }
 }
 
-/// What the panic record describes ([`PanicRecord::kind`]).
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CrashKind {
-    /// No crash.
-    None = 0,
-    /// A Rust panic; `message` holds its text.
-    Panic = 1,
-    /// A CPU exception in the kernel; `vector` says which.
-    Exception = 2,
-    /// The kernel is about to fault with no IDT (a deliberate triple fault):
-    /// the registers are those just before.
-    TripleFault = 3,
-}
-
-impl CrashKind {
-    /// Decodes a raw kind.
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        use CrashKind::*;
-        [None, Panic, Exception, TripleFault]
-            .into_iter()
-            .find(|c| *c as u32 == raw)
+wire_enum! {
+    /// What the panic record describes ([`PanicRecord::kind`]).
+    pub enum CrashKind: u32 {
+        /// No crash.
+        None = 0,
+        /// A Rust panic; `message` holds its text.
+        Panic = 1,
+        /// A CPU exception in the kernel; `vector` says which.
+        Exception = 2,
+        /// The kernel is about to fault with no IDT (a deliberate triple fault):
+        /// the registers are those just before.
+        TripleFault = 3,
     }
 }
 
@@ -246,47 +226,37 @@ pub const MAIL_DONE_OFFSET: u64 = core::mem::offset_of!(Registration, mail_done)
 
 const _: () = assert!(core::mem::size_of::<Registration>() == 152 + 288);
 
-/// What an [`Event`] records.
-#[repr(u8)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// A state transition: `old` -> `new` with `reason` (a sleep reason).
-    State = 0,
-    /// A process was created; `arg` is the parent's pid.
-    Create = 1,
-    /// A process replaced its program (`exec`); `arg` holds the first 8
-    /// bytes of the new name (little-endian, NUL-padded): the full name is
-    /// in the PCB, at slot `(pid - 1) % capacity` of the table.
-    Exec = 2,
-    /// A process exited; `arg` is its wait status.
-    Exit = 3,
-    /// A process was killed; `arg` is the pid of the killer (0: the host or
-    /// the kernel).
-    Kill = 4,
-    /// A process was suspended.
-    Suspend = 5,
-    /// A process was resumed.
-    Resume = 6,
-    /// A fault ended a process; `arg` is the faulting address, `reason` the
-    /// [`crate::proc::Cause`].
-    Fault = 7,
-    /// The kernel crashed (panic, exception or a deliberate triple
-    /// fault): `reason` is the [`CrashKind`], `arg` the rip; `pid` the
-    /// process that was current (0: none).
-    Panic = 8,
+wire_enum! {
+    /// What an [`Event`] records.
+    pub enum EventKind: u8 {
+        /// A state transition: `old` -> `new` with `reason` (a sleep reason).
+        State = 0,
+        /// A process was created; `arg` is the parent's pid.
+        Create = 1,
+        /// A process replaced its program (`exec`); `arg` holds the first 8
+        /// bytes of the new name (little-endian, NUL-padded): the full name is
+        /// in the PCB, at slot `(pid - 1) % capacity` of the table.
+        Exec = 2,
+        /// A process exited; `arg` is its wait status.
+        Exit = 3,
+        /// A process was killed; `arg` is the pid of the killer (0: the host or
+        /// the kernel).
+        Kill = 4,
+        /// A process was suspended.
+        Suspend = 5,
+        /// A process was resumed.
+        Resume = 6,
+        /// A fault ended a process; `arg` is the faulting address, `reason` the
+        /// [`crate::proc::Cause`].
+        Fault = 7,
+        /// The kernel crashed (panic, exception or a deliberate triple
+        /// fault): `reason` is the [`CrashKind`], `arg` the rip; `pid` the
+        /// process that was current (0: none).
+        Panic = 8,
+    }
 }
 
 impl EventKind {
-    /// Decodes a raw kind; `None` for an unknown value.
-    pub fn from_raw(raw: u8) -> Option<Self> {
-        use EventKind::*;
-        [
-            State, Create, Exec, Exit, Kill, Suspend, Resume, Fault, Panic,
-        ]
-        .into_iter()
-        .find(|k| *k as u8 == raw)
-    }
-
     /// Its name in the events file.
     pub fn name(self) -> &'static str {
         match self {

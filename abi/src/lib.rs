@@ -10,6 +10,35 @@
 #![no_std]
 #![deny(missing_docs)]
 
+/// Declares a fieldless `#[repr(uN)]` wire enum with `ALL` (every variant,
+/// in order) and `from_raw` (`None` for a value no variant has): the shape
+/// of every enum that crosses the guest/host boundary as a number.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident: $repr:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $value:expr,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr($repr)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant = $value,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// Decodes a raw value; `None` for one no variant has.
+            pub fn from_raw(raw: $repr) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| *v as $repr == raw)
+            }
+        }
+    };
+}
+
 pub mod cmdline;
 pub mod cpio;
 pub mod debug;

@@ -6,35 +6,27 @@ use core::fmt;
 
 use crate::sys::NAME_LEN;
 
-/// The state of a process-table slot (xv6's states plus Stopped).
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProcState {
-    /// The slot is free.
-    Unused = 0,
-    /// Being created; not yet runnable.
-    Embryo = 1,
-    /// Blocked; [`SleepReason`] says on what.
-    Sleeping = 2,
-    /// Ready to run, waiting for the CPU.
-    Runnable = 3,
-    /// On the CPU.
-    Running = 4,
-    /// Exited; waiting for its parent to collect the status.
-    Zombie = 5,
-    /// Suspended by `suspend` until `resume`.
-    Stopped = 6,
+wire_enum! {
+    /// The state of a process-table slot (xv6's states plus Stopped).
+    pub enum ProcState: u32 {
+        /// The slot is free.
+        Unused = 0,
+        /// Being created; not yet runnable.
+        Embryo = 1,
+        /// Blocked; [`SleepReason`] says on what.
+        Sleeping = 2,
+        /// Ready to run, waiting for the CPU.
+        Runnable = 3,
+        /// On the CPU.
+        Running = 4,
+        /// Exited; waiting for its parent to collect the status.
+        Zombie = 5,
+        /// Suspended by `suspend` until `resume`.
+        Stopped = 6,
+    }
 }
 
 impl ProcState {
-    /// Decodes a raw state; `None` for an unknown value.
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        use ProcState::*;
-        [Unused, Embryo, Sleeping, Runnable, Running, Zombie, Stopped]
-            .into_iter()
-            .find(|s| *s as u32 == raw)
-    }
-
     /// The name `ps` shows.
     pub fn name(self) -> &'static str {
         match self {
@@ -49,31 +41,23 @@ impl ProcState {
     }
 }
 
-/// Why a Sleeping process sleeps.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SleepReason {
-    /// Not sleeping.
-    None = 0,
-    /// Waiting for console input.
-    Io = 1,
-    /// In `waitpid`, waiting for a child to exit.
-    Wait = 2,
-    /// In `sleep`, waiting for time to pass.
-    Sleep = 3,
-    /// Waiting on a pipe (to read data or to write into a full one).
-    Pipe = 4,
+wire_enum! {
+    /// Why a Sleeping process sleeps.
+    pub enum SleepReason: u32 {
+        /// Not sleeping.
+        None = 0,
+        /// Waiting for console input.
+        Io = 1,
+        /// In `waitpid`, waiting for a child to exit.
+        Wait = 2,
+        /// In `sleep`, waiting for time to pass.
+        Sleep = 3,
+        /// Waiting on a pipe (to read data or to write into a full one).
+        Pipe = 4,
+    }
 }
 
 impl SleepReason {
-    /// Decodes a raw reason; `None` for an unknown value.
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        use SleepReason::*;
-        [None, Io, Wait, Sleep, Pipe]
-            .into_iter()
-            .find(|s| *s as u32 == raw)
-    }
-
     /// The name `ps` shows.
     pub fn name(self) -> &'static str {
         match self {
@@ -86,49 +70,31 @@ impl SleepReason {
     }
 }
 
-/// How a process ended, the low byte of a wait status.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    /// It called `exit`; the status byte holds its code.
-    Exited = 0,
-    /// It was killed with `kill`.
-    Killed = 1,
-    /// A page fault it could not survive (bad address, write to read-only).
-    PageFault = 2,
-    /// A general protection fault (privileged instruction, bad address).
-    GeneralProtection = 3,
-    /// Divide error.
-    DivideError = 4,
-    /// Invalid opcode.
-    InvalidOpcode = 5,
-    /// Its stack ran into the guard region.
-    StackOverflow = 6,
-    /// A breakpoint (`int3`) with no debugger.
-    Breakpoint = 7,
-    /// Another CPU exception.
-    OtherFault = 8,
+wire_enum! {
+    /// How a process ended, the low byte of a wait status.
+    pub enum Cause: u32 {
+        /// It called `exit`; the status byte holds its code.
+        Exited = 0,
+        /// It was killed with `kill`.
+        Killed = 1,
+        /// A page fault it could not survive (bad address, write to read-only).
+        PageFault = 2,
+        /// A general protection fault (privileged instruction, bad address).
+        GeneralProtection = 3,
+        /// Divide error.
+        DivideError = 4,
+        /// Invalid opcode.
+        InvalidOpcode = 5,
+        /// Its stack ran into the guard region.
+        StackOverflow = 6,
+        /// A breakpoint (`int3`) with no debugger.
+        Breakpoint = 7,
+        /// Another CPU exception.
+        OtherFault = 8,
+    }
 }
 
 impl Cause {
-    /// Decodes a raw cause; `None` for an unknown value.
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        use Cause::*;
-        [
-            Exited,
-            Killed,
-            PageFault,
-            GeneralProtection,
-            DivideError,
-            InvalidOpcode,
-            StackOverflow,
-            Breakpoint,
-            OtherFault,
-        ]
-        .into_iter()
-        .find(|c| *c as u32 == raw)
-    }
-
     /// How the shell and `ps` describe it.
     pub fn describe(self) -> &'static str {
         match self {
