@@ -29,7 +29,7 @@ builtins:
   jobs         list background jobs still running
   exit [N]     leave the shell with status N (default: the last status)
   help         this text
-programs: cat crashme echo false forkbomb hello kill poweroff ps sleep spin stop cont true usertests";
+programs: cat crashme echo false forkbomb grow hello kill poweroff ps sleep spin stop cont true usertests";
 
 struct Shell {
     /// Background jobs not yet reaped.
