@@ -130,15 +130,20 @@ fn the_trace_of_a_session_has_a_track_per_process_and_its_states_in_order() {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     let mine: Vec<&Value> = evs.iter().filter(|e| e["pid"] == spin).collect();
-    assert_eq!(mine.first().unwrap()["event"], "state");
-    assert_eq!(mine.first().unwrap()["to"], "embryo");
-    // The shell spawns: the process is created with its program's name.
-    let create = mine
-        .iter()
-        .find(|e| e["event"] == "create")
-        .expect("create");
-    assert_eq!(create["name"], "spin");
-    assert!(create["ppid"].as_u64().unwrap() > 1, "a child of the shell");
+    // Created as a copy of the shell, then the program: the shell spawns.
+    let kinds: Vec<&str> = mine.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..3], ["create", "state", "exec"], "{kinds:?}");
+    assert_eq!(mine[0]["name"], "sh");
+    assert!(
+        mine[0]["ppid"].as_u64().unwrap() > 1,
+        "a child of the shell"
+    );
+    assert_eq!(
+        (&mine[1]["from"], &mine[1]["to"]),
+        (&"unused".into(), &"embryo".into())
+    );
+    assert_eq!(mine[2]["name"], "spin");
+    assert_eq!(mine.last().unwrap()["to"], "unused", "reaped: {kinds:?}");
     let exit = mine.iter().find(|e| e["event"] == "exit").expect("exit");
     assert_eq!(exit["how"], "killed");
     let ts: Vec<f64> = evs.iter().map(|e| e["t_us"].as_f64().unwrap()).collect();

@@ -231,7 +231,9 @@ wire_enum! {
     pub enum EventKind: u8 {
         /// A state transition: `old` -> `new` with `reason` (a sleep reason).
         State = 0,
-        /// A process was created; `arg` is the parent's pid.
+        /// A process was created; `arg` is the parent's pid. It starts as
+        /// a copy of the parent (its name); a spawned one is followed by
+        /// an `Exec` event with the program's name.
         Create = 1,
         /// A process replaced its program (`exec`); `arg` holds the first 8
         /// bytes of the new name (little-endian, NUL-padded): the full name is

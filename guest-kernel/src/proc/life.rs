@@ -69,8 +69,8 @@ fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64> {
         rsp: ret,
         ..Default::default()
     };
-    set_state(slot, ProcState::Embryo, SleepReason::None);
     super::trace(slot, EventKind::Create, 0, u64::from(pcb(slot).info.ppid));
+    set_state(slot, ProcState::Embryo, SleepReason::None);
     if let Some(par) = parent {
         let mut kids = pcb(par).kids;
         kids.push_back(&mut Sib, slot);
@@ -84,6 +84,11 @@ fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64> {
 fn free_slot(slot: usize) {
     kstack::free(uvm::kernel_pml4(), slot);
     let generation = pcb(slot).generation.wrapping_add(1);
+    let (pid, old) = (pcb(slot).info.pid, pcb(slot).info.state);
+    // The clearing is the state change to Unused: inside the debug port's
+    // generation bracket (the VMM never sees a half-cleared PCB as valid),
+    // and traced with the pid it had.
+    crate::dev::debugport::begin_change();
     // SAFETY: the PCB is unreferenced now; all-zero is a valid Unused PCB.
     unsafe {
         cpu::zero_bytes(
@@ -92,7 +97,8 @@ fn free_slot(slot: usize) {
         )
     };
     pcb(slot).generation = generation;
-    set_state(slot, ProcState::Unused, SleepReason::None);
+    crate::dev::debugport::end_change();
+    crate::dev::debugport::emit(EventKind::State, pid, old, ProcState::Unused as u32, 0, 0);
     procs().free.push_back(&mut Run, slot);
 }
 
@@ -233,6 +239,16 @@ fn set_space(slot: usize, space: Box<Space>) {
     pc.space = Some(space);
 }
 
+/// Records that `slot` now runs the program its name says (exec, and the
+/// program half of spawn): the event carries the name's first 8 bytes.
+fn trace_exec(slot: usize) {
+    let name = pcb(slot).info.name().as_bytes();
+    let mut short = [0u8; 8];
+    let n = name.len().min(8);
+    short[..n].copy_from_slice(&name[..n]);
+    super::trace(slot, EventKind::Exec, 0, u64::from_le_bytes(short));
+}
+
 /// Starts the first process (pid 1) running `path` with `argv`.
 pub fn start_init(path: &str, argv: &[&str]) -> Result<(), i64> {
     let args = Args {
@@ -241,6 +257,7 @@ pub fn start_init(path: &str, argv: &[&str]) -> Result<(), i64> {
     };
     let l = load(&args)?;
     let slot = alloc_proc(None, basename(path))?;
+    trace_exec(slot);
     enter(trap_frame(slot), &l);
     set_space(slot, l.space);
     pcb(slot).fds[..3].copy_from_slice(&[File::CONSOLE; 3]);
@@ -260,6 +277,7 @@ pub fn spawn(args: &Args) -> i64 {
         Ok(s) => s,
         Err(e) => return e,
     };
+    trace_exec(slot);
     enter(trap_frame(slot), &l);
     set_space(slot, l.space);
     for i in 0..abi::sys::MAX_FDS {
@@ -284,10 +302,7 @@ pub fn exec(args: &Args, tf: &mut TrapFrame) -> i64 {
     set_space(me, l.space);
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
     pcb(me).info.set_name(basename(path));
-    let mut short = [0u8; 8];
-    let n = pcb(me).info.name().len().min(8);
-    short[..n].copy_from_slice(&pcb(me).info.name().as_bytes()[..n]);
-    super::trace(me, EventKind::Exec, 0, u64::from_le_bytes(short));
+    trace_exec(me);
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();
     fxrstor(&fresh);

@@ -157,36 +157,33 @@ impl Introspect {
         }
         let l = self.layout;
         let fresh = |pid| l.and_then(|l| reader::read_proc(&*self.ram, &l, pid));
-        match EventKind::from_raw(e.kind) {
-            Some(EventKind::Create) | Some(EventKind::Exec) => {
-                let short = if e.kind == EventKind::Exec as u8 {
-                    record::exec_name(e)
-                } else {
-                    self.names.get(&(e.arg as u32)).cloned().unwrap_or_default()
-                };
-                // The PCB holds the whole name while the process lives (a
-                // spawned child has its program's name from the start; a
-                // forked one that exec'd since shows the new name a little
-                // early, and its exec event follows).
-                let name = match fresh(e.pid) {
-                    Some(p)
-                        if e.kind == EventKind::Create as u8 || p.name().starts_with(&short) =>
-                    {
-                        p.name().to_string()
-                    }
+        let name = match EventKind::from_raw(e.kind) {
+            // A new process is a copy of its parent (a spawned one's Exec
+            // event follows with the program's name).
+            Some(EventKind::Create) => self
+                .names
+                .get(&(e.arg as u32))
+                .cloned()
+                .or_else(|| fresh(e.pid).map(|p| p.name().to_string()))
+                .unwrap_or_default(),
+            // The event has 8 bytes of the name; the PCB has all of it while
+            // the process lives and has not moved on to another program.
+            Some(EventKind::Exec) => {
+                let short = record::exec_name(e);
+                match fresh(e.pid) {
+                    Some(p) if p.name().starts_with(&short) => p.name().to_string(),
                     _ => short,
-                };
-                self.names.insert(e.pid, name.clone());
-                name
+                }
             }
-            _ => self.names.get(&e.pid).cloned().unwrap_or_else(|| {
-                let n = fresh(e.pid)
+            _ => match self.names.get(&e.pid) {
+                Some(n) => return n.clone(),
+                None => fresh(e.pid)
                     .map(|p| p.name().to_string())
-                    .unwrap_or_default();
-                self.names.insert(e.pid, n.clone());
-                n
-            }),
-        }
+                    .unwrap_or_default(),
+            },
+        };
+        self.names.insert(e.pid, name.clone());
+        name
     }
 
     /// Reads what the kernel added to the ring and passes it on.
