@@ -1,0 +1,2 @@
+//! `hostbench`: see `scripts/bench`.
+fn main() {}
