@@ -275,3 +275,22 @@ fn export_guest_into_a_file_path_fails_cleanly() {
     let file = write(&dir, "plainfile", b"x");
     expect_host_error(&["export-guest", &file], "export-guest");
 }
+
+#[test]
+fn help_examples_are_runnable_lines() {
+    // Every example is one line (an escaped \n once printed a newline in
+    // the middle of the printf example).
+    let r = run_vmm(&["--help"], b"", std::time::Duration::from_secs(10));
+    assert_eq!(r.code, 0, "{}", r.dump());
+    let examples = r.stdout.split("Examples:\n").nth(1).expect("examples");
+    for line in examples.lines() {
+        assert!(
+            line.starts_with("  vmm ") || line.starts_with("  printf "),
+            "{line:?}"
+        );
+    }
+    assert!(
+        examples.contains(r"printf 'ps\nexit 3\n' | vmm"),
+        "{examples}"
+    );
+}

@@ -30,7 +30,7 @@ the last events. --events, --trace, --api-sock and --stats use it too.
 
 Examples:
   vmm                                   boot the embedded guest interactively
-  printf 'ps\nexit 3\n' | vmm          feed the shell a script; exits 3
+  printf 'ps\\nexit 3\\n' | vmm           feed the shell a script; exits 3
   vmm --memory 256M --cmdline hz=100    more RAM, a 100 Hz timer
   vmm --init /bin/echo hi               run one program as init, print hi, exit 0
   vmm --init /bin/usertests             the kernel's hostile-input battery
