@@ -29,8 +29,22 @@ pub enum Error {
     BadMagic(usize),
     /// A header field is not hexadecimal; the offset of the header.
     BadField(usize),
-    /// A header, name or data runs past the end; the offset of the header.
+    /// A header runs past the end; the offset of the header.
     Truncated(usize),
+    /// A member's name runs past the end.
+    NamePastEnd {
+        /// Offset of the member's header.
+        at: usize,
+        /// Its `c_namesize`.
+        namesize: u32,
+    },
+    /// A member's data runs past the end.
+    DataPastEnd {
+        /// Offset of the member's header.
+        at: usize,
+        /// Its `c_filesize`.
+        filesize: u32,
+    },
     /// A name is not NUL-terminated UTF-8; the offset of the header.
     BadName(usize),
     /// The archive ends without a [`TRAILER`] member.
@@ -42,7 +56,18 @@ impl core::fmt::Display for Error {
         match self {
             Error::BadMagic(at) => write!(f, "bad cpio magic at offset {at} (want newc, 070701)"),
             Error::BadField(at) => write!(f, "bad cpio header field at offset {at}"),
-            Error::Truncated(at) => write!(f, "cpio member at offset {at} runs past the end"),
+            Error::Truncated(at) => write!(
+                f,
+                "cpio header at offset {at} runs past the end of the archive"
+            ),
+            Error::NamePastEnd { at, namesize } => write!(
+                f,
+                "cpio member at offset {at}: its name ({namesize} bytes) runs past the end of the archive"
+            ),
+            Error::DataPastEnd { at, filesize } => write!(
+                f,
+                "cpio member at offset {at}: its data ({filesize} bytes) runs past the end of the archive"
+            ),
             Error::BadName(at) => write!(f, "bad cpio member name at offset {at}"),
             Error::NoTrailer => write!(f, "cpio archive has no {TRAILER} member"),
         }
@@ -169,45 +194,41 @@ const F_NAMESIZE: usize = 11;
 impl<'a> Entries<'a> {
     fn parse(&mut self) -> Result<Option<Entry<'a>>, Error> {
         let at = self.offset;
-        let header = self
-            .bytes
-            .get(at..at.checked_add(HEADER_LEN).ok_or(Error::Truncated(at))?)
-            .ok_or(if at >= self.bytes.len() {
-                Error::NoTrailer
-            } else {
-                Error::Truncated(at)
-            })?;
-        if &header[..6] != MAGIC {
+        let rest = match self.bytes.get(at..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => return Err(Error::NoTrailer),
+        };
+        // The magic first, so a short file of garbage is "not cpio" rather
+        // than "cut short".
+        let magic = &rest[..rest.len().min(MAGIC.len())];
+        if magic != &MAGIC[..magic.len()] {
             return Err(Error::BadMagic(at));
         }
+        let header = rest.get(..HEADER_LEN).ok_or(Error::Truncated(at))?;
         let field = |i| hex_field(header, i).ok_or(Error::BadField(at));
         let mode = field(F_MODE)?;
-        let filesize = field(F_FILESIZE)? as usize;
-        let namesize = field(F_NAMESIZE)? as usize;
+        let filesize = field(F_FILESIZE)?;
+        let namesize = field(F_NAMESIZE)?;
         if namesize == 0 {
             return Err(Error::BadName(at));
         }
+        let name_past_end = Error::NamePastEnd { at, namesize };
         let name_start = at + HEADER_LEN;
         let name_end = name_start
-            .checked_add(namesize)
-            .ok_or(Error::Truncated(at))?;
-        let name_bytes = self
-            .bytes
-            .get(name_start..name_end)
-            .ok_or(Error::Truncated(at))?;
+            .checked_add(namesize as usize)
+            .ok_or(name_past_end)?;
+        let name_bytes = self.bytes.get(name_start..name_end).ok_or(name_past_end)?;
         let (last, name_bytes) = name_bytes.split_last().ok_or(Error::BadName(at))?;
         if *last != 0 {
             return Err(Error::BadName(at));
         }
         let name = core::str::from_utf8(name_bytes).map_err(|_| Error::BadName(at))?;
-        let data_start = align4(name_end).ok_or(Error::Truncated(at))?;
+        let data_past_end = Error::DataPastEnd { at, filesize };
+        let data_start = align4(name_end).ok_or(data_past_end)?;
         let data_end = data_start
-            .checked_add(filesize)
-            .ok_or(Error::Truncated(at))?;
-        let data = self
-            .bytes
-            .get(data_start..data_end)
-            .ok_or(Error::Truncated(at))?;
+            .checked_add(filesize as usize)
+            .ok_or(data_past_end)?;
+        let data = self.bytes.get(data_start..data_end).ok_or(data_past_end)?;
         if name == TRAILER {
             return Ok(None);
         }
@@ -331,6 +352,8 @@ mod tests {
     fn malformed_archives_are_errors() {
         let good = archive(&[("a", MODE_FILE, b"12345")]);
         assert_eq!(Archive::new(b"").validate(), Err(Error::NoTrailer));
+        assert_eq!(Archive::new(b"junk").validate(), Err(Error::BadMagic(0)));
+        assert_eq!(Archive::new(b"0707").validate(), Err(Error::Truncated(0)));
         assert_eq!(
             Archive::new(&good[..50]).validate(),
             Err(Error::Truncated(0))
@@ -347,10 +370,30 @@ mod tests {
             Archive::new(&good[..first_len]).validate(),
             Err(Error::NoTrailer)
         );
-        // A huge file size must not overflow or panic.
+        // A huge file or name size must not overflow or panic.
         let mut huge = good.clone();
         huge[6 + F_FILESIZE * 8..6 + F_FILESIZE * 8 + 8].copy_from_slice(b"FFFFFFFF");
-        assert_eq!(Archive::new(&huge).validate(), Err(Error::Truncated(0)));
+        assert_eq!(
+            Archive::new(&huge).validate(),
+            Err(Error::DataPastEnd {
+                at: 0,
+                filesize: u32::MAX
+            })
+        );
+        let mut huge = good.clone();
+        huge[6 + F_NAMESIZE * 8..6 + F_NAMESIZE * 8 + 8].copy_from_slice(b"FFFFFFFF");
+        assert_eq!(
+            Archive::new(&huge).validate(),
+            Err(Error::NamePastEnd {
+                at: 0,
+                namesize: u32::MAX
+            })
+        );
+        // The data cut short.
+        assert_eq!(
+            Archive::new(&good[..HEADER_LEN + 4 + 2]).validate(),
+            Err(Error::DataPastEnd { at: 0, filesize: 5 })
+        );
         // Every prefix of a good archive is an error, never a panic.
         for n in 0..good.len() {
             assert!(Archive::new(&good[..n]).validate().is_err());

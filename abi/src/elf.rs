@@ -17,6 +17,8 @@ pub const CLASS32: u8 = 1;
 pub const CLASS64: u8 = 2;
 /// `e_ident[EI_DATA]` of a little-endian file.
 pub const DATA_LSB: u8 = 1;
+/// `e_ident[EI_DATA]` of a big-endian file.
+pub const DATA_MSB: u8 = 2;
 /// `e_type` of an executable.
 pub const ET_EXEC: u16 = 2;
 /// `e_machine` of x86_64.
@@ -47,12 +49,17 @@ pub enum Error {
     BadClass(u8),
     /// A big-endian ELF.
     BigEndian,
+    /// An unknown data encoding (`e_ident[EI_DATA]`, neither little- nor
+    /// big-endian).
+    BadEncoding(u8),
     /// Another machine; its `e_machine`.
     WrongMachine(u16),
     /// A program header size other than 56.
     BadPhentsize(u16),
     /// No program headers.
     NoProgramHeaders,
+    /// The program header table starts inside the file header; `e_phoff`.
+    PhoffInHeader(u64),
     /// The program header table runs past the end of the file.
     TruncatedProgramHeaders {
         /// `e_phoff`.
@@ -125,8 +132,10 @@ pub fn parse(file: &[u8]) -> Result<Header, Error> {
         CLASS32 => return Err(Error::Elf32),
         c => return Err(Error::BadClass(c)),
     }
-    if file[5] != DATA_LSB {
-        return Err(Error::BigEndian);
+    match file[5] {
+        DATA_LSB => {}
+        DATA_MSB => return Err(Error::BigEndian),
+        d => return Err(Error::BadEncoding(d)),
     }
     let machine = u16_at(file, 18);
     if machine != EM_X86_64 {
@@ -145,10 +154,13 @@ pub fn parse(file: &[u8]) -> Result<Header, Error> {
     if header.phnum == 0 {
         return Err(Error::NoProgramHeaders);
     }
+    if header.phoff < EHDR_LEN as u64 {
+        return Err(Error::PhoffInHeader(header.phoff));
+    }
     let end = header
         .phoff
         .checked_add(u64::from(header.phnum) * PHDR_LEN as u64);
-    if header.phoff < EHDR_LEN as u64 || end.is_none_or(|end| end > file.len() as u64) {
+    if end.is_none_or(|end| end > file.len() as u64) {
         return Err(Error::TruncatedProgramHeaders {
             offset: header.phoff,
             count: header.phnum,
@@ -230,6 +242,15 @@ mod tests {
             parse(&h),
             Err(Error::TruncatedProgramHeaders { count: 1, .. })
         ));
+        // A table that would overlap the file header is not a table.
+        h[32] = 8;
+        assert_eq!(parse(&h), Err(Error::PhoffInHeader(8)));
+        h[32] = 64;
+        h[5] = DATA_MSB;
+        assert_eq!(parse(&h), Err(Error::BigEndian));
+        h[5] = 0;
+        assert_eq!(parse(&h), Err(Error::BadEncoding(0)));
+        h[5] = DATA_LSB;
         // Offsets near u64::MAX must not overflow.
         h[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(parse(&h).is_err());
