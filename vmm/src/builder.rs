@@ -150,7 +150,7 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     let vm = vstate::vm::create(&kvm, &mem)?;
 
     // 3. The kernel, the initrd and the boot structures.
-    loader::load_kernel(&mem, &kernel, &info).map_err(|e| BuildError::Kernel(kernel_name, e))?;
+    loader::load_kernel(&mem, &kernel).map_err(|e| BuildError::Kernel(kernel_name, e))?;
     mem.write_slice(&initrd, GuestAddress(initrd_addr))
         .map_err(BuildError::BootInfo)?;
     loader::write_boot_info(

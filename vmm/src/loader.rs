@@ -1,16 +1,22 @@
 //! Puts the guest in memory: checks and loads the kernel ELF, places the
 //! initrd, and writes the PVH boot structures.
 //!
-//! `linux-loader` copies the segments and finds the PVH note, but trusts the
-//! file. [`check_kernel`] first checks what it does not (class, machine,
-//! header bounds, segments inside RAM and clear of our boot structures and of
-//! each other, the entry inside an executable segment), so a bad file is one
-//! clear error and nothing is half-loaded.
+//! `linux-loader` copies the segments, but trusts the file: it reads a
+//! 32-bit ELF's headers as 64-bit ones, loads any machine's code, writes
+//! wherever `p_paddr` says (over our boot structures, one segment over
+//! another), ignores `p_memsz` past the end of RAM and never asks whether the
+//! entry point is code. [`check_kernel`] first checks what it does not
+//! (class, encoding, machine, header bounds, segment data inside the file,
+//! segments inside RAM and clear of our boot structures and of each other,
+//! the entry inside an executable segment), and [`place_initrd`] reads the
+//! whole cpio archive, so a bad file is one clear error before any KVM or
+//! memory setup. Whatever `check_kernel` accepts, [`load_kernel`] loads
+//! whole: nothing is half-loaded.
 
 use std::io::Cursor;
 
 use linux_loader::loader::KernelLoader;
-use linux_loader::loader::elf::{Elf, PvhBootCapability};
+use linux_loader::loader::elf::Elf;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use abi::pvh::{MemmapEntry, ModlistEntry, StartInfo};
@@ -34,12 +40,16 @@ pub enum KernelError {
     BadClass(u8),
     #[error("a big-endian ELF; x86_64 is little-endian")]
     BigEndian,
+    #[error("bad ELF data encoding {0} (1 is little-endian, which x86_64 is)")]
+    BadEncoding(u8),
     #[error("an ELF for {0}, not x86_64")]
     WrongMachine(String),
     #[error("bad program header size {0} (an ELF64 program header is 56 bytes)")]
     BadPhentsize(u16),
     #[error("no program headers")]
     NoProgramHeaders,
+    #[error("bad program header table offset {0} (inside the 64-byte ELF header)")]
+    PhoffInHeader(u64),
     #[error(
         "the program header table (offset {offset}, {count} entries) runs past the end of the file ({len} bytes)"
     )]
@@ -81,8 +91,28 @@ pub enum KernelError {
         end: u64,
         ram_end: u64,
     },
-    #[error("segments {0} and {1} overlap")]
-    Overlap(usize, usize),
+    #[error(
+        "segments {first} ({first_start:#x}-{first_end:#x}) and {second} ({second_start:#x}-{second_end:#x}) overlap"
+    )]
+    Overlap {
+        first: usize,
+        first_start: u64,
+        first_end: u64,
+        second: usize,
+        second_start: u64,
+        second_end: u64,
+    },
+    #[error(
+        "segment {index} ({start:#x}-{end:#x}: {filesz:#x} bytes in the file, {memsz:#x} in memory) runs past the end of guest RAM at {ram_end:#x}; raise --memory or shrink the kernel's BSS"
+    )]
+    PastRamEnd {
+        index: usize,
+        start: u64,
+        end: u64,
+        filesz: u64,
+        memsz: u64,
+        ram_end: u64,
+    },
     #[error("no loadable segment")]
     NoLoadableSegment,
     #[error(
@@ -98,8 +128,16 @@ pub enum KernelError {
 /// Why an initrd cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InitrdError {
+    #[error("the file is empty (an initrd is a cpio newc archive)")]
+    Empty,
+    #[error(
+        "compressed with {0}; vmm needs an uncompressed cpio newc archive (decompress it first)"
+    )]
+    Compressed(&'static str),
     #[error("not a cpio newc archive: {0}")]
     NotCpio(abi::cpio::Error),
+    #[error("a damaged cpio newc archive: {0}")]
+    Damaged(abi::cpio::Error),
     #[error(
         "{size} bytes do not fit in guest RAM above the kernel (free: {free} bytes); raise --memory"
     )]
@@ -138,9 +176,11 @@ pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelErro
         elf::Error::Elf32 => Elf32,
         elf::Error::BadClass(c) => BadClass(c),
         elf::Error::BigEndian => BigEndian,
+        elf::Error::BadEncoding(d) => BadEncoding(d),
         elf::Error::WrongMachine(m) => WrongMachine(machine_name(m)),
         elf::Error::BadPhentsize(n) => BadPhentsize(n),
         elf::Error::NoProgramHeaders => NoProgramHeaders,
+        elf::Error::PhoffInHeader(o) => PhoffInHeader(o),
         elf::Error::TruncatedProgramHeaders { offset, count } => TruncatedProgramHeaders {
             offset,
             count,
@@ -195,7 +235,7 @@ pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelErro
         if start < layout::HIMEM_START {
             return Err(BelowHighMemory { index, start, end });
         }
-        if end > ram_end {
+        if start >= ram_end {
             return Err(OutsideRam {
                 index,
                 start,
@@ -203,8 +243,27 @@ pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelErro
                 ram_end,
             });
         }
-        if let Some(&(other, ..)) = loads.iter().find(|(_, s, e, _)| start < *e && *s < end) {
-            return Err(Overlap(other, index));
+        if end > ram_end {
+            return Err(PastRamEnd {
+                index,
+                start,
+                end,
+                filesz: p.filesz,
+                memsz: p.memsz,
+                ram_end,
+            });
+        }
+        if let Some(&(first, first_start, first_end, _)) =
+            loads.iter().find(|(_, s, e, _)| start < *e && *s < end)
+        {
+            return Err(Overlap {
+                first,
+                first_start,
+                first_end,
+                second: index,
+                second_start: start,
+                second_end: end,
+            });
         }
         loads.push((index, start, end, p.flags & elf::PF_X != 0));
     }
@@ -221,29 +280,59 @@ pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelErro
     Ok(KernelInfo { entry, end })
 }
 
-/// Loads a checked kernel into guest memory with linux-loader.
-pub fn load_kernel(
-    mem: &GuestMemoryMmap,
-    image: &[u8],
-    info: &KernelInfo,
-) -> Result<(), KernelError> {
-    let result = Elf::load(mem, None, &mut Cursor::new(image), None)
+/// Loads a kernel [`check_kernel`] accepted into fresh guest memory with
+/// linux-loader, which copies each `PT_LOAD` segment's `p_filesz` bytes to
+/// its `p_paddr`. It cannot fail on such a kernel: every read lies inside the
+/// file, every write inside RAM.
+///
+/// We pass it a load offset of 0, which loads at `p_paddr` all the same but
+/// stops it reading the PVH note: the entry is the one `check_kernel` found.
+/// linux-loader's own note reading keeps only the last `PT_NOTE` segment's
+/// answer (a later note segment hides the PVH note) and fails on notes we
+/// skip, so a kernel we accepted could fail here, after KVM and memory were
+/// set up and some segments copied.
+///
+/// The BSS (the `p_memsz - p_filesz` bytes after a segment's file data) is
+/// not written: guest RAM is a fresh anonymous mapping, zero-filled by the
+/// host, and nothing the VMM writes before the vCPU starts lands inside a
+/// segment (`check_kernel` keeps them above the boot structures and
+/// [`place_initrd`] puts the initrd above the kernel's end). RAM that had
+/// been used before would need those bytes zeroed here.
+pub fn load_kernel(mem: &GuestMemoryMmap, image: &[u8]) -> Result<(), KernelError> {
+    Elf::load(mem, Some(GuestAddress(0)), &mut Cursor::new(image), None)
         .map_err(|e| KernelError::Loader(e.to_string()))?;
-    match result.pvh_boot_cap {
-        PvhBootCapability::PvhEntryPresent(addr) if addr.0 == info.entry => Ok(()),
-        other => Err(KernelError::Loader(format!(
-            "it disagrees about the PVH entry ({other:?}, we found {:#x})",
-            info.entry
-        ))),
-    }
+    Ok(())
 }
 
-/// Checks an initrd and picks its address: page-aligned, as high in RAM as it
-/// fits, above the kernel.
+/// Magic numbers of the compressors Linux accepts for an initramfs, which
+/// vmm does not decompress.
+const COMPRESSED: &[(&[u8], &str)] = &[
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\0", "xz"),
+    (b"\x5d\0\0", "lzma"),
+    (b"\x89LZO", "lzop"),
+    (b"\x02\x21\x4c\x18", "lz4"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+];
+
+/// Checks a whole initrd (every member up to the trailer, so the guest
+/// never meets a damaged archive) and picks its address: page-aligned, as
+/// high in RAM as it fits, above the kernel.
 pub fn place_initrd(initrd: &[u8], kernel_end: u64, ram_end: u64) -> Result<u64, InitrdError> {
+    if initrd.is_empty() {
+        return Err(InitrdError::Empty);
+    }
+    if let Some(&(_, name)) = COMPRESSED.iter().find(|(m, _)| initrd.starts_with(m)) {
+        return Err(InitrdError::Compressed(name));
+    }
     abi::cpio::Archive::new(initrd)
         .validate()
-        .map_err(InitrdError::NotCpio)?;
+        .map_err(|e| match e {
+            abi::cpio::Error::BadMagic(0) => InitrdError::NotCpio(e),
+            e => InitrdError::Damaged(e),
+        })?;
     let size = initrd.len() as u64;
     let free = ram_end.saturating_sub(kernel_end.next_multiple_of(abi::PAGE_SIZE));
     let addr = ram_end
@@ -478,7 +567,7 @@ pub(crate) mod tests {
                 &[(elf::PT_LOAD, RX, 0x10_0000, 0x10, 0x1_0000_0000)],
                 0x10_0000
             ),
-            Err(OutsideRam { .. })
+            Err(PastRamEnd { .. })
         ));
         assert!(matches!(
             check(&[(elf::PT_LOAD, RX, u64::MAX - 4, 0x10, 0x10)], 0x10_0000),
@@ -496,7 +585,14 @@ pub(crate) mod tests {
                 ],
                 0x10_0000
             ),
-            Err(Overlap(0, 1))
+            Err(Overlap {
+                first: 0,
+                first_start: 0x10_0000,
+                first_end: 0x10_2000,
+                second: 1,
+                second_start: 0x10_1000,
+                second_end: 0x10_1010
+            })
         );
         assert_eq!(
             check(&[(elf::PT_LOAD, RW, 0x10_0000, 0x10, 0x10)], 0x10_0000),
@@ -515,8 +611,8 @@ pub(crate) mod tests {
     fn loads_into_guest_memory() {
         let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), RAM as usize)]).unwrap();
         let img = good();
-        let info = check_kernel(&img, RAM).unwrap();
-        load_kernel(&mem, &img, &info).unwrap();
+        check_kernel(&img, RAM).unwrap();
+        load_kernel(&mem, &img).unwrap();
         let mut b = [0u8; 4];
         mem.read_slice(&mut b, GuestAddress(0x10_0000)).unwrap();
         assert_eq!(b, [0x90; 4]);
@@ -558,21 +654,30 @@ pub(crate) mod tests {
             seed
         };
         let headers = elf::EHDR_LEN + 8 * elf::PHDR_LEN;
+        let header = elf::parse(good).unwrap();
+        let note = elf::program_headers(good, &header)
+            .find(|p| p.kind == elf::PT_NOTE)
+            .unwrap();
         let (mut accepted, mut rejected) = (0, 0);
         for _ in 0..3000 {
             let mut k = good.to_vec();
             for _ in 0..1 + next() % 3 {
-                // Mostly in the headers, where the decisions are made.
-                let i = (next() % headers as u64) as usize;
+                // Mostly in the headers, where the decisions are made, and
+                // in the PVH note.
+                let i = if next() % 4 == 0 {
+                    (note.offset + next() % note.filesz) as usize
+                } else {
+                    (next() % headers as u64) as usize
+                };
                 k[i] = next() as u8;
             }
             if next() % 8 == 0 {
                 k.truncate((next() % k.len() as u64) as usize);
             }
             match check_kernel(&k, ram) {
-                Ok(info) => {
+                Ok(_) => {
                     accepted += 1;
-                    load_kernel(&mem, &k, &info).unwrap();
+                    load_kernel(&mem, &k).unwrap();
                 }
                 Err(_) => rejected += 1,
             }
@@ -581,5 +686,332 @@ pub(crate) mod tests {
             accepted > 0 && rejected > 0,
             "{accepted} accepted, {rejected} rejected"
         );
+    }
+
+    /// linux-loader keeps only the last `PT_NOTE` segment's answer; a
+    /// kernel whose PVH note is followed by another note segment passes our
+    /// checks and must load (it once failed in linux-loader, after KVM and
+    /// memory were set up).
+    #[test]
+    fn a_later_note_segment_does_not_hide_the_pvh_note() {
+        let mut img = make_elf(
+            &[
+                (elf::PT_LOAD, RX, 0x10_0000, 0x100, 0x100),
+                (elf::PT_NOTE, 4, 0, 0, 0),
+            ],
+            Some(0x10_0000),
+        );
+        // Swap the empty note segment (header 1) and the PVH note (2).
+        let (a, b) = (
+            elf::EHDR_LEN + elf::PHDR_LEN,
+            elf::EHDR_LEN + 2 * elf::PHDR_LEN,
+        );
+        let empty = img[a..b].to_vec();
+        img.copy_within(b..b + elf::PHDR_LEN, a);
+        img[b..b + elf::PHDR_LEN].copy_from_slice(&empty);
+        let info = check_kernel(&img, RAM).unwrap();
+        assert_eq!(info.entry, 0x10_0000);
+        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), RAM as usize)]).unwrap();
+        load_kernel(&mem, &img).unwrap();
+    }
+
+    /// The BSS is zero when the guest starts: linux-loader copies only the
+    /// file bytes, RAM is fresh, and neither the initrd nor the boot
+    /// structures land inside a segment.
+    #[test]
+    fn the_bss_is_zero_after_loading() {
+        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), RAM as usize)]).unwrap();
+        let img = good();
+        let info = check_kernel(&img, RAM).unwrap();
+        load_kernel(&mem, &img).unwrap();
+        let mut cpio = Vec::new();
+        let mut out = |b: &[u8]| cpio.extend_from_slice(b);
+        abi::cpio::write_member(&mut out, 1, "a", abi::cpio::MODE_FILE, &[0xAA; 5000]);
+        abi::cpio::write_trailer(&mut out);
+        let addr = place_initrd(&cpio, info.end, RAM).unwrap();
+        mem.write_slice(&cpio, GuestAddress(addr)).unwrap();
+        write_boot_info(&mem, RAM, "verbose", Some((addr, cpio.len() as u64))).unwrap();
+        // The RW segment: 0x10 bytes of file at 0x10_1000, 0x2000 in memory.
+        let mut file = [0u8; 0x10];
+        mem.read_slice(&mut file, GuestAddress(0x10_1000)).unwrap();
+        assert_eq!(file, [0x90; 0x10]);
+        let mut bss = vec![0xFFu8; 0x2000 - 0x10];
+        mem.read_slice(&mut bss, GuestAddress(0x10_1010)).unwrap();
+        assert!(bss.iter().all(|&b| b == 0));
+    }
+
+    /// Offsets of the program headers of `kind` in an ELF file.
+    fn headers_of(img: &[u8], kind: u32) -> Vec<usize> {
+        let h = elf::parse(img).unwrap();
+        elf::program_headers(img, &h)
+            .enumerate()
+            .filter(|(_, p)| p.kind == kind)
+            .map(|(i, _)| h.phoff as usize + i * elf::PHDR_LEN)
+            .collect()
+    }
+
+    fn put16(img: &mut [u8], at: usize, v: u16) {
+        img[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn put64(img: &mut [u8], at: usize, v: u64) {
+        img[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn get64(img: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(img[at..at + 8].try_into().unwrap())
+    }
+
+    // Fields of a program header.
+    const P_FLAGS: usize = 4;
+    const P_OFFSET: usize = 8;
+    const P_PADDR: usize = 24;
+    const P_FILESZ: usize = 32;
+    const P_MEMSZ: usize = 40;
+
+    /// The PT_LOAD header with the largest BSS (the kernel's data).
+    fn data_segment(k: &[u8]) -> usize {
+        headers_of(k, elf::PT_LOAD)
+            .into_iter()
+            .max_by_key(|&at| get64(k, at + P_MEMSZ) - get64(k, at + P_FILESZ))
+            .unwrap()
+    }
+
+    /// The PT_LOAD header of the segment holding the PVH entry.
+    fn entry_segment(k: &[u8]) -> usize {
+        let entry = check_kernel(k, RAM).unwrap().entry;
+        headers_of(k, elf::PT_LOAD)
+            .into_iter()
+            .find(|&at| {
+                let start = get64(k, at + P_PADDR);
+                start <= entry && entry < start + get64(k, at + P_MEMSZ)
+            })
+            .unwrap()
+    }
+
+    /// Every malformed kernel of issue 5, made from the embedded one: each
+    /// is rejected before anything touches memory, with an error that
+    /// names the problem. tests/host_errors.rs runs the same through the
+    /// binary.
+    #[test]
+    fn malformed_kernels_table() {
+        type Corrupt = fn(&mut Vec<u8>);
+        let cases: &[(&str, Corrupt, &str)] = &[
+            ("empty", |k| k.clear(), "the file is empty"),
+            ("short", |k| k.truncate(40), "only 40 bytes: too short"),
+            ("magic", |k| k[1] = b'X', "not an ELF file"),
+            ("32-bit", |k| k[4] = elf::CLASS32, "a 32-bit ELF"),
+            ("class", |k| k[4] = 7, "bad ELF class 7"),
+            ("big-endian", |k| k[5] = elf::DATA_MSB, "big-endian"),
+            ("encoding", |k| k[5] = 9, "bad ELF data encoding 9"),
+            ("machine", |k| put16(k, 18, 183), "an ELF for AArch64"),
+            ("phentsize", |k| put16(k, 54, 64), "program header size 64"),
+            (
+                "phoff",
+                |k| put64(k, 32, 16),
+                "offset 16 (inside the 64-byte",
+            ),
+            (
+                "phoff past end",
+                |k| {
+                    let len = k.len() as u64;
+                    put64(k, 32, len - 8);
+                },
+                "program header table",
+            ),
+            ("phnum", |k| put16(k, 56, 0xFFFF), "65535 entries"),
+            ("no phdrs", |k| put16(k, 56, 0), "no program headers"),
+            (
+                "data past end",
+                |k| {
+                    let (at, len) = (headers_of(k, elf::PT_LOAD)[0], k.len() as u64);
+                    put64(k, at + P_OFFSET, len - 16);
+                },
+                "runs past the end of the file",
+            ),
+            (
+                "filesz > memsz",
+                |k| {
+                    let at = data_segment(k);
+                    let filesz = get64(k, at + P_FILESZ);
+                    put64(k, at + P_MEMSZ, filesz - 1);
+                },
+                "larger than its memory size",
+            ),
+            (
+                "address overflow",
+                |k| {
+                    let at = data_segment(k);
+                    put64(k, at + P_PADDR, u64::MAX - 0x1000);
+                },
+                "overflows",
+            ),
+            (
+                "overlap",
+                |k| {
+                    let loads = headers_of(k, elf::PT_LOAD);
+                    let paddr = get64(k, loads[1] + P_PADDR);
+                    put64(k, loads[2] + P_PADDR, paddr + 0x10);
+                },
+                "overlap",
+            ),
+            (
+                "below 1 MiB",
+                |k| {
+                    let at = headers_of(k, elf::PT_LOAD)[0];
+                    put64(k, at + P_PADDR, 0x8_0000);
+                },
+                "is below 1 MiB",
+            ),
+            (
+                "boot structures",
+                |k| {
+                    let at = headers_of(k, elf::PT_LOAD)[0];
+                    put64(k, at + P_PADDR, 0x6000);
+                },
+                "overlaps the VMM's boot structures",
+            ),
+            (
+                "outside RAM",
+                |k| {
+                    let at = data_segment(k);
+                    put64(k, at + P_PADDR, 0x4000_0000);
+                },
+                "lies outside guest RAM",
+            ),
+            (
+                "huge BSS",
+                |k| {
+                    let at = data_segment(k);
+                    put64(k, at + P_MEMSZ, 0x4000_0000);
+                },
+                "runs past the end of guest RAM",
+            ),
+            (
+                "entry not in code",
+                |k| {
+                    let at = entry_segment(k);
+                    k[at + P_FLAGS] &= !(elf::PF_X as u8);
+                },
+                "not inside an executable segment",
+            ),
+            (
+                "no PT_LOAD",
+                |k| {
+                    for at in headers_of(k, elf::PT_LOAD) {
+                        k[at..at + 4].fill(0);
+                    }
+                },
+                "no loadable segment",
+            ),
+            (
+                "no PVH note",
+                |k| {
+                    for at in headers_of(k, elf::PT_NOTE) {
+                        k[at..at + 4].fill(0);
+                    }
+                },
+                "no PVH entry point",
+            ),
+        ];
+        for (name, corrupt, phrase) in cases {
+            let mut k = crate::guest::KERNEL.to_vec();
+            corrupt(&mut k);
+            match check_kernel(&k, RAM) {
+                Ok(info) => panic!("{name}: accepted ({info:?})"),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(!matches!(e, KernelError::Loader(_)), "{name}: {msg}");
+                    assert!(msg.contains(phrase), "{name}: want {phrase:?} in {msg:?}");
+                    assert!(!msg.contains('\n'), "{name}: {msg:?}");
+                }
+            }
+        }
+    }
+
+    /// Every malformed initrd of issue 5: the whole archive is read before
+    /// the guest starts, and each fault is one error that names it.
+    #[test]
+    fn malformed_initrds_table() {
+        let mut good = Vec::new();
+        let mut out = |b: &[u8]| good.extend_from_slice(b);
+        abi::cpio::write_member(&mut out, 1, "bin", abi::cpio::MODE_DIR | 0o755, b"");
+        abi::cpio::write_member(&mut out, 2, "bin/init", abi::cpio::MODE_FILE, &[7; 300]);
+        abi::cpio::write_trailer(&mut out);
+        assert!(place_initrd(&good, 0x20_0000, RAM).is_ok());
+        let second = abi::cpio::HEADER_LEN + 4 + 2; // "bin\0", padded
+        // The trailer member: a header and "TRAILER!!!\0", padded.
+        let trailer = good.len() - (abi::cpio::HEADER_LEN + 11).next_multiple_of(4);
+        type Corrupt = fn(&mut Vec<u8>, usize, usize) -> ();
+        let cases: &[(&str, Corrupt, &str)] = &[
+            ("empty", |a, _, _| a.clear(), "the file is empty"),
+            (
+                "garbage",
+                |a, _, _| *a = b"just some text\n".to_vec(),
+                "not a cpio newc archive: bad cpio magic at offset 0",
+            ),
+            (
+                "gzip",
+                |a, _, _| a[..4].copy_from_slice(b"\x1f\x8b\x08\x00"),
+                "compressed with gzip",
+            ),
+            (
+                "cut in a header",
+                |a, second, _| a.truncate(second + 50),
+                "cpio header at offset 116 runs past the end",
+            ),
+            (
+                "cut in the data",
+                |a, second, _| a.truncate(second + abi::cpio::HEADER_LEN + 12 + 100),
+                "its data (300 bytes) runs past the end",
+            ),
+            (
+                "no trailer",
+                |a, _, trailer| a.truncate(trailer),
+                "has no TRAILER!!! member",
+            ),
+            (
+                "huge namesize",
+                |a, second, _| {
+                    let at = second + 6 + 8 * 11;
+                    a[at..at + 8].copy_from_slice(b"FFFFFFFF");
+                },
+                "its name (4294967295 bytes) runs past the end",
+            ),
+            (
+                "huge filesize",
+                |a, second, _| {
+                    let at = second + 6 + 8 * 6;
+                    a[at..at + 8].copy_from_slice(b"7FFFFFFF");
+                },
+                "its data (2147483647 bytes) runs past the end",
+            ),
+            (
+                "bad hex",
+                |a, second, _| a[second + 6 + 8 + 3] = b'x',
+                "bad cpio header field at offset 116",
+            ),
+            (
+                "name without NUL",
+                |a, second, _| a[second + abi::cpio::HEADER_LEN + 8] = b'!',
+                "bad cpio member name at offset 116",
+            ),
+            (
+                "bad magic later",
+                |a, second, _| a[second + 5] = b'2',
+                "a damaged cpio newc archive: bad cpio magic at offset 116",
+            ),
+        ];
+        for (name, corrupt, phrase) in cases {
+            let mut a = good.clone();
+            corrupt(&mut a, second, trailer);
+            match place_initrd(&a, 0x20_0000, RAM) {
+                Ok(addr) => panic!("{name}: accepted at {addr:#x}"),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(phrase), "{name}: want {phrase:?} in {msg:?}");
+                }
+            }
+        }
     }
 }
