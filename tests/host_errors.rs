@@ -128,6 +128,383 @@ fn initrd_not_cpio() {
     expect_host_error(&["--initrd", &path], "not a cpio newc archive");
 }
 
+// Malformed kernels (issue 5). Each is the embedded kernel with one fault;
+// every one is refused before KVM or guest memory is set up.
+
+// Fields of a program header.
+const P_FLAGS: usize = 4;
+const P_OFFSET: usize = 8;
+const P_PADDR: usize = 24;
+const P_FILESZ: usize = 32;
+const P_MEMSZ: usize = 40;
+const PT_LOAD: u32 = 1;
+const PT_NOTE: u32 = 4;
+const PF_X: u8 = 1;
+
+fn get64(k: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(k[at..at + 8].try_into().unwrap())
+}
+
+fn put64(k: &mut [u8], at: usize, v: u64) {
+    k[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put16(k: &mut [u8], at: usize, v: u16) {
+    k[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Offsets of the kernel's PT_LOAD program headers, in file order.
+fn loads(k: &[u8]) -> Vec<usize> {
+    program_headers(k)
+        .into_iter()
+        .filter(|&(_, kind)| kind == PT_LOAD)
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// The index of the program header at offset `at`, as errors name it.
+fn index(k: &[u8], at: usize) -> usize {
+    (at - get64(k, 32) as usize) / 56
+}
+
+/// The PT_LOAD header with the largest BSS: the kernel's data segment.
+fn data_segment(k: &[u8]) -> usize {
+    loads(k)
+        .into_iter()
+        .max_by_key(|&at| get64(k, at + P_MEMSZ) - get64(k, at + P_FILESZ))
+        .unwrap()
+}
+
+#[test]
+fn kernel_bad_class() {
+    let mut k = embedded_kernel();
+    k[4] = 3; // neither ELFCLASS32 nor ELFCLASS64
+    kernel_error("class", &k, "bad ELF class 3");
+}
+
+#[test]
+fn kernel_big_endian() {
+    let mut k = embedded_kernel();
+    k[5] = 2; // ELFDATA2MSB
+    kernel_error("bigendian", &k, "big-endian");
+}
+
+#[test]
+fn kernel_bad_data_encoding() {
+    let mut k = embedded_kernel();
+    k[5] = 0; // ELFDATANONE
+    kernel_error("encoding", &k, "bad ELF data encoding 0");
+}
+
+#[test]
+fn kernel_bad_program_header_size() {
+    let mut k = embedded_kernel();
+    put16(&mut k, 54, 32); // e_phentsize
+    kernel_error("phentsize", &k, "bad program header size 32");
+}
+
+#[test]
+fn kernel_program_headers_inside_the_elf_header() {
+    let mut k = embedded_kernel();
+    put64(&mut k, 32, 0); // e_phoff
+    kernel_error(
+        "phoff",
+        &k,
+        "program header table offset 0 (inside the 64-byte ELF header)",
+    );
+}
+
+#[test]
+fn kernel_program_header_offset_past_the_end() {
+    let mut k = embedded_kernel();
+    let (phoff, phnum) = (k.len() as u64 + 4096, program_headers(&k).len());
+    put64(&mut k, 32, phoff); // e_phoff
+    kernel_error(
+        "phoffend",
+        &k,
+        &format!(
+            "the program header table (offset {phoff}, {phnum} entries) runs past the end of the file"
+        ),
+    );
+}
+
+#[test]
+fn kernel_without_program_headers() {
+    let mut k = embedded_kernel();
+    put16(&mut k, 56, 0); // e_phnum
+    kernel_error("nophdrs", &k, "no program headers");
+}
+
+#[test]
+fn kernel_segment_data_past_the_end_of_the_file() {
+    let mut k = embedded_kernel();
+    let at = loads(&k)[0];
+    let (offset, filesz) = (k.len() as u64 - 16, get64(&k, at + P_FILESZ));
+    put64(&mut k, at + P_OFFSET, offset);
+    let i = index(&k, at);
+    kernel_error(
+        "datapastend",
+        &k,
+        &format!(
+            "segment {i}: its data (offset {offset:#x}, {filesz} bytes) runs past the end of the file"
+        ),
+    );
+}
+
+#[test]
+fn kernel_segment_file_size_over_memory_size() {
+    let mut k = embedded_kernel();
+    let at = data_segment(&k);
+    let filesz = get64(&k, at + P_FILESZ);
+    put64(&mut k, at + P_MEMSZ, filesz - 1);
+    kernel_error("fileszmemsz", &k, "is larger than its memory size");
+}
+
+#[test]
+fn kernel_segment_address_overflow() {
+    let mut k = embedded_kernel();
+    let at = data_segment(&k);
+    put64(&mut k, at + P_PADDR, u64::MAX - 0x1000);
+    kernel_error("overflow", &k, "overflows");
+}
+
+#[test]
+fn kernel_overlapping_segments() {
+    let mut k = embedded_kernel();
+    let l = loads(&k);
+    let range = |k: &[u8], at| {
+        let start = get64(k, at + P_PADDR);
+        (start, start + get64(k, at + P_MEMSZ))
+    };
+    let (start1, end1) = range(&k, l[1]);
+    put64(&mut k, l[2] + P_PADDR, start1 + 0x10);
+    let (start2, end2) = range(&k, l[2]);
+    let (i1, i2) = (index(&k, l[1]), index(&k, l[2]));
+    kernel_error(
+        "overlap",
+        &k,
+        &format!("segments {i1} ({start1:#x}-{end1:#x}) and {i2} ({start2:#x}-{end2:#x}) overlap"),
+    );
+}
+
+#[test]
+fn kernel_segment_below_1_mib() {
+    let mut k = embedded_kernel();
+    let at = loads(&k)[0];
+    set_paddr(&mut k, at, 0x8_0000);
+    kernel_error("below1m", &k, "is below 1 MiB");
+}
+
+#[test]
+fn kernel_huge_bss() {
+    let mut k = embedded_kernel();
+    let at = data_segment(&k);
+    put64(&mut k, at + P_MEMSZ, 1 << 30); // 1 GiB of BSS, 128 MiB of RAM
+    kernel_error("hugebss", &k, "runs past the end of guest RAM");
+}
+
+#[test]
+fn kernel_entry_outside_every_executable_segment() {
+    let mut k = embedded_kernel();
+    // Point the PVH note at the read-only data: it has no PF_X.
+    let rodata = loads(&k)
+        .into_iter()
+        .find(|&at| k[at + P_FLAGS] & PF_X == 0)
+        .unwrap();
+    let target = get64(&k, rodata + P_PADDR);
+    let (note, _) = program_headers(&k)
+        .into_iter()
+        .find(|&(_, kind)| kind == PT_NOTE)
+        .unwrap();
+    let n = get64(&k, note + P_OFFSET) as usize;
+    // One note: namesz 4, descsz 4, type 18, "Xen\0", the 32-bit entry.
+    assert_eq!(&k[n + 12..n + 16], b"Xen\0", "the kernel's first note");
+    k[n + 16..n + 20].copy_from_slice(&(target as u32).to_le_bytes());
+    kernel_error(
+        "entry",
+        &k,
+        &format!("the PVH entry point {target:#x} is not inside an executable segment"),
+    );
+}
+
+#[test]
+fn kernel_without_loadable_segments() {
+    let mut k = embedded_kernel();
+    for at in loads(&k) {
+        k[at..at + 4].fill(0); // PT_NULL
+    }
+    kernel_error("noload", &k, "no loadable segment");
+}
+
+/// The guest files are checked before KVM is opened: a bad kernel is
+/// reported even when there is no KVM to boot it.
+#[test]
+fn kernel_checked_before_kvm_is_opened() {
+    let dir = scratch_dir("beforekvm");
+    let path = write(&dir, "kernel", b"");
+    expect_host_error(
+        &["--kernel", &path, "--kvm", "/nonexistent/kvm"],
+        "the file is empty",
+    );
+}
+
+// Malformed initrds (issue 5): the VMM reads the whole archive before the
+// guest starts, rather than leave a damaged one to the kernel.
+
+fn embedded_initrd() -> Vec<u8> {
+    std::fs::read(guest_dir().join("initrd.cpio")).unwrap()
+}
+
+fn initrd_error(name: &str, bytes: &[u8], phrase: &str) {
+    let dir = scratch_dir(name);
+    let path = write(&dir, "initrd", bytes);
+    expect_host_error(&["--initrd", &path], phrase);
+}
+
+/// A small archive: `bin/` and `bin/init` (300 bytes), then the trailer.
+/// The second member's header is at offset 116.
+fn small_initrd() -> Vec<u8> {
+    let mut a = Vec::new();
+    let mut out = |b: &[u8]| a.extend_from_slice(b);
+    abi::cpio::write_member(&mut out, 1, "bin", abi::cpio::MODE_DIR | 0o755, b"");
+    abi::cpio::write_member(
+        &mut out,
+        2,
+        "bin/init",
+        abi::cpio::MODE_FILE | 0o755,
+        &[7; 300],
+    );
+    abi::cpio::write_trailer(&mut out);
+    a
+}
+const SECOND: usize = 116;
+
+/// Offset of header field `i` (after the magic) of the member at `at`.
+fn cpio_field(at: usize, i: usize) -> usize {
+    at + 6 + 8 * i
+}
+
+#[test]
+fn initrd_empty() {
+    initrd_error(
+        "initrdempty",
+        b"",
+        "the file is empty (an initrd is a cpio newc archive)",
+    );
+}
+
+#[test]
+fn initrd_compressed() {
+    let mut gz = vec![0x1f, 0x8b, 0x08, 0x00];
+    gz.extend_from_slice(&[0u8; 200]);
+    initrd_error("initrdgz", &gz, "compressed with gzip");
+}
+
+#[test]
+fn initrd_truncated() {
+    let a = embedded_initrd();
+    initrd_error(
+        "initrdtrunc",
+        &a[..a.len() / 2],
+        "runs past the end of the archive",
+    );
+}
+
+#[test]
+fn initrd_cut_inside_a_header() {
+    let a = small_initrd();
+    initrd_error(
+        "initrdhdr",
+        &a[..SECOND + 50],
+        "a damaged cpio newc archive: cpio header at offset 116 runs past the end of the archive",
+    );
+}
+
+#[test]
+fn initrd_member_runs_past_the_end() {
+    let mut a = small_initrd();
+    let at = cpio_field(SECOND, 6); // c_filesize
+    a[at..at + 8].copy_from_slice(b"00010000");
+    initrd_error(
+        "initrddata",
+        &a,
+        "cpio member at offset 116: its data (65536 bytes) runs past the end of the archive",
+    );
+}
+
+#[test]
+fn initrd_without_trailer() {
+    let a = embedded_initrd();
+    // The trailer member is the last: a header, "TRAILER!!!\0", padding.
+    let trailer = a.len() - (110 + 11usize).next_multiple_of(4);
+    assert_eq!(&a[trailer + 110..trailer + 120], b"TRAILER!!!");
+    initrd_error("initrdnotrailer", &a[..trailer], "has no TRAILER!!! member");
+}
+
+#[test]
+fn initrd_huge_namesize() {
+    let mut a = small_initrd();
+    let at = cpio_field(SECOND, 11); // c_namesize
+    a[at..at + 8].copy_from_slice(b"FFFFFFFF");
+    initrd_error(
+        "initrdname",
+        &a,
+        "its name (4294967295 bytes) runs past the end of the archive",
+    );
+}
+
+#[test]
+fn initrd_bad_header_field() {
+    let mut a = small_initrd();
+    a[cpio_field(SECOND, 1) + 2] = b'z'; // c_mode
+    initrd_error("initrdhex", &a, "bad cpio header field at offset 116");
+}
+
+#[test]
+fn initrd_name_not_terminated() {
+    let mut a = small_initrd();
+    a[SECOND + 110 + 8] = b'!'; // the NUL after "bin/init"
+    initrd_error("initrdnul", &a, "bad cpio member name at offset 116");
+}
+
+#[test]
+fn initrd_bad_magic_after_the_first_member() {
+    let mut a = small_initrd();
+    a[SECOND + 5] = b'7'; // 070707: the old portable format
+    initrd_error(
+        "initrdmagic",
+        &a,
+        "a damaged cpio newc archive: bad cpio magic at offset 116",
+    );
+}
+
+/// The initrd, too, is read and checked whole before KVM is opened.
+#[test]
+fn initrd_checked_before_kvm_is_opened() {
+    let mut a = small_initrd();
+    a.truncate(SECOND + 200);
+    let dir = scratch_dir("initrdbeforekvm");
+    let path = write(&dir, "initrd", &a);
+    expect_host_error(
+        &["--initrd", &path, "--kvm", "/nonexistent/kvm"],
+        "a damaged cpio newc archive",
+    );
+}
+
+#[test]
+fn initrd_too_large_for_memory() {
+    let mut a = Vec::new();
+    let mut out = |b: &[u8]| a.extend_from_slice(b);
+    abi::cpio::write_member(&mut out, 1, "big", abi::cpio::MODE_FILE, &vec![0; 7 << 20]);
+    abi::cpio::write_trailer(&mut out);
+    let dir = scratch_dir("initrdbig");
+    let path = write(&dir, "initrd", &a);
+    expect_host_error(
+        &["--initrd", &path, "--memory", "8M"],
+        "do not fit in guest RAM above the kernel",
+    );
+}
+
 #[test]
 fn memory_zero() {
     expect_host_error(&["--memory", "0"], "cannot be zero");
