@@ -102,11 +102,17 @@ fn serve(stream: UnixStream, ctx: &Context) {
         if line.trim().is_empty() {
             continue;
         }
-        let answer = match serde_json::from_str::<Value>(&line) {
-            Ok(req) => handle(&req, ctx),
-            Err(e) => fail(format!("not a JSON request: {e}")),
+        let (answer, quit) = match serde_json::from_str::<Value>(&line) {
+            Ok(req) => (handle(&req, ctx), req["cmd"] == "quit"),
+            Err(e) => (fail(format!("not a JSON request: {e}")), false),
         };
-        if writeln!(out, "{answer}").is_err() {
+        let sent = writeln!(out, "{answer}").and_then(|()| out.flush());
+        if quit {
+            // Only once the answer is out: the VMM may exit at once.
+            ctx.quit.store(true, Ordering::SeqCst);
+            let _ = ctx.wake.write(1);
+        }
+        if sent.is_err() {
             return;
         }
     }
@@ -220,11 +226,8 @@ fn handle(req: &Value, ctx: &Context) -> Value {
             Some(r) => json!({ "ok": true, "paused": ctx.control.is_paused(), "regs": r }),
             None => fail("the vCPU did not answer (has the VM ended?)"),
         },
-        "quit" => {
-            ctx.quit.store(true, Ordering::SeqCst);
-            let _ = ctx.wake.write(1);
-            json!({ "ok": true })
-        }
+        // Carried out by `serve`, after the answer.
+        "quit" => json!({ "ok": true }),
         "" => fail("no \"cmd\" in the request"),
         other => fail(format!("unknown command '{other}'; see vmm ctl --help")),
     }
