@@ -137,6 +137,17 @@ fn bench() {
     time("debugcon write, 64 bytes", 10, &mut || {
         crate::dev::debugcon::write(&[b' '; 64])
     });
+    // Console throughput (scripts/bench): bytes per second is the size
+    // over the time; a 1-byte write is one `out`, one VM exit: the floor.
+    time("serial write, 4096 bytes", 4, &mut || {
+        serial::write_raw(&[b'\r'; 4096])
+    });
+    time("debugcon write, 4096 bytes", 4, &mut || {
+        crate::dev::debugcon::write(&[b' '; 4096])
+    });
+    time("debugcon write, 1 byte", 100, &mut || {
+        crate::dev::debugcon::write(b" ")
+    });
     time("PIT read (3 port accesses)", 100, &mut || {
         crate::arch::x86_64::pit::read_count();
     });
