@@ -129,14 +129,23 @@ impl<'a> Archive<'a> {
         let path = normalize(path);
         self.entries()
             .map_while(Result::ok)
-            .find(|e| e.is_file() && e.name == path)
+            .find(|e| e.is_file() && normalize(e.name) == path)
     }
 }
 
-/// Strips a leading `/` or `./` from a path.
-pub fn normalize(path: &str) -> &str {
-    let path = path.strip_prefix("./").unwrap_or(path);
-    path.trim_start_matches('/')
+/// Strips every leading `/` and `./` from a path, so `normalize` of its
+/// own result changes nothing (`././x`, `/./x` and `x` are one name).
+pub fn normalize(mut path: &str) -> &str {
+    loop {
+        let rest = path
+            .strip_prefix("./")
+            .or_else(|| path.strip_prefix('/'))
+            .unwrap_or(path);
+        if rest.len() == path.len() {
+            return path;
+        }
+        path = rest;
+    }
 }
 
 /// Iterator over the members of an [`Archive`].
@@ -479,6 +488,20 @@ mod mutation_tests {
                     assert_eq!(archive.find(e.name).map(|f| f.name), Some(e.name));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn normalize_is_idempotent_and_find_uses_it() {
+        for (raw, want) in [
+            ("././x", "x"),
+            ("/./x", "x"),
+            ("//x/y", "x/y"),
+            ("x", "x"),
+            (".x", ".x"),
+        ] {
+            assert_eq!(normalize(raw), want);
+            assert_eq!(normalize(normalize(raw)), normalize(raw));
         }
     }
 }

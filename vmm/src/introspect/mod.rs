@@ -53,6 +53,8 @@ pub enum Unavailable {
     NoTable,
     #[error("the process table is not readable in guest memory")]
     Unreadable,
+    #[error("the guest's mailbox is unusable (its sequence counters are exhausted)")]
+    Mailbox,
 }
 
 /// The host side of the debug port.
@@ -284,7 +286,7 @@ impl Introspect {
     /// Posts a host command; its sequence number.
     pub fn post(&self, cmd: debug::Command, pid: u32) -> Result<u64, Unavailable> {
         let l = self.layout.as_ref().ok_or(Unavailable::NotRegistered)?;
-        reader::post_command(&*self.ram, l, cmd, pid).ok_or(Unavailable::Unreadable)
+        reader::post_command(&*self.ram, l, cmd, pid).ok_or(Unavailable::Mailbox)
     }
 
     /// The result of command `seq`, once carried out.

@@ -250,27 +250,43 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
     }
     let generation = layout.block + GENERATION_OFFSET;
     let mut procs = Vec::new();
-    for tries in 1..=TABLE_TRIES {
-        let before = read_u64(ram, generation)?;
+    let copy = |procs: &mut Vec<ProcInfo>| -> Option<()> {
         procs.clear();
+        let mut rec = [0u8; size_of::<ProcInfo>()];
         for slot in 0..u64::from(layout.capacity) {
             let at = layout.table + slot * u64::from(layout.stride) + u64::from(layout.info_offset);
-            let p: ProcInfo = read_pod(ram, at)?;
+            if !ram.read(at, &mut rec) {
+                return None;
+            }
+            // SAFETY: `rec` holds a whole ProcInfo's bytes; ProcInfo is
+            // Pod; read_unaligned needs no alignment.
+            let p: ProcInfo = unsafe { std::ptr::read_unaligned(rec.as_ptr().cast()) };
             if p.pid != 0 && p.state != ProcState::Unused as u32 {
                 procs.push(p);
             }
         }
-        let after = read_u64(ram, generation)?;
-        if before == after && before % 2 == 0 {
-            procs.sort_by_key(|p| p.pid);
-            return Some(Table {
-                procs,
-                consistent: true,
-                tries,
-            });
+        Some(())
+    };
+    for tries in 1..=TABLE_TRIES {
+        let before = read_u64(ram, generation)?;
+        // An odd generation: the kernel is inside a change; copying now
+        // would be wasted (and a stuck guest would make us copy the table
+        // TABLE_TRIES times).
+        if before % 2 == 0 {
+            copy(&mut procs)?;
+            if read_u64(ram, generation)? == before {
+                procs.sort_by_key(|p| p.pid);
+                return Some(Table {
+                    procs,
+                    consistent: true,
+                    tries,
+                });
+            }
         }
         std::thread::yield_now();
     }
+    // Never still: show the last look, marked.
+    copy(&mut procs)?;
     procs.sort_by_key(|p| p.pid);
     Some(Table {
         procs,
@@ -388,7 +404,8 @@ pub fn post_command(
 ) -> Option<u64> {
     let seq_at = layout.block + debug::MAIL_SEQ_OFFSET;
     let done = read_u64(ram, layout.block + debug::MAIL_DONE_OFFSET)?;
-    let seq = read_u64(ram, seq_at)?.max(done) + 1;
+    // A guest that parks either counter at u64::MAX gets no more commands.
+    let seq = read_u64(ram, seq_at)?.max(done).checked_add(1)?;
     let mut cmd_pid = [0u8; 8];
     cmd_pid[..4].copy_from_slice(&(cmd as u32).to_le_bytes());
     cmd_pid[4..].copy_from_slice(&pid.to_le_bytes());
@@ -670,5 +687,9 @@ pub(crate) mod tests {
         });
         assert_eq!(command_result(&ram, &l, seq), Some(-3));
         assert_eq!(post_command(&ram, &l, debug::Command::Cont, 7), Some(2));
+        // A guest that parks the counter at the end gets nothing posted
+        // (found by the fuzzer: it overflowed).
+        patch(&ram, |r| r.mail_seq = u64::MAX);
+        assert_eq!(post_command(&ram, &l, debug::Command::Kill, 7), None);
     }
 }
