@@ -44,7 +44,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"PCBTABLE");
 
 /// Version of the debug-port layout ([`Registration`], [`Event`],
 /// [`PanicRecord`]); part of [`crate::ABI_VERSION`].
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Records in the kernel's event ring (a power of two).
 pub const RING_CAPACITY: u32 = 1024;
@@ -255,6 +255,12 @@ wire_enum! {
         /// fault): `reason` is the [`CrashKind`], `arg` the rip; `pid` the
         /// process that was current (0: none).
         Panic = 8,
+        /// A context switch, one record for two state transitions: `pid`
+        /// left the CPU (`old` Running -> `new`, with `reason`) and process
+        /// `arg` went from Runnable to Running (`arg` 0: the idle loop ran;
+        /// `arg == pid`: it kept the CPU). Readers see it as the two
+        /// [`EventKind::State`] events of [`Event::expand`].
+        Switch = 9,
     }
 }
 
@@ -271,6 +277,7 @@ impl EventKind {
             EventKind::Resume => "resume",
             EventKind::Fault => "fault",
             EventKind::Panic => "panic",
+            EventKind::Switch => "switch",
         }
     }
 }
@@ -311,6 +318,33 @@ impl Event {
             | (old as u64) << 40
             | (new as u64) << 48
             | (reason as u64) << 56
+    }
+
+    /// The record as the state events it stands for: a [`EventKind::Switch`]
+    /// is the outgoing process's transition, then (unless the idle loop
+    /// took the CPU) the incoming one's, Runnable to Running; any other
+    /// record is itself.
+    pub fn expand(self) -> impl Iterator<Item = Event> {
+        let (first, second) = if self.kind == EventKind::Switch as u8 {
+            let out = Event {
+                kind: EventKind::State as u8,
+                arg: 0,
+                ..self
+            };
+            let next = (self.arg != 0).then_some(Event {
+                pid: self.arg as u32,
+                kind: EventKind::State as u8,
+                old: crate::proc::ProcState::Runnable as u8,
+                new: crate::proc::ProcState::Running as u8,
+                reason: 0,
+                arg: 0,
+                ..self
+            });
+            (out, next)
+        } else {
+            (self, None)
+        };
+        core::iter::once(first).chain(second)
     }
 
     /// Decodes a record from its little-endian bytes.
@@ -367,6 +401,62 @@ mod tests {
             (e.pid, e.kind, e.old, e.new, e.reason),
             (0x0102_0304, 5, 6, 7, 8)
         );
+    }
+
+    #[test]
+    fn a_switch_is_two_state_events() {
+        use crate::proc::{ProcState, SleepReason};
+        let (running, sleeping) = (ProcState::Running as u8, ProcState::Sleeping as u8);
+        let s = Event {
+            tsc: 10,
+            tick: 2,
+            pid: 3,
+            kind: EventKind::Switch as u8,
+            old: running,
+            new: sleeping,
+            reason: SleepReason::Io as u8,
+            arg: 5,
+        };
+        let v: [Event; 2] = [s.expand().next().unwrap(), s.expand().nth(1).unwrap()];
+        assert_eq!(s.expand().count(), 2);
+        assert_eq!(
+            (
+                v[0].pid,
+                v[0].kind,
+                v[0].old,
+                v[0].new,
+                v[0].reason,
+                v[0].arg
+            ),
+            (
+                3,
+                EventKind::State as u8,
+                running,
+                sleeping,
+                SleepReason::Io as u8,
+                0
+            )
+        );
+        assert_eq!(
+            (
+                v[1].pid,
+                v[1].old,
+                v[1].new,
+                v[1].reason,
+                v[1].tsc,
+                v[1].tick
+            ),
+            (5, ProcState::Runnable as u8, running, 0, 10, 2)
+        );
+        // To the idle loop: only the outgoing transition.
+        assert_eq!(Event { arg: 0, ..s }.expand().count(), 1);
+        // Any other record is itself.
+        let st = Event {
+            kind: EventKind::State as u8,
+            ..s
+        };
+        let mut it = st.expand();
+        assert_eq!((it.next(), it.next()), (Some(st), None));
     }
 
     #[test]

@@ -221,6 +221,22 @@ pub fn init(cap: usize, quantum: u32, hz: u32) {
 /// The VMM reads the table meanwhile: the change is bracketed by the debug
 /// port's generation counter, and recorded in its event ring.
 pub fn set_state(slot: usize, state: ProcState, reason: SleepReason) {
+    let old = set_state_untraced(slot, state, reason);
+    crate::dev::debugport::emit(
+        abi::debug::EventKind::State,
+        pcb(slot).info.pid,
+        old,
+        state as u32,
+        reason as u32,
+        0,
+    );
+}
+
+/// [`set_state`] without its event: for the scheduler, which records the
+/// two transitions of a switch as one [`abi::debug::EventKind::Switch`].
+/// Returns the old state.
+#[inline(always)]
+pub fn set_state_untraced(slot: usize, state: ProcState, reason: SleepReason) -> u32 {
     use crate::dev::debugport;
     debugport::begin_change();
     let info = &mut pcb(slot).info;
@@ -228,14 +244,7 @@ pub fn set_state(slot: usize, state: ProcState, reason: SleepReason) {
     info.state = state as u32;
     info.reason = reason as u32;
     debugport::end_change();
-    debugport::emit(
-        abi::debug::EventKind::State,
-        info.pid,
-        old,
-        state as u32,
-        reason as u32,
-        0,
-    );
+    old
 }
 
 /// Records a lifecycle event of `slot` in the debug port's ring.

@@ -13,7 +13,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::{Run, current, pcb, procs, set_state, state};
+use super::{Run, current, pcb, procs, set_state, set_state_untraced, state};
 use crate::arch::x86_64::switch::{self, fxrstor, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
 use abi::proc::{ProcState, SleepReason};
@@ -67,14 +67,14 @@ pub fn wake_all(list: *mut List) {
 /// woken; the caller rechecks its condition and `killed`.
 pub fn sleep(reason: SleepReason, chan: *mut List) {
     let me = current();
-    set_state(me, ProcState::Sleeping, reason);
+    set_state_untraced(me, ProcState::Sleeping, reason);
     pcb(me).chan = chan;
     if !chan.is_null() {
         // SAFETY: a live list, see wake.
         unsafe { (*chan).push_back(&mut Run, me) };
     }
     pcb(me).info.voluntary_switches += 1;
-    schedule();
+    switch_out(me, ProcState::Sleeping, reason);
 }
 
 /// Sleeps until tick `deadline` (or until woken, e.g. by kill).
@@ -91,10 +91,10 @@ pub fn sleep_until(deadline: u64) {
     pcb(me).deadline = deadline;
     p.timers.insert_before(&mut Run, me, at);
     update_deadline();
-    set_state(me, ProcState::Sleeping, SleepReason::Sleep);
+    set_state_untraced(me, ProcState::Sleeping, SleepReason::Sleep);
     pcb(me).chan = &raw mut p.timers;
     pcb(me).info.voluntary_switches += 1;
-    schedule();
+    switch_out(me, ProcState::Sleeping, SleepReason::Sleep);
 }
 
 /// Publishes the earliest deadline to the timer fast path.
@@ -108,9 +108,9 @@ fn update_deadline() {
 pub fn yield_now() {
     let me = current();
     pcb(me).info.voluntary_switches += 1;
-    set_state(me, ProcState::Runnable, SleepReason::None);
+    set_state_untraced(me, ProcState::Runnable, SleepReason::None);
     procs().runq.push_back(&mut Run, me);
-    schedule();
+    switch_out(me, ProcState::Runnable, SleepReason::None);
 }
 
 /// The full path of a timer tick (EOI done): wakes sleepers whose deadline
@@ -132,9 +132,9 @@ pub fn timer_tick(from_user: bool) {
             return;
         }
         pcb(me).info.involuntary_switches += 1;
-        set_state(me, ProcState::Runnable, SleepReason::None);
+        set_state_untraced(me, ProcState::Runnable, SleepReason::None);
         p.runq.push_back(&mut Run, me);
-        schedule();
+        switch_out(me, ProcState::Runnable, SleepReason::None);
     }
 }
 
@@ -148,6 +148,32 @@ pub fn schedule() {
     if let Some(n) = next {
         set_state(n, ProcState::Running, SleepReason::None);
     }
+    run_next(prev, next);
+}
+
+/// [`schedule`] for the running process `me`, which its caller has just
+/// taken off the CPU (set to `state`, without an event, and queued where
+/// it belongs): the switch is one trace event for both transitions
+/// (tracing costs ring-0 instructions on the hottest path).
+#[inline(always)]
+fn switch_out(me: usize, state: ProcState, reason: SleepReason) {
+    let p = procs();
+    let next = p.runq.pop_front(&mut Run);
+    let next_pid = match next {
+        Some(n) => {
+            set_state_untraced(n, ProcState::Running, SleepReason::None);
+            pcb(n).info.pid
+        }
+        None => 0,
+    };
+    crate::dev::debugport::emit_switch(pcb(me).info.pid, state as u8, reason as u8, next_pid);
+    run_next(Some(me), next);
+}
+
+/// The second half of [`schedule`]: `next` (already Running, or None for
+/// idle) takes the CPU from `prev`.
+fn run_next(prev: Option<usize>, next: Option<usize>) {
+    let p = procs();
     trap::QUANTUM_LEFT.store(p.quantum, Ordering::Relaxed);
     if next == prev {
         return;

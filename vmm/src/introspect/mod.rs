@@ -197,7 +197,8 @@ impl Introspect {
         }
         self.lost += d.lost;
         let tb = self.timebase().expect("registered");
-        for e in d.events {
+        // A switch record stands for two state events.
+        for e in d.events.into_iter().flat_map(Event::expand) {
             self.total += 1;
             let name = self.name_for(&e);
             if let Some(out) = &mut self.events_out {

@@ -92,6 +92,8 @@ pub fn describe(e: &Event, name: &str) -> String {
             };
             format!("{who}: {what} at rip {:#x}", e.arg)
         }
+        // Readers expand it into two state events (Event::expand).
+        Some(EventKind::Switch) => format!("{who}: switched to pid {}", e.arg),
         None => format!("{who}: unknown event kind {}", e.kind),
     }
 }
