@@ -119,21 +119,40 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Program files in the initrd, indexed once (each archive header costs
-/// ring-0 time to parse).
-static FILES: super::KCell<Vec<(&'static str, &'static [u8])>> = super::KCell::new(Vec::new());
+/// Program files in the initrd, indexed as lookups need them: each archive
+/// header costs ring-0 time to parse (hundreds of instructions), so the
+/// boot's lookup of init parses the headers up to init's, not the whole
+/// archive, and a later lookup goes on from there.
+struct Files {
+    /// The files indexed so far.
+    list: Vec<(&'static str, &'static [u8])>,
+    /// The headers not yet parsed (None: not started).
+    rest: Option<abi::cpio::Entries<'static>>,
+}
+
+static FILES: super::KCell<Files> = super::KCell::new(Files {
+    list: Vec::new(),
+    rest: None,
+});
 
 fn find_file(path: &str) -> Option<&'static [u8]> {
     let files = FILES.get();
-    if files.is_empty() {
-        for e in crate::initrd::archive().entries().map_while(Result::ok) {
-            if e.is_file() {
-                files.push((e.name, e.data));
+    let path = abi::cpio::normalize(path);
+    if let Some((_, d)) = files.list.iter().find(|(n, _)| *n == path) {
+        return Some(*d);
+    }
+    let rest = files
+        .rest
+        .get_or_insert_with(|| crate::initrd::archive().entries());
+    for e in rest.by_ref().map_while(Result::ok) {
+        if e.is_file() {
+            files.list.push((e.name, e.data));
+            if e.name == path {
+                return Some(e.data);
             }
         }
     }
-    let path = abi::cpio::normalize(path);
-    files.iter().find(|(n, _)| *n == path).map(|(_, d)| *d)
+    None
 }
 
 /// Arguments copied in from user memory.
