@@ -359,6 +359,7 @@ fn scale(n: usize, per_us: u64) -> bool {
     let (r, w) = pipe_or_die();
     let (rs, ws) = (format!("{r}"), format!("{w}"));
     let free0 = free_frames();
+    begin(0);
     let t0 = rdtsc();
     let mut made = 0;
     // Cycles inside the spawn calls (the rest of t1 - t0 is the children
@@ -379,14 +380,17 @@ fn scale(n: usize, per_us: u64) -> bool {
     let t1 = rdtsc();
     // Let every child run to its read (each closes its copy of W first).
     ulib::yield_now();
+    end(0);
     let free1 = free_frames();
     let _ = ulib::close(w);
     let _ = ulib::close(r);
+    begin(1);
     let t2 = rdtsc();
     for _ in 0..made {
         let _ = ulib::waitpid(-1, 0);
     }
     let t3 = rdtsc();
+    end(1);
     let per = |c: u64| c * 1000 / per_us / made.max(1) as u64;
     println!(
         "bench: scale n={made} create_ns={} spawn_call_ns={} exit_wait_ns={} total_ns={} frames_per_proc={}.{:02}",
@@ -541,11 +545,28 @@ fn main(args: &[&str]) -> i32 {
             if ns.is_empty() || ns.len() != args.len() - at {
                 None
             } else {
-                Some(if ns.iter().all(|&n| scale(n, per_us)) {
-                    0
-                } else {
-                    1
-                })
+                // The marked sections, for an instruction log (see ring0).
+                let ops: Vec<String> = ns
+                    .iter()
+                    .flat_map(|n| [format!("create_{n}"), format!("exit_wait_{n}")])
+                    .collect();
+                let rounds: Vec<String> = ns
+                    .iter()
+                    .flat_map(|n| [n.to_string(), n.to_string()])
+                    .collect();
+                println!(
+                    "bench: ring0 begin={:#x} end={:#x} k=0 ops={}",
+                    begin as *const () as usize,
+                    end as *const () as usize,
+                    ops.join(",")
+                );
+                let ok = ns.iter().all(|&n| scale(n, per_us));
+                println!(
+                    "bench: ring0 done per_op={} rounds={}",
+                    vec!["1"; ops.len()].join(","),
+                    rounds.join(",")
+                );
+                Some(if ok { 0 } else { 1 })
             }
         }
         _ => None,
