@@ -140,6 +140,11 @@ pub fn set_scrub(scrub: bool) {
     FRESH_IS_ZERO.store(!scrub, Ordering::Relaxed);
 }
 
+/// Whether never-used frames are zero (no `scrub`): see [`FRESH_IS_ZERO`].
+pub fn fresh_is_zero() -> bool {
+    FRESH_IS_ZERO.load(Ordering::Relaxed)
+}
+
 /// Allocates one zeroed frame: a never-used one when there is one (already
 /// zero, see [`FRESH_IS_ZERO`]), else a recycled one, zeroed here.
 pub fn alloc_zeroed() -> Option<PhysAddr> {

@@ -12,8 +12,9 @@
 //! switch.
 //!
 //! # The table
-//! `capacity` fixed-size [`Pcb`]s in one array, allocated at boot and zeroed
-//! with one `rep stosq`: an all-zero PCB is a valid Unused slot (links and
+//! `capacity` fixed-size [`Pcb`]s in one array, allocated zeroed at boot
+//! (never-used frames, zero already: no `rep stosq` over it unless
+//! `scrub`): an all-zero PCB is a valid Unused slot (links and
 //! lists are 0 = empty, `Option<Box>` is `None`, files are closed), so boot
 //! loops over nothing. Each PCB starts with its [`ProcInfo`], kept current
 //! in place, so the table is readable from outside (the VMM) with a stride
@@ -195,14 +196,13 @@ impl Links for Sib {
 /// parameters. Boot only.
 pub fn init(cap: usize, quantum: u32, hz: u32) {
     let layout = core::alloc::Layout::array::<Pcb>(cap).expect("table size");
-    // SAFETY: a non-zero-sized layout.
-    let table = unsafe { alloc::alloc::alloc(layout) } as *mut Pcb;
+    // SAFETY: a non-zero-sized layout. All-zero is a valid (Unused) Pcb,
+    // see the module documentation; the heap takes never-used (zero)
+    // frames for it rather than zeroing them.
+    let table = unsafe { alloc::alloc::alloc_zeroed(layout) } as *mut Pcb;
     if table.is_null() {
         panic!("no memory for a process table of {cap} slots");
     }
-    // SAFETY: the allocation is layout.size() bytes; all-zero is a valid
-    // (Unused) Pcb, see the module documentation.
-    unsafe { crate::arch::x86_64::cpu::zero_bytes(table as *mut u8, layout.size()) };
     let p = procs();
     p.table = table;
     p.cap = cap;
