@@ -3,7 +3,9 @@
 //! ```text
 //! hostbench ops [ROUNDS]      the guest's `bench` operations on this Linux, by the same
 //!                             method; prints one JSON object
-//! hostbench kvm [MEMORY_MIB]  a bare VM: open /dev/kvm, create a VM, its memory and a
+//! hostbench kvm [MEMORY_MIB [irqchip]]
+//!                             a bare VM: open /dev/kvm, create a VM (with `irqchip`, its
+//!                             in-kernel LAPIC, IOAPIC and PIT, as vmm), its memory and a
 //!                             vCPU, and exit (scripts/bench times the whole process)
 //! ```
 //!
@@ -213,7 +215,16 @@ fn ops(rounds: usize) {
 }
 
 /// A VM and nothing else: what any KVM VMM pays before its guest runs.
-fn kvm(mib: usize) -> i32 {
+/// With `irqchip`, the in-kernel LAPIC/IOAPIC and PIT first, as vmm has
+/// them. `HOSTBENCH_VERBOSE` prints the time of each step.
+fn kvm(mib: usize, irqchip: bool) -> i32 {
+    let t0 = Instant::now();
+    let verbose = std::env::var_os("HOSTBENCH_VERBOSE").is_some();
+    let step = |what: &str| {
+        if verbose {
+            eprintln!("{:>8.3} ms  {what}", t0.elapsed().as_secs_f64() * 1e3);
+        }
+    };
     use kvm_bindings::kvm_userspace_memory_region;
     let kvm = match kvm_ioctls::Kvm::new() {
         Ok(k) => k,
@@ -223,6 +234,13 @@ fn kvm(mib: usize) -> i32 {
         }
     };
     let vm = kvm.create_vm().expect("KVM_CREATE_VM");
+    step("KVM_CREATE_VM");
+    if irqchip {
+        vm.create_irq_chip().expect("KVM_CREATE_IRQCHIP");
+        vm.create_pit2(kvm_bindings::kvm_pit_config::default())
+            .expect("KVM_CREATE_PIT2");
+        step("KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2");
+    }
     let size = mib << 20;
     // SAFETY: a fresh anonymous private mapping.
     let mem = unsafe {
@@ -245,7 +263,15 @@ fn kvm(mib: usize) -> i32 {
     };
     // SAFETY: the region is our live mapping of `size` bytes.
     unsafe { vm.set_user_memory_region(region) }.expect("KVM_SET_USER_MEMORY_REGION");
+    step("KVM_SET_USER_MEMORY_REGION");
+    if std::env::var_os("HOSTBENCH_IRQCHIP_AFTER").is_some() {
+        vm.create_irq_chip().expect("KVM_CREATE_IRQCHIP");
+        vm.create_pit2(kvm_bindings::kvm_pit_config::default())
+            .expect("KVM_CREATE_PIT2");
+        step("KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2 (after the memory)");
+    }
     let vcpu = vm.create_vcpu(0).expect("KVM_CREATE_VCPU");
+    step("KVM_CREATE_VCPU");
     drop(vcpu);
     drop(vm);
     0
@@ -263,9 +289,9 @@ fn main() {
             ops(num(2, 200));
             0
         }
-        Some("kvm") => kvm(num(2, 128)),
+        Some("kvm") => kvm(num(2, 128), args.get(3).is_some_and(|a| a == "irqchip")),
         _ => {
-            eprintln!("usage: hostbench ops [ROUNDS] | hostbench kvm [MEMORY_MIB]");
+            eprintln!("usage: hostbench ops [ROUNDS] | hostbench kvm [MEMORY_MIB [irqchip]]");
             2
         }
     };
