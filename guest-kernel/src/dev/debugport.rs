@@ -18,62 +18,65 @@ use abi::debug::{
     Registration, VERSION,
 };
 
-struct Shared {
-    reg: UnsafeCell<Registration>,
-    ring: UnsafeCell<[Event; RING_CAPACITY as usize]>,
-}
+struct Shared<T>(UnsafeCell<T>);
 
 // SAFETY: one CPU; the kernel touches these with interrupts off; the VMM
 // reads them only through guest memory (volatile accesses on this side).
-unsafe impl Sync for Shared {}
+unsafe impl<T> Sync for Shared<T> {}
 
-static SHARED: Shared = Shared {
-    reg: UnsafeCell::new(Registration {
-        magic: 0,
-        version: 0,
-        size: 0,
-        host_ack: 0,
-        hz: 0,
-        tsc_khz: 0,
-        boot_tsc: 0,
-        sched_tsc: 0,
-        init_tsc: 0,
-        announce_tsc: 0,
-        table: 0,
-        stride: 0,
-        capacity: 0,
-        info_offset: 0,
-        ring_capacity: 0,
-        generation: 0,
-        ring: 0,
-        head: 0,
-        tail: 0,
-        mail_cmd: 0,
-        mail_pid: 0,
-        mail_seq: 0,
-        mail_done: 0,
-        mail_result: 0,
-        panic: PanicRecord::EMPTY,
-    }),
-    ring: UnsafeCell::new(
-        [Event {
-            tsc: 0,
-            tick: 0,
-            pid: 0,
-            kind: 0,
-            old: 0,
-            new: 0,
-            reason: 0,
-            arg: 0,
-        }; RING_CAPACITY as usize],
-    ),
-};
+/// The registration block (in .bss: it starts all zero).
+static REG: Shared<Registration> = Shared(UnsafeCell::new(Registration {
+    magic: 0,
+    version: 0,
+    size: 0,
+    host_ack: 0,
+    hz: 0,
+    tsc_khz: 0,
+    boot_tsc: 0,
+    sched_tsc: 0,
+    init_tsc: 0,
+    announce_tsc: 0,
+    table: 0,
+    stride: 0,
+    capacity: 0,
+    info_offset: 0,
+    ring_capacity: 0,
+    generation: 0,
+    ring: 0,
+    head: 0,
+    tail: 0,
+    mail_cmd: 0,
+    mail_pid: 0,
+    mail_seq: 0,
+    mail_done: 0,
+    mail_result: 0,
+    panic: PanicRecord::EMPTY,
+}));
+
+/// The event ring, 32 KiB. Not in .bss but with the stacks, which boot
+/// does not zero (linker.ld): its contents never matter (the VMM reads
+/// only records the kernel wrote, below `head`), and zeroing it at boot
+/// cost ~3 ms here (the first touch of a guest page is expensive on
+/// PVM); its pages are touched as events fill them.
+#[unsafe(link_section = ".stack")]
+static RING: Shared<[Event; RING_CAPACITY as usize]> = Shared(UnsafeCell::new(
+    [Event {
+        tsc: 0,
+        tick: 0,
+        pid: 0,
+        kind: 0,
+        old: 0,
+        new: 0,
+        reason: 0,
+        arg: 0,
+    }; RING_CAPACITY as usize],
+));
 
 /// Whether events go to the ring (a VMM acknowledged us, tracing is on).
 static TRACING: AtomicBool = AtomicBool::new(false);
 
 fn reg() -> *mut Registration {
-    SHARED.reg.get()
+    REG.0.get()
 }
 
 /// Registers the block with the VMM (boot): the timing, the table (may be
@@ -90,7 +93,7 @@ pub fn register(hz: u32, tsc_khz: u64, boot_tsc: u64, trace: bool, garbage: bool
         (*r).hz = hz;
         (*r).tsc_khz = tsc_khz;
         (*r).boot_tsc = boot_tsc;
-        (*r).ring = kernel_virt_to_phys(SHARED.ring.get() as u64).0;
+        (*r).ring = kernel_virt_to_phys(RING.0.get() as u64).0;
         (*r).ring_capacity = RING_CAPACITY;
         if garbage {
             (*r).magic = 0x0BAD_0BAD;
@@ -196,7 +199,7 @@ pub fn emit(kind: EventKind, pid: u32, old: u32, new: u32, reason: u32, arg: u64
     // what tracing costs).
     unsafe {
         let head = read_volatile(addr_of!((*r).head));
-        let slot = (SHARED.ring.get() as *mut u64)
+        let slot = (RING.0.get() as *mut u64)
             .add(((head & u64::from(RING_CAPACITY - 1)) as usize) * (debug::EVENT_SIZE / 8));
         let packed = Event::id_word(pid, kind as u8, old as u8, new as u8, reason as u8);
         // The TSC as rdtsc leaves it, two 32-bit halves (little-endian:
@@ -241,7 +244,7 @@ pub fn emit_switch(pid: u32, new: u8, reason: u8, next: u32) {
     // word as its two little-endian halves: pid, then kind|old|new|reason).
     unsafe {
         let head = read_volatile(addr_of!((*r).head));
-        let slot = (SHARED.ring.get() as *mut u64)
+        let slot = (RING.0.get() as *mut u64)
             .add(((head & u64::from(RING_CAPACITY - 1)) as usize) * (debug::EVENT_SIZE / 8));
         core::arch::asm!(
             "rdtsc",
