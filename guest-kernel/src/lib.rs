@@ -12,6 +12,8 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
 pub mod command;
 pub mod cooked;
 pub mod exception;
@@ -19,6 +21,7 @@ pub mod hex;
 pub mod image;
 pub mod line;
 pub mod memmap;
+pub mod pagelist;
 pub mod procs;
 pub mod ring;
 pub mod time;

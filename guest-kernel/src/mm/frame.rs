@@ -20,6 +20,14 @@ use abi::PAGE_SIZE;
 /// Most usable ranges kept; more are dropped (and logged).
 const MAX_RANGES: usize = 32;
 
+/// Frames only the kernel heap may take: what processes ask for (their
+/// pages, page tables, kernel stacks, pipe buffers: [`alloc_user`]) fails
+/// while no more than this many are free, so the kernel's own small
+/// allocations (a PCB's address-space record, a page-list chunk, a copied
+/// argument) still succeed when a process has taken all the memory there
+/// is. 256 KiB.
+pub const RESERVE: u64 = 64;
+
 struct Frames {
     ranges: [Range; MAX_RANGES],
     nranges: usize,
@@ -123,7 +131,15 @@ impl Frames {
 
 /// Allocates one frame (contents undefined).
 pub fn alloc() -> Option<PhysAddr> {
+    take(0)
+}
+
+/// One frame, if more than `keep` are free.
+fn take(keep: u64) -> Option<PhysAddr> {
     let mut f = FRAMES.lock();
+    if f.free_frames <= keep {
+        return None;
+    }
     f.pop_free().or_else(|| f.bump(1))
 }
 
@@ -148,8 +164,16 @@ pub fn fresh_is_zero() -> bool {
 /// Allocates one zeroed frame: a never-used one when there is one (already
 /// zero, see [`FRESH_IS_ZERO`]), else a recycled one, zeroed here.
 pub fn alloc_zeroed() -> Option<PhysAddr> {
+    take_zeroed(0)
+}
+
+/// One zeroed frame, if more than `keep` are free.
+fn take_zeroed(keep: u64) -> Option<PhysAddr> {
     let (frame, fresh) = {
         let mut f = FRAMES.lock();
+        if f.free_frames <= keep {
+            return None;
+        }
         match f.bump(1) {
             Some(frame) => (frame, true),
             None => (f.pop_free()?, false),
@@ -162,10 +186,32 @@ pub fn alloc_zeroed() -> Option<PhysAddr> {
     Some(frame)
 }
 
-/// Allocates `n` physically contiguous frames (only ever from the bump
-/// pointer, so it can fail while single frames are still free).
+/// Allocates `n` physically contiguous frames: from the bump pointer,
+/// so it can fail for `n > 1` while single frames are still free (one
+/// frame may also come from the free list).
 pub fn alloc_contiguous(n: u64) -> Option<PhysAddr> {
-    FRAMES.lock().bump(n)
+    let mut f = FRAMES.lock();
+    if n == 1 {
+        return f.pop_free().or_else(|| f.bump(1));
+    }
+    f.bump(n)
+}
+
+/// [`alloc`] for what a process asks for: `None` once only the reserve
+/// is left.
+pub fn alloc_user() -> Option<PhysAddr> {
+    take(RESERVE)
+}
+
+/// [`alloc_zeroed`] for what a process asks for: `None` once only the
+/// reserve is left.
+pub fn alloc_zeroed_user() -> Option<PhysAddr> {
+    take_zeroed(RESERVE)
+}
+
+/// Frames a process may still take (free ones beyond the reserve).
+pub fn user_available() -> u64 {
+    FRAMES.lock().free_frames.saturating_sub(RESERVE)
 }
 
 /// Returns a frame.

@@ -53,9 +53,9 @@ pub fn alloc(kernel_pml4: PhysAddr, slot: usize) -> Option<u64> {
         let pte = uvm::walk(
             kernel_pml4,
             va,
-            Some((&mut || frame::alloc_zeroed(), PTE_P | PTE_W)),
+            Some((&mut || frame::alloc_zeroed_user(), PTE_P | PTE_W)),
         );
-        let f = frame::alloc();
+        let f = frame::alloc_user();
         match (pte, f) {
             (Some(pte), Some(f)) => {
                 // SAFETY: walk returned the PTE slot of va in a live table.

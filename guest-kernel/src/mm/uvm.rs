@@ -3,8 +3,12 @@
 //! filled regions, a heap grown by `sbrk` and a stack grown on demand, both
 //! zero-filled on first touch, and checked access to user memory.
 //!
-//! Every mapped user page and every user page-table frame is listed, so
+//! Every mapped user page and every user page-table frame is listed (in
+//! [`PageList`]s: 2 KiB chunks, never a big contiguous allocation), so
 //! copying (fork) and freeing (exit) cost O(mapped pages): no table scans.
+//! Frames come from [`frame::alloc_user`], which leaves the kernel a
+//! reserve: a process that takes all memory gets failures (ENOMEM, a page
+//! fault that kills it), never a kernel out of memory.
 //!
 //! ```text
 //! 0x1000                      system-call stub (shared frame, R-X, user)
@@ -16,7 +20,6 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::frame;
@@ -28,6 +31,7 @@ use abi::PAGE_SIZE;
 use abi::proc::Cause;
 use abi::sys::{STUB_ADDR, USER_END, USER_STACK_TOP};
 use kernel::image::{GUARD_BOTTOM, Image, MAX_SEGMENTS, STACK_BOTTOM, Segment};
+use kernel::pagelist::PageList;
 
 /// Present.
 pub const PTE_P: u64 = 1;
@@ -121,9 +125,9 @@ pub struct Space {
     /// Physical address of the PML4.
     pub pml4: PhysAddr,
     /// Mapped user pages: (virtual address, PTE).
-    pages: Vec<(u64, u64)>,
-    /// User page-table frames (below the PML4).
-    tables: Vec<u64>,
+    pages: PageList,
+    /// User page-table frames (below the PML4): (frame, 0).
+    tables: PageList,
     segments: [Segment; MAX_SEGMENTS],
     nsegments: usize,
     /// The program file (in the initrd).
@@ -137,7 +141,7 @@ pub struct Space {
 impl Space {
     /// A new address space for `image` (nothing mapped but the stub).
     pub fn new(image: &Image, file: &'static [u8]) -> Option<Box<Space>> {
-        let pml4 = frame::alloc_zeroed()?;
+        let pml4 = frame::alloc_zeroed_user()?;
         let src: *const u64 = paging::direct(PhysAddr(kernel_pml4().0 + 2048));
         let dst: *mut u64 = paging::direct(PhysAddr(pml4.0 + 2048));
         // SAFETY: both are PML4 frames in the direct map; one rep movsq
@@ -145,8 +149,8 @@ impl Space {
         unsafe { cpu::copy_qwords(dst, src, 256) };
         let mut s = Box::new(Space {
             pml4,
-            pages: Vec::new(),
-            tables: Vec::new(),
+            pages: PageList::new(),
+            tables: PageList::new(),
             segments: image.segments,
             nsegments: image.count,
             file,
@@ -177,8 +181,11 @@ impl Space {
     fn pte(&mut self, va: u64, create: bool) -> Option<*mut u64> {
         let tables = &mut self.tables;
         let mut alloc = || {
-            let t = frame::alloc_zeroed()?;
-            tables.push(t.0);
+            if !tables.reserve() {
+                return None;
+            }
+            let t = frame::alloc_zeroed_user()?;
+            tables.push(t.0, 0);
             Some(t)
         };
         walk(
@@ -241,6 +248,11 @@ impl Space {
         if unsafe { pte.read() } & PTE_P != 0 {
             return Err(Cause::PageFault);
         }
+        // Room in the page list first: after this, mapping cannot fail
+        // half-way.
+        if !self.pages.reserve() {
+            return Err(Cause::PageFault);
+        }
         let key = (self.file.as_ptr() as usize, page);
         let cached = if perm.write {
             None
@@ -251,18 +263,18 @@ impl Space {
             let flags = frame | PTE_P | PTE_U | PTE_SHARED | self.nx(perm);
             // SAFETY: our PTE slot; the frame is a filled, never-freed page.
             unsafe { pte.write(flags) };
-            self.pages.push((page, flags));
+            self.pages.push(page, flags);
             return Ok(());
         }
         let fill = seg.and_then(|i| self.segments[i].fill(page));
         // A page with no file bytes is all zero: take a zeroed frame (often
         // free, see frame::alloc_zeroed) instead of zeroing one here.
         if fill.is_none() {
-            let f = frame::alloc_zeroed().ok_or(Cause::PageFault)?;
+            let f = frame::alloc_zeroed_user().ok_or(Cause::PageFault)?;
             self.map_new(pte, page, f, perm, key);
             return Ok(());
         }
-        let f = frame::alloc().ok_or(Cause::PageFault)?;
+        let f = frame::alloc_user().ok_or(Cause::PageFault)?;
         let dst: *mut u8 = paging::direct(f);
         // SAFETY: a fresh frame in the direct map; the copy stays inside
         // the page and the file (Segment::fill, checked by Image::parse).
@@ -293,7 +305,8 @@ impl Space {
         }
         // SAFETY: our own PTE slot, empty (checked by fault_in).
         unsafe { pte.write(flags) };
-        self.pages.push((page, flags));
+        // Cannot fail: fault_in reserved the room.
+        self.pages.push(page, flags);
     }
 
     /// Whether `[ptr, ptr + len)` is user memory this process may read (or
@@ -342,12 +355,12 @@ impl Space {
             old.next_multiple_of(PAGE_SIZE),
             new.next_multiple_of(PAGE_SIZE),
         );
-        if new_end > old_end && (new_end - old_end) / PAGE_SIZE > frame::stats().0 {
+        if new_end > old_end && (new_end - old_end) / PAGE_SIZE > frame::user_available() {
             return Err(ENOMEM);
         }
         if new_end < old_end {
             let pml4 = self.pml4;
-            self.pages.retain(|&(va, pte)| {
+            self.pages.retain(|va, pte| {
                 if va < new_end || va >= old_end {
                     return true;
                 }
@@ -370,15 +383,15 @@ impl Space {
     pub fn duplicate(&self) -> Option<Box<Space>> {
         let mut s = Box::new(Space {
             pml4: PhysAddr(0),
-            pages: Vec::with_capacity(self.pages.len()),
-            tables: Vec::new(),
+            pages: PageList::new(),
+            tables: PageList::new(),
             segments: self.segments,
             nsegments: self.nsegments,
             file: self.file,
             heap_start: self.heap_start,
             brk: self.brk,
         });
-        let pml4 = frame::alloc_zeroed()?;
+        let pml4 = frame::alloc_zeroed_user()?;
         s.pml4 = pml4;
         let src: *const u64 = paging::direct(PhysAddr(self.pml4.0 + 2048));
         let dst: *mut u64 = paging::direct(PhysAddr(pml4.0 + 2048));
@@ -387,16 +400,19 @@ impl Space {
         let pte = s.pte(STUB_ADDR, true)?;
         // SAFETY: our own PTE slot.
         unsafe { pte.write(STUB.load(Ordering::Relaxed) | PTE_P | PTE_U) };
-        for &(va, old) in &self.pages {
+        for (va, old) in self.pages.iter() {
+            if !s.pages.reserve() {
+                return None;
+            }
             if old & PTE_SHARED != 0 {
                 // Text-cache pages are shared, not copied.
                 let pte = s.pte(va, true)?;
                 // SAFETY: our own PTE slot; the frame is never freed.
                 unsafe { pte.write(old) };
-                s.pages.push((va, old));
+                s.pages.push(va, old);
                 continue;
             }
-            let f = frame::alloc()?;
+            let f = frame::alloc_user()?;
             let pte = match s.pte(va, true) {
                 Some(p) => p,
                 None => {
@@ -415,7 +431,7 @@ impl Space {
                 );
                 pte.write(new);
             }
-            s.pages.push((va, new));
+            s.pages.push(va, new);
         }
         Some(s)
     }
@@ -455,12 +471,12 @@ impl Drop for Space {
         // SAFETY: the space is not current (callers switch CR3 first), so
         // nothing uses its frames any more.
         unsafe {
-            for &(_, pte) in &self.pages {
+            for (_, pte) in self.pages.iter() {
                 if pte & PTE_SHARED == 0 {
                     frame::free(PhysAddr(pte & PTE_ADDR));
                 }
             }
-            for &t in &self.tables {
+            for (t, _) in self.tables.iter() {
                 frame::free(PhysAddr(t));
             }
             if self.pml4.0 != 0 {

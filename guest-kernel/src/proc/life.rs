@@ -214,18 +214,23 @@ fn load(args: &Args) -> Result<Loaded, i64> {
     if USER_STACK_TOP - argv_at > USER_STACK_MAX / 2 {
         return Err(-E2BIG);
     }
-    let mut block = Vec::with_capacity((USER_STACK_TOP - argv_at) as usize);
+    // The array, then the strings (the gap between is zero: fresh stack
+    // pages). Written piece by piece: one block could be 9 KiB, a heap
+    // allocation of contiguous frames, which may not exist.
+    let mut array = Vec::with_capacity(args.argv.len() * 16);
     let mut ptr = str_at;
     for a in &args.argv {
-        block.extend_from_slice(&ptr.to_le_bytes());
-        block.extend_from_slice(&(a.len() as u64).to_le_bytes());
+        array.extend_from_slice(&ptr.to_le_bytes());
+        array.extend_from_slice(&(a.len() as u64).to_le_bytes());
         ptr += a.len() as u64;
     }
-    block.resize((str_at - argv_at) as usize, 0);
+    let mut ok = space.write(argv_at, &array);
+    let mut at = str_at;
     for a in &args.argv {
-        block.extend_from_slice(a);
+        ok = ok && space.write(at, a);
+        at += a.len() as u64;
     }
-    if !space.write(argv_at, &block) {
+    if !ok {
         return Err(-ENOMEM);
     }
     Ok(Loaded {

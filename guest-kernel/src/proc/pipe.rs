@@ -1,9 +1,11 @@
 //! Open files and pipes.
 //!
 //! A [`File`] is what an fd slot holds: closed (all zero), the console, or
-//! one end of a [`Pipe`]. A pipe is a 4 KiB ring with counts of open read
-//! and write ends (one per fd, across processes) and two wait queues; it is
-//! freed when both counts reach zero. Reading an empty pipe sleeps until
+//! one end of a [`Pipe`]. A pipe is a 4 KiB ring (a frame of its own: the
+//! heap's multi-frame allocations need contiguous frames, which can run out
+//! while single ones are free) with counts of open read and write ends (one
+//! per fd, across processes) and two wait queues; it is freed when both
+//! counts reach zero. Reading an empty pipe sleeps until
 //! data comes or no writer is left (then 0: end of file); writing a full
 //! one sleeps until there is room; writing with no reader left is `EPIPE`.
 
@@ -93,15 +95,19 @@ impl File {
             wake_all(&raw mut p.rq);
         }
         if p.readers == 0 && p.writers == 0 {
-            // SAFETY: made by Box::into_raw in new_pipe; no references left.
-            drop(unsafe { Box::from_raw(self.pipe) });
+            // SAFETY: new_pipe made both; no references are left.
+            unsafe {
+                crate::mm::frame::free(crate::mm::paging::direct_to_phys(p.buf as u64));
+                drop(Box::from_raw(self.pipe));
+            }
         }
     }
 }
 
 /// A pipe.
 pub struct Pipe {
-    buf: [u8; PIPE_SIZE],
+    /// The ring: one frame, through the direct map.
+    buf: *mut [u8; PIPE_SIZE],
     /// Bytes ever written / read (wrapping).
     head: usize,
     tail: usize,
@@ -115,15 +121,20 @@ pub struct Pipe {
 
 /// A new pipe: its (read end, write end), or `None` without memory.
 pub fn new_pipe() -> Option<(File, File)> {
+    const _: () = assert!(PIPE_SIZE as u64 == abi::PAGE_SIZE);
+    let frame = crate::mm::frame::alloc_user()?;
     let layout = core::alloc::Layout::new::<Pipe>();
     // SAFETY: a non-zero-sized layout.
     let p = unsafe { alloc::alloc::alloc(layout) } as *mut Pipe;
     if p.is_null() {
+        // SAFETY: just allocated, unused.
+        unsafe { crate::mm::frame::free(frame) };
         return None;
     }
     // SAFETY: fresh memory for one Pipe. The buffer need not be zeroed:
     // only written bytes are ever read.
     unsafe {
+        (&raw mut (*p).buf).write(crate::mm::paging::direct(frame));
         (&raw mut (*p).head).write(0);
         (&raw mut (*p).tail).write(0);
         (&raw mut (*p).readers).write(1);
@@ -145,8 +156,10 @@ impl Pipe {
                 let n = avail.min(out.len());
                 let start = self.tail % PIPE_SIZE;
                 let first = n.min(PIPE_SIZE - start);
-                copy(&mut out[..first], &self.buf[start..start + first]);
-                copy(&mut out[first..n], &self.buf[..n - first]);
+                // SAFETY: the pipe's own frame, alive while the pipe is.
+                let buf = unsafe { &*self.buf };
+                copy(&mut out[..first], &buf[start..start + first]);
+                copy(&mut out[first..n], &buf[..n - first]);
                 self.tail = self.tail.wrapping_add(n);
                 wake_all(&raw mut self.wq);
                 return Some(n);
@@ -182,11 +195,10 @@ impl Pipe {
             let n = room.min(data.len() - done);
             let start = self.head % PIPE_SIZE;
             let first = n.min(PIPE_SIZE - start);
-            copy(
-                &mut self.buf[start..start + first],
-                &data[done..done + first],
-            );
-            copy(&mut self.buf[..n - first], &data[done + first..done + n]);
+            // SAFETY: the pipe's own frame, alive while the pipe is.
+            let buf = unsafe { &mut *self.buf };
+            copy(&mut buf[start..start + first], &data[done..done + first]);
+            copy(&mut buf[..n - first], &data[done + first..done + n]);
             self.head = self.head.wrapping_add(n);
             done += n;
         }
