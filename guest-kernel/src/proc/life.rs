@@ -429,8 +429,16 @@ pub fn exit(status: WaitStatus) -> ! {
     unreachable!("a zombie ran again");
 }
 
+/// Whether `slot` sleeps in `waitpid`, or was suspended there (then
+/// [`wake`] ends its wait: it stays Stopped, and `resume` makes it
+/// runnable, so it finds the zombie; without the wake it went back to
+/// sleep on resume, with no one left to wake it).
 fn is_waiting(slot: usize) -> bool {
-    state(slot) == ProcState::Sleeping && pcb(slot).info.reason == SleepReason::Wait as u32
+    match state(slot) {
+        ProcState::Sleeping => pcb(slot).info.reason == SleepReason::Wait as u32,
+        ProcState::Stopped => pcb(slot).stopped_sleep == SleepReason::Wait,
+        _ => false,
+    }
 }
 
 /// Frees a zombie child of `parent`: returns its pid and status.
@@ -528,12 +536,16 @@ pub fn kill(pid: i64) -> i64 {
 
 /// `suspend(pid)`: Stopped until resumed. A sleeper is Stopped at once and
 /// stays on its wait list; if its event comes meanwhile, `resume` finds it
-/// runnable, else asleep again.
+/// runnable, else asleep again. A killed process is not stopped: the kill
+/// wins (stopped, it would never run to die).
 pub fn suspend(pid: i64) -> i64 {
     let slot = match target(pid) {
         Ok(s) => s,
         Err(e) => return e,
     };
+    if pcb(slot).info.killed != 0 {
+        return 0;
+    }
     super::trace(slot, EventKind::Suspend, 0, 0);
     match state(slot) {
         ProcState::Runnable => {
