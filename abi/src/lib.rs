@@ -51,7 +51,7 @@ pub mod sys;
 
 /// Version of this guest/host contract. The kernel reports it at boot; the VMM
 /// refuses features of a guest whose version it does not know.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Size of a page, the unit of guest memory management.
 pub const PAGE_SIZE: u64 = 4096;

@@ -48,6 +48,40 @@ pub const NAME_LEN: usize = 16;
 /// `waitpid` flag: return 0 at once if no child has exited.
 pub const WNOHANG: u64 = 1;
 
+/// What `sysinfo` reports: the kernel's resource counts, so a program can
+/// check that what it used came back (frames and process slots). Frames
+/// are 4 KiB. Fixed layout, 64 bytes.
+///
+/// Every frame is free, held by the kernel (`kernel_frames`: its heap, the
+/// shared program-text cache, the kernel-stack page tables; these only
+/// grow) or owned by a process. So while nothing else runs, a process that
+/// created and reaped children finds `free_frames + kernel_frames +
+/// self_frames` where it was before: a change is a leak.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SysInfo {
+    /// Usable RAM frames.
+    pub total_frames: u64,
+    /// Frames free now.
+    pub free_frames: u64,
+    /// Frames the kernel keeps for itself: its heap (the process table
+    /// too), the shared program-text cache, the kernel-stack page tables.
+    pub kernel_frames: u64,
+    /// Frames the caller owns: its private user pages, its page tables and
+    /// PML4, its kernel stack.
+    pub self_frames: u64,
+    /// Process-table slots.
+    pub total_procs: u64,
+    /// Unused slots (free for `fork`/`spawn`).
+    pub free_procs: u64,
+    /// Bytes of kernel heap in use.
+    pub heap_bytes: u64,
+    /// Zero (room to grow).
+    pub reserved: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<SysInfo>() == 64);
+
 /// The system call numbers.
 pub mod nr {
     /// `exit(status) -> !`
@@ -92,8 +126,10 @@ pub mod nr {
     pub const UPTIME: u64 = 19;
     /// `poweroff(status) -> !` (init only, or any process: see the kernel)
     pub const POWEROFF: u64 = 20;
+    /// `sysinfo(buf: *mut SysInfo) -> 0`: the kernel's resource counts
+    pub const SYSINFO: u64 = 21;
     /// Number of system calls; numbers at or above it give `ENOSYS`.
-    pub const COUNT: u64 = 21;
+    pub const COUNT: u64 = 22;
 }
 
 /// Error numbers, returned negated (Linux's values).

@@ -41,6 +41,8 @@ struct Heap {
     in_use: usize,
     /// Frames the heap holds (class frames are never returned).
     frames: usize,
+    /// Frames of whole-frame allocations now in use.
+    large: usize,
 }
 
 /// The allocator; see the module documentation.
@@ -55,6 +57,7 @@ static HEAP: KernelHeap = KernelHeap(IrqLock::new(Heap {
     }; CLASSES],
     in_use: 0,
     frames: 0,
+    large: 0,
 }));
 
 /// The size class of a layout, or `None` for a whole-frame allocation.
@@ -132,6 +135,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                 match frame::alloc_contiguous(pages as u64) {
                     Some(frame) => {
                         heap.in_use += pages * PAGE_SIZE as usize;
+                        heap.large += pages;
                         paging::direct(frame)
                     }
                     None => ptr::null_mut(),
@@ -161,6 +165,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                     unsafe { frame::free(PhysAddr(phys.0 + i * PAGE_SIZE)) };
                 }
                 heap.in_use -= pages * PAGE_SIZE as usize;
+                heap.large -= pages;
             }
         }
     }
@@ -170,4 +175,11 @@ unsafe impl GlobalAlloc for KernelHeap {
 pub fn stats() -> (usize, usize) {
     let heap = HEAP.0.lock();
     (heap.in_use, heap.frames)
+}
+
+/// Frames the heap holds now: the size classes' and the whole-frame
+/// allocations'.
+pub fn frames() -> u64 {
+    let heap = HEAP.0.lock();
+    (heap.frames + heap.large) as u64
 }

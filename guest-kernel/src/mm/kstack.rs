@@ -11,6 +11,8 @@
 //! unmapped guard: the #PF cannot be delivered on that stack, so the CPU
 //! raises #DF, which runs on IST1 and reports it.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use super::frame;
 use super::paging::{self, PhysAddr};
 use super::uvm::{self, PTE_P, PTE_W};
@@ -24,6 +26,17 @@ pub const STRIDE: u64 = 32 * 1024;
 /// Stack size.
 pub const SIZE: u64 = 16 * 1024;
 const PML4_INDEX: usize = 510;
+/// Frames of the stack region's page directories and tables (made as
+/// stacks of new slots are first mapped, kept for good).
+static TABLE_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// Frames of one stack.
+pub const FRAMES: u64 = SIZE / PAGE_SIZE;
+
+/// Frames the region's page tables hold (they are never freed).
+pub fn table_frames() -> u64 {
+    TABLE_FRAMES.load(Ordering::Relaxed)
+}
 
 /// Installs the region's PDPT in the kernel PML4 (`kernel_pml4`). Boot only.
 pub fn init(kernel_pml4: PhysAddr) {
@@ -53,7 +66,14 @@ pub fn alloc(kernel_pml4: PhysAddr, slot: usize) -> Option<u64> {
         let pte = uvm::walk(
             kernel_pml4,
             va,
-            Some((&mut || frame::alloc_zeroed_user(), PTE_P | PTE_W)),
+            Some((
+                &mut || {
+                    let t = frame::alloc_zeroed_user()?;
+                    TABLE_FRAMES.fetch_add(1, Ordering::Relaxed);
+                    Some(t)
+                },
+                PTE_P | PTE_W,
+            )),
         );
         let f = frame::alloc_user();
         match (pte, f) {

@@ -81,6 +81,11 @@ pub fn init(kernel_pml4: PhysAddr, code: &[u8]) {
     STUB.store(f.0, Ordering::Relaxed);
 }
 
+/// Frames of the shared text cache (it never shrinks).
+pub fn text_cache_frames() -> u64 {
+    TEXT_CACHE.lock().len() as u64
+}
+
 /// The kernel PML4.
 pub fn kernel_pml4() -> PhysAddr {
     PhysAddr(KERNEL_PML4.load(Ordering::Relaxed))
@@ -176,6 +181,17 @@ impl Space {
     /// Bytes of user memory mapped.
     pub fn mem_bytes(&self) -> u64 {
         self.pages.len() as u64 * PAGE_SIZE
+    }
+
+    /// Frames this space owns: its private pages (not the shared text
+    /// cache's), its page tables and its PML4.
+    pub fn frames(&self) -> u64 {
+        let private = self
+            .pages
+            .iter()
+            .filter(|&(_, pte)| pte & PTE_SHARED == 0)
+            .count();
+        (private + self.tables.len() + 1) as u64
     }
 
     fn pte(&mut self, va: u64, create: bool) -> Option<*mut u64> {

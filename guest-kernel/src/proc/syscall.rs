@@ -40,7 +40,7 @@ use crate::dev::{poweroff, serial};
 use abi::exit::ExitRequest;
 use abi::proc::{ProcInfo, ProcState, WaitStatus};
 use abi::sys::errno::*;
-use abi::sys::{MAX_FDS, STUB_ADDR, nr};
+use abi::sys::{MAX_FDS, STUB_ADDR, SysInfo, nr};
 
 /// The stub's code for the `int3` gate: `int3; ret`.
 pub const STUB_INT3: &[u8] = &[0xCC, 0xC3];
@@ -72,6 +72,7 @@ const TABLE: [Handler; nr::COUNT as usize] = [
     sys_procinfo,
     sys_uptime,
     sys_poweroff,
+    sys_sysinfo,
 ];
 
 /// #BP from ring 3: a system call if it came from the stub, else a stray
@@ -395,4 +396,32 @@ fn sys_uptime(_: &mut TrapFrame) -> i64 {
 
 fn sys_poweroff(tf: &mut TrapFrame) -> i64 {
     poweroff::exit(ExitRequest::PowerOff(tf.rdi as u8))
+}
+
+fn sys_sysinfo(tf: &mut TrapFrame) -> i64 {
+    use crate::mm::{frame, heap, kstack, uvm};
+    let ptr = tf.rdi;
+    if !check(ptr, core::mem::size_of::<SysInfo>() as u64, true) {
+        return -EFAULT;
+    }
+    let p = procs();
+    let (free_frames, total_frames) = frame::stats();
+    let space = pcb(current()).space.as_ref().map_or(0, |s| s.frames());
+    // Slots at or above the high-water mark were never used: free too.
+    let used = (0..p.hwm)
+        .filter(|&s| state(s) != ProcState::Unused)
+        .count();
+    let info = SysInfo {
+        total_frames,
+        free_frames,
+        kernel_frames: heap::frames() + uvm::text_cache_frames() + kstack::table_frames(),
+        self_frames: space + kstack::FRAMES,
+        total_procs: p.cap as u64,
+        free_procs: (p.cap - used) as u64,
+        heap_bytes: heap::stats().0 as u64,
+        reserved: 0,
+    };
+    // SAFETY: checked writable, one record.
+    unsafe { (ptr as *mut SysInfo).write_unaligned(info) };
+    0
 }

@@ -25,6 +25,7 @@ mod rt;
 pub mod sys;
 
 pub use abi::proc::{Cause, ProcInfo, ProcState, SleepReason, WaitStatus};
+pub use abi::sys::SysInfo;
 pub use sys::*;
 
 /// What most programs need from `alloc`.

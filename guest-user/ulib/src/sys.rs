@@ -6,7 +6,7 @@
 //! are clobbered.
 
 use abi::proc::{ProcInfo, WaitStatus};
-use abi::sys::{STUB_ADDR, Str, errno, nr};
+use abi::sys::{STUB_ADDR, Str, SysInfo, errno, nr};
 use alloc::vec::Vec;
 use core::arch::asm;
 use core::fmt;
@@ -296,6 +296,13 @@ pub fn procinfo_all(buf: &mut [ProcInfo]) -> Result<usize, Errno> {
 /// Milliseconds since boot.
 pub fn uptime_ms() -> u64 {
     call(nr::UPTIME, 0, 0, 0, 0).unwrap_or(0)
+}
+
+/// The kernel's resource counts (free frames, free process slots, ...).
+pub fn sysinfo() -> Result<SysInfo, Errno> {
+    let mut info = SysInfo::default();
+    call(nr::SYSINFO, &raw mut info as u64, 0, 0, 0)?;
+    Ok(info)
 }
 
 /// Powers the machine off with exit status `status`; returns only on failure.
