@@ -63,8 +63,10 @@ pub const MAX_HZ: u32 = 10_000;
 /// `breakpoint` (`int3` in the kernel), `doublefault` (kernel stack
 /// overflow onto its guard page), `panic` (a Rust panic), `triple` (load an
 /// empty IDT and fault: the CPU shuts down), `hang` (interrupts off, halt
-/// for ever: a wedged kernel, for `--timeout` and Ctrl-A p).
-pub const CRASH_KINDS: [&str; 9] = [
+/// for ever: a wedged kernel, for `--timeout` and Ctrl-A p), `kstack`
+/// (unbounded recursion on a process's kernel stack, onto its guard page:
+/// a double fault that names the process).
+pub const CRASH_KINDS: [&str; 10] = [
     "pagefault",
     "gpf",
     "divide",
@@ -74,6 +76,7 @@ pub const CRASH_KINDS: [&str; 9] = [
     "panic",
     "triple",
     "hang",
+    "kstack",
 ];
 
 /// Longest command line the VMM passes (bytes, without the NUL).

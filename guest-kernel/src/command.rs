@@ -24,11 +24,14 @@ pub enum CrashKind {
     Triple,
     /// Interrupts off, halt for ever: a wedged kernel.
     Hang,
+    /// Unbounded recursion on a process's kernel stack (not the boot
+    /// stack) onto its guard page: #DF, reported with the process.
+    KernelStack,
 }
 
 impl CrashKind {
     /// Every kind, in the order of [`abi::cmdline::CRASH_KINDS`].
-    pub const ALL: [CrashKind; 9] = [
+    pub const ALL: [CrashKind; 10] = [
         CrashKind::PageFault,
         CrashKind::Gpf,
         CrashKind::Divide,
@@ -38,6 +41,7 @@ impl CrashKind {
         CrashKind::Panic,
         CrashKind::Triple,
         CrashKind::Hang,
+        CrashKind::KernelStack,
     ];
 
     /// The name used on the command line.
@@ -95,7 +99,7 @@ commands:
   ls              list the initrd
   cat PATH        print an initrd file
   crash KIND      crash the kernel: pagefault gpf divide ud breakpoint
-                  doublefault panic triple hang
+                  doublefault panic triple hang kstack
   poweroff [N]    power off with exit status N (default 0)
   bench           time a few ring-0 basics (port I/O, formatting)
 ";
@@ -129,7 +133,7 @@ impl<'a> Command<'a> {
             "crash" => match arg.and_then(CrashKind::from_name) {
                 Some(kind) if !extra => Command::Crash(kind),
                 _ => Command::Usage(
-                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang",
+                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang|kstack",
                 ),
             },
             "poweroff" => match arg.map(str::parse) {

@@ -178,6 +178,22 @@ pub fn crash(kind: CrashKind) -> ! {
             CrashKind::DoubleFault => {
                 recurse(0);
             }
+            CrashKind::KernelStack => {
+                let top = process_kernel_stack();
+                report!("crash: recursing on the kernel stack below {top:#x}");
+                // Leaves the boot stack for good: the recursion runs off
+                // the bottom of the process's stack into its guard page.
+                core::arch::asm!(
+                    "mov rsp, {top}",
+                    "xor ebp, ebp",
+                    "xor edi, edi",
+                    "call {recurse}",
+                    "ud2",
+                    top = in(reg) top,
+                    recurse = sym recurse,
+                    options(noreturn)
+                );
+            }
             CrashKind::Panic => panic!("crash=panic requested"),
             CrashKind::Hang => loop {
                 core::arch::asm!("cli", "hlt", options(nomem, nostack));
@@ -204,7 +220,22 @@ pub fn crash(kind: CrashKind) -> ! {
     panic!("crash {} did not crash", kind.name());
 }
 
-/// Recurses until the boot stack runs into its guard page.
+/// The top of a process's kernel stack to overflow: init's (slot 0), or,
+/// with no processes (`init=kmon`), a stack mapped for slot 0 now.
+fn process_kernel_stack() -> u64 {
+    let p = crate::proc::procs();
+    let top = if p.cap != 0 && crate::proc::pcb(0).kstack != 0 {
+        crate::proc::pcb(0).kstack
+    } else {
+        let pml4 = crate::mm::paging::PhysAddr(crate::arch::x86_64::cpu::read_cr3() & !0xFFF);
+        crate::mm::kstack::init(pml4);
+        crate::mm::kstack::alloc(pml4, 0).expect("no memory for a kernel stack")
+    };
+    // Below the trap frame, 16-byte aligned.
+    (top - 512) & !15
+}
+
+/// Recurses until the stack it runs on hits its guard page.
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
     let depth = core::hint::black_box(depth);

@@ -52,9 +52,10 @@ fn bottom(slot: usize) -> u64 {
     BASE + slot as u64 * STRIDE + PAGE_SIZE
 }
 
-/// Whether `va` lies in some stack's guard page.
-pub fn is_guard(va: u64) -> bool {
-    va >= BASE && (va - BASE) % STRIDE < PAGE_SIZE && va - BASE < STRIDE * 4096
+/// The slot whose stack's guard page holds `va`, if one does.
+pub fn guard_slot(va: u64) -> Option<usize> {
+    (va >= BASE && (va - BASE) % STRIDE < PAGE_SIZE && va - BASE < STRIDE * 4096)
+        .then(|| ((va - BASE) / STRIDE) as usize)
 }
 
 /// Maps a stack for `slot`; returns its top (16-byte aligned), or `None`

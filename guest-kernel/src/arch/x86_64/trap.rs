@@ -394,9 +394,14 @@ fn crash(f: &TrapFrame) -> ! {
                 Hex::min(guard.start),
                 Hex::min(guard.end)
             );
-        } else if crate::mm::kstack::is_guard(f.rsp) || crate::mm::kstack::is_guard(cr2) {
+        } else if let Some(slot) =
+            crate::mm::kstack::guard_slot(cr2).or_else(|| crate::mm::kstack::guard_slot(f.rsp))
+        {
+            let p = crate::proc::procs();
+            let info = (slot < p.cap).then(|| &crate::proc::pcb(slot).info);
+            let (pid, name) = info.map_or((0, "no process"), |i| (i.pid, i.name()));
             report!(
-                "  kernel stack overflow: rsp={} reached a process kernel stack's guard page",
+                "  kernel stack overflow: rsp={} reached the guard page of the kernel stack of slot {slot} (pid {pid}, {name})",
                 Hex::min(f.rsp)
             );
         }
