@@ -5,17 +5,22 @@
 //! `usertests: NAME ... FAIL (reason)` per case, then
 //! `usertests: N passed, M failed`, and exits with M.
 //!
+//! Around every case, and around the whole run, the kernel's counts
+//! (`sysinfo`) must come back: free process slots, and free frames plus
+//! the kernel's caches plus our own memory (see `abi::sys::SysInfo`). A
+//! case that leaves a slot or a frame behind fails.
+//!
 //! With names, runs only the cases whose names contain one of them.
 #![no_std]
 #![no_main]
 
 use abi::PAGE_SIZE;
-use abi::sys::{MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_PATH, Str, WNOHANG, nr};
+use abi::sys::{MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_PATH, STUB_ADDR, Str, USER_END, WNOHANG, nr};
 use core::hint::black_box;
 use programs::crash::{KINDS, Kind};
 use ulib::io::write_all;
 use ulib::prelude::*;
-use ulib::{Cause, Errno, Fd, Pid, ProcInfo, ProcState, WaitStatus, println};
+use ulib::{Cause, Errno, Fd, Pid, ProcInfo, ProcState, SleepReason, WaitStatus, println};
 
 ulib::entry!(main);
 
@@ -25,8 +30,13 @@ type AddrFn = fn() -> u64;
 /// A test case, run in its own child.
 type Case = Box<dyn Fn() -> Res>;
 
+/// Most free frames `sbrk_exhaustion` takes on (32 MiB).
+const MAX_HOG_FRAMES: u64 = 8192;
+/// The exit code of a case that passed (not 0: a case whose process a
+/// wrongly accepted `exec` replaced with `/bin/true` must not pass).
+const CASE_OK: u8 = 77;
 /// Longest a case may run before the watchdog kills it.
-const CASE_TIMEOUT_MS: u64 = 10_000;
+const CASE_TIMEOUT_MS: u64 = 30_000;
 /// A pid no process has (far above any table size).
 const NO_SUCH_PID: i64 = 0x7FFF_FFF0;
 /// The arguments `--check-args` expects (see `check_args`).
@@ -45,15 +55,27 @@ fn main(args: &[&str]) -> i32 {
         return check_args(&args[2..]);
     }
     let filters = args.get(1..).unwrap_or_default();
-    let (mut passed, mut failed) = (0, 0);
+    let start = match counts() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("usertests: {e}");
+            return 1;
+        }
+    };
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (name, case) in cases() {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f)) {
             continue;
         }
+        let t0 = ulib::uptime_ms();
         match run_case(case.as_ref()) {
             Ok(()) => {
                 passed += 1;
-                println!("usertests: {name} ... ok");
+                println!("usertests: {name} ... ok ({} ms)", ulib::uptime_ms() - t0);
+            }
+            Err(reason) if reason.starts_with(SKIP) => {
+                skipped += 1;
+                println!("usertests: {name} ... skipped ({})", &reason[SKIP.len()..]);
             }
             Err(reason) => {
                 failed += 1;
@@ -62,8 +84,66 @@ fn main(args: &[&str]) -> i32 {
         }
     }
     reap_orphans();
-    println!("usertests: {passed} passed, {failed} failed");
+    // The whole run gave back every process slot and frame it used.
+    match settle(start) {
+        Ok(()) => {
+            passed += 1;
+            println!(
+                "usertests: resources ... ok ({} free process slots, {} frames accounted for)",
+                start.procs, start.frames
+            );
+        }
+        Err(reason) => {
+            failed += 1;
+            println!("usertests: resources ... FAIL (the whole run {reason})");
+        }
+    }
+    if skipped > 0 {
+        println!("usertests: {passed} passed, {failed} failed, {skipped} skipped");
+    } else {
+        println!("usertests: {passed} passed, {failed} failed");
+    }
     failed
+}
+
+/// How a case's failure reason starts when the case could not run here.
+const SKIP: &str = "skip: ";
+
+/// What every case must give back: free process slots, and frames (free,
+/// plus the kernel's caches, plus our own: see `abi::sys::SysInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    procs: u64,
+    frames: u64,
+}
+
+fn counts() -> Result<Counts, String> {
+    let s = ok("sysinfo", ulib::sysinfo())?;
+    Ok(Counts {
+        procs: s.free_procs,
+        frames: s.free_frames + s.kernel_frames + s.self_frames,
+    })
+}
+
+/// Waits (up to 2 s: an orphan may still be on its way to init, which
+/// reaps it) until the counts are back to `want`.
+fn settle(want: Counts) -> Res {
+    let deadline = ulib::uptime_ms() + 2000;
+    loop {
+        let now = counts()?;
+        if now == want {
+            return Ok(());
+        }
+        if ulib::uptime_ms() > deadline {
+            return Err(format!(
+                "left {} process slots and {} frames behind",
+                want.procs as i64 - now.procs as i64,
+                want.frames as i64 - now.frames as i64
+            ));
+        }
+        reap_orphans();
+        let _ = ulib::sleep(5);
+    }
 }
 
 /// Every case, in order.
@@ -71,13 +151,19 @@ fn cases() -> Vec<(String, Case)> {
     let plain: &[(&str, CaseFn)] = &[
         ("getpid_fork", getpid_fork),
         ("exit_status", exit_status),
+        ("killed_status", killed_status),
         ("wait_no_children", wait_no_children),
+        ("wait_errors", wait_errors),
         ("waitpid_specific", waitpid_specific),
         ("wnohang", wnohang),
         ("kill_sleeping", kill_sleeping),
         ("kill_stopped", kill_stopped),
+        ("kill_blocked", kill_blocked),
+        ("kill_self", kill_self),
+        ("kill_then_suspend", kill_then_suspend),
         ("kill_errors", kill_errors),
         ("suspend_resume", suspend_resume),
+        ("suspend_edges", suspend_edges),
         ("bad_pointers", bad_pointers),
         ("huge_lengths", huge_lengths),
         ("unknown_syscalls", unknown_syscalls),
@@ -85,18 +171,28 @@ fn cases() -> Vec<(String, Case)> {
         ("fd_limit", fd_limit),
         ("sbrk", sbrk_grow_shrink),
         ("sbrk_huge", sbrk_huge),
+        ("sbrk_exhaustion", sbrk_exhaustion),
         ("spawn_errors", spawn_errors),
         ("spawn_arg_limits", spawn_arg_limits),
         ("spawn_exec_status", spawn_exec_status),
+        ("exec_errors", exec_errors),
         ("pipe_roundtrip", pipe_roundtrip),
         ("pipe_big_transfer", pipe_big_transfer),
         ("pipe_eof", pipe_eof),
         ("pipe_epipe", pipe_epipe),
         ("dup", dup),
         ("uptime_sleep", uptime_sleep),
+        ("sleep_edges", sleep_edges),
         ("procinfo", procinfo),
+        ("procinfo_errors", procinfo_errors),
+        ("sysinfo", sysinfo_sane),
+        ("pids_not_reused", pids_not_reused),
         ("fork_table_full", fork_table_full),
+        ("fork_storm_then_quiet", fork_storm_then_quiet),
         ("orphan_reparent", orphan_reparent),
+        ("reparent_rounds", reparent_rounds),
+        ("privileged_instructions", privileged_instructions),
+        ("int_n_from_ring3", int_n_from_ring3),
         ("fs_base_per_process", fs_base_per_process),
     ];
     let mut all: Vec<(String, Case)> = plain
@@ -113,13 +209,15 @@ fn cases() -> Vec<(String, Case)> {
 }
 
 /// Runs `case` in a child; its failure reason comes back through a pipe.
+/// Then every process slot and frame it used must come back.
 fn run_case(case: &dyn Fn() -> Res) -> Res {
+    let before = counts()?;
     let (r, w) = ok("pipe", ulib::pipe())?;
     let pid = match ulib::fork() {
         Ok(0) => {
             let _ = ulib::close(r);
             let code = match case() {
-                Ok(()) => 0,
+                Ok(()) => i32::from(CASE_OK),
                 Err(msg) => {
                     // One short write: it fits the pipe, so exit never blocks.
                     let _ = write_all(w, &msg.as_bytes()[..msg.len().min(200)]);
@@ -136,7 +234,7 @@ fn run_case(case: &dyn Fn() -> Res) -> Res {
     };
     let _ = ulib::close(w);
     let result = watch(pid).and_then(|status| match status.code() {
-        Some(0) => Ok(()),
+        Some(CASE_OK) => Ok(()),
         Some(1) => {
             // The reason is already in the pipe (written before exit), so
             // this read does not block even if a leftover grandchild still
@@ -149,7 +247,8 @@ fn run_case(case: &dyn Fn() -> Res) -> Res {
         None => Err(format!("case died: {}", status.cause().describe())),
     });
     let _ = ulib::close(r);
-    result
+    result?;
+    settle(before)
 }
 
 /// Waits for case `pid` with a watchdog, reaping any orphan handed to us on
@@ -160,7 +259,7 @@ fn watch(pid: Pid) -> Result<WaitStatus, String> {
         match ulib::waitpid(-1, WNOHANG) {
             Ok((p, status)) if p == pid => return Ok(status),
             Ok((0, _)) if ulib::uptime_ms() > deadline => {
-                let _ = ulib::kill(i64::from(pid));
+                kill_tree(pid);
                 let _ = ulib::waitpid(i64::from(pid), 0);
                 return Err(format!("timed out after {CASE_TIMEOUT_MS} ms"));
             }
@@ -170,6 +269,27 @@ fn watch(pid: Pid) -> Result<WaitStatus, String> {
             Ok(_) => {} // an orphan
             Err(e) => return Err(format!("waitpid: {}", e.name())),
         }
+    }
+}
+
+/// Kills `pid` and every descendant of it (a timed-out case's children
+/// would go on using the machine).
+fn kill_tree(pid: Pid) {
+    let mut all = vec![ProcInfo::EMPTY; 4096];
+    let n = ulib::procinfo_all(&mut all).unwrap_or(0);
+    let mut doomed = vec![pid];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for p in &all[..n] {
+            if doomed.contains(&p.ppid) && !doomed.contains(&p.pid) {
+                doomed.push(p.pid);
+                grew = true;
+            }
+        }
+    }
+    for p in doomed {
+        let _ = ulib::kill(i64::from(p));
     }
 }
 
@@ -324,16 +444,6 @@ fn getpid_fork() -> Res {
     Ok(())
 }
 
-fn exit_status() -> Res {
-    for code in [0u8, 1, 42, 255] {
-        let pid = child(move || i32::from(code))?;
-        expect_code(pid, code)?;
-    }
-    // Only the low byte is the code.
-    let pid = child(|| 256 + 7)?;
-    expect_code(pid, 7)
-}
-
 fn wait_no_children() -> Res {
     expect_err("waitpid(-1)", ulib::waitpid(-1, 0), &[Errno::ECHILD])?;
     expect_err(
@@ -398,24 +508,6 @@ fn kill_stopped() -> Res {
     Ok(())
 }
 
-fn kill_errors() -> Res {
-    expect_err("kill(1)", ulib::kill(1), &[Errno::EPERM])?;
-    expect_err("kill(missing)", ulib::kill(NO_SUCH_PID), &[Errno::ESRCH])?;
-    for pid in [0, -1, -42, i64::MIN] {
-        expect_err(&format!("kill({pid})"), ulib::kill(pid), &[Errno::EINVAL])?;
-    }
-    expect_err(
-        "suspend(missing)",
-        ulib::suspend(NO_SUCH_PID),
-        &[Errno::ESRCH],
-    )?;
-    expect_err(
-        "resume(missing)",
-        ulib::resume(NO_SUCH_PID),
-        &[Errno::ESRCH],
-    )
-}
-
 fn suspend_resume() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
@@ -454,141 +546,234 @@ fn suspend_resume() -> Res {
     Ok(())
 }
 
+/// An address a system call must refuse, by what it is.
+struct BadAddr {
+    label: &'static str,
+    addr: AddrFn,
+    /// Readable user memory (so only calls that write through the pointer
+    /// must refuse it).
+    readable: bool,
+}
+
+/// Addresses no system call may read or write through (`readable`: or
+/// only not write), each used with a length of 8 or more: a range that
+/// starts in mapped memory and runs into unmapped memory straddles.
+const BAD_ADDRS: &[BadAddr] = &[
+    BadAddr {
+        label: "null",
+        addr: || 0,
+        readable: false,
+    },
+    BadAddr {
+        label: "the direct map",
+        addr: || 0xFFFF_8000_0000_0000,
+        readable: false,
+    },
+    BadAddr {
+        label: "the kernel image",
+        addr: || programs::crash::KERNEL_ADDR,
+        readable: false,
+    },
+    BadAddr {
+        label: "a kernel stack",
+        addr: || 0xFFFF_FF00_0000_3000,
+        readable: false,
+    },
+    BadAddr {
+        label: "non-canonical",
+        addr: || 0x8000_0000_0000_0000,
+        readable: false,
+    },
+    BadAddr {
+        label: "the end of the user half",
+        addr: || USER_END - 2,
+        readable: false,
+    },
+    BadAddr {
+        label: "past the break",
+        addr: past_break,
+        readable: false,
+    },
+    BadAddr {
+        label: "straddling the break",
+        addr: || past_break() - 2,
+        readable: false,
+    },
+    BadAddr {
+        label: "the stack guard",
+        addr: || stack_guard_addr(),
+        readable: false,
+    },
+    BadAddr {
+        label: "the stub page",
+        addr: || STUB_ADDR,
+        readable: true,
+    },
+    BadAddr {
+        label: "program text",
+        addr: || bad_pointers as *const () as u64,
+        readable: true,
+    },
+];
+
+/// An address in the unmapped guard region below the user stack.
+fn stack_guard_addr() -> u64 {
+    abi::sys::USER_STACK_TOP - abi::sys::USER_STACK_MAX - PAGE_SIZE
+}
+
+/// Every system call that takes a pointer, with every bad address: EFAULT,
+/// and nothing done (no fd taken, no child made, no byte consumed or
+/// stored).
 fn bad_pointers() -> Res {
-    let (r, w) = pipe_with(b"some bytes to read")?;
-    let addrs: [(&str, AddrFn); 4] = [
-        ("null", || 0),
-        ("kernel-half", || 0xFFFF_8000_0000_0000),
-        ("non-canonical", || 0x8000_0000_0000_0000),
-        ("past the break", past_break),
-    ];
+    let data = b"some bytes to read";
+    let (r, w) = pipe_with(data)?;
     let efault = &[Errno::EFAULT];
     let fd = |f: Fd| f as i64 as u64;
-    for (label, addr) in addrs {
-        expect_err(
-            &format!("write from {label}"),
-            raw(nr::WRITE, &[1, addr(), 8]),
-            efault,
-        )?;
-        expect_err(
-            &format!("read into {label}"),
-            raw(nr::READ, &[fd(r), addr(), 8]),
-            efault,
-        )?;
-        expect_err(
-            &format!("pipe into {label}"),
-            raw(nr::PIPE, &[addr()]),
-            efault,
-        )?;
-        expect_err(
-            &format!("procinfo into {label}"),
-            raw(nr::PROCINFO, &[u64::from(ulib::getpid()), addr(), 1]),
-            efault,
-        )?;
-        expect_err(
-            &format!("spawn path at {label}"),
-            raw(nr::SPAWN, &[addr(), 8, 0, 0]),
-            efault,
-        )?;
-        let path = "/bin/true";
-        let (p, n) = (path.as_ptr() as u64, path.len() as u64);
-        expect_err(
-            &format!("spawn argv at {label}"),
-            raw(nr::SPAWN, &[p, n, addr(), 1]),
-            efault,
-        )?;
-        let argv = [Str {
-            ptr: addr(),
-            len: 4,
-        }];
-        expect_err(
-            &format!("spawn argv[0] at {label}"),
-            raw(nr::SPAWN, &[p, n, argv.as_ptr() as u64, 1]),
-            efault,
-        )?;
-        expect_err(
-            &format!("exec path at {label}"),
-            raw(nr::EXEC, &[addr(), 8, 0, 0]),
-            efault,
-        )?;
+    let me = u64::from(ulib::getpid());
+    let path = "/bin/true";
+    let (p, n) = (path.as_ptr() as u64, path.len() as u64);
+    let good_argv = [Str { ptr: p, len: n }];
+    let next_fd = ok("dup", ulib::dup(1))?;
+    ok("close", ulib::close(next_fd))?;
+    for bad in BAD_ADDRS {
+        let (label, addr) = (bad.label, (bad.addr)());
+        let e = |what: &str, r| expect_err(&format!("{what} {label}"), r, efault);
+        // Calls that store through the pointer.
+        if label.starts_with("straddling") {
+            // The mapped half keeps its bytes.
+            // SAFETY: [addr, addr + 2) is below the break, ours.
+            unsafe { (addr as *mut [u8; 2]).write_unaligned([0xAA; 2]) };
+        }
+        e("read into", raw(nr::READ, &[fd(r), addr, 8]))?;
+        e("pipe into", raw(nr::PIPE, &[addr]))?;
+        e("procinfo into", raw(nr::PROCINFO, &[me, addr, 1]))?;
+        e("procinfo(-1) into", raw(nr::PROCINFO, &[u64::MAX, addr, 2]))?;
+        e("sysinfo into", raw(nr::SYSINFO, &[addr]))?;
+        if label.starts_with("straddling") {
+            // SAFETY: as above.
+            let kept = unsafe { (addr as *const [u8; 2]).read_unaligned() };
+            ensure!(
+                kept == [0xAA; 2],
+                "a refused call stored {kept:?} at {label}"
+            );
+        }
         if label != "null" {
             // (A null status pointer is valid: "do not store it".)
             let pid = child(|| 0)?;
-            let r = raw(nr::WAITPID, &[u64::from(pid), addr(), 0]);
-            let _ = ulib::waitpid(i64::from(pid), 0); // reap it either way
-            expect_err(&format!("waitpid status at {label}"), r, efault)?;
+            let _ = ulib::sleep(1);
+            let got = raw(nr::WAITPID, &[u64::from(pid), addr, 0]);
+            // The child is still ours after the refusal.
+            let status = wait_for(pid)?;
+            e("waitpid status at", got)?;
+            ensure!(status.code() == Some(0), "child after a refused waitpid");
         }
+        if bad.readable {
+            continue;
+        }
+        // Calls that read through the pointer.
+        e("write from", raw(nr::WRITE, &[fd(w), addr, 8]))?;
+        e("spawn path at", raw(nr::SPAWN, &[addr, 8, 0, 0]))?;
+        e("spawn argv at", raw(nr::SPAWN, &[p, n, addr, 1]))?;
+        let argv = [Str { ptr: addr, len: 4 }];
+        let argv_p = argv.as_ptr() as u64;
+        e("spawn argv[0] at", raw(nr::SPAWN, &[p, n, argv_p, 1]))?;
+        let argv2 = [good_argv[0], Str { ptr: addr, len: 8 }];
+        let argv2_p = argv2.as_ptr() as u64;
+        e("spawn argv[1] at", raw(nr::SPAWN, &[p, n, argv2_p, 2]))?;
+        e("exec path at", raw(nr::EXEC, &[addr, 8, 0, 0]))?;
+        e("exec argv at", raw(nr::EXEC, &[p, n, addr, 1]))?;
+        e("exec argv[0] at", raw(nr::EXEC, &[p, n, argv_p, 1]))?;
+        e("exec argv[1] at", raw(nr::EXEC, &[p, n, argv2_p, 2]))?;
     }
+    // Nothing was read out of the pipe, no fd was taken, no child made.
+    let mut buf = [0u8; 32];
+    let got = ok("read", ulib::read(r, &mut buf))?;
+    ensure!(&buf[..got] == data, "the pipe lost data: {:?}", &buf[..got]);
+    let fd_now = ok("dup", ulib::dup(1))?;
+    ok("close", ulib::close(fd_now))?;
+    ensure!(
+        fd_now == next_fd,
+        "refused pipes took fds: next is {fd_now}, was {next_fd}"
+    );
+    expect_err("waitpid(-1)", ulib::waitpid(-1, WNOHANG), &[Errno::ECHILD])?;
     close_all(&[r, w]);
     Ok(())
 }
 
+/// Lengths that overflow or cover the address space: the exact errno.
 fn huge_lengths() -> Res {
     let (r, w) = pipe_with(b"data")?;
     let mut buf = [0u8; 16];
     let p = buf.as_mut_ptr() as u64;
-    let bad = &[Errno::EFAULT, Errno::EINVAL];
-    for len in [u64::MAX, 1 << 47, u64::MAX - p + 2] {
+    let efault = &[Errno::EFAULT];
+    for len in [u64::MAX, 1 << 47, u64::MAX - p + 2, USER_END - p + 1] {
+        let l = format!("len {len:#x}");
+        expect_err(&format!("write {l}"), raw(nr::WRITE, &[1, p, len]), efault)?;
         expect_err(
-            &format!("write len {len:#x}"),
-            raw(nr::WRITE, &[1, p, len]),
-            bad,
+            &format!("pipe write {l}"),
+            raw(nr::WRITE, &[w as u64, p, len]),
+            efault,
         )?;
         expect_err(
-            &format!("read len {len:#x}"),
+            &format!("read {l}"),
             raw(nr::READ, &[r as u64, p, len]),
-            bad,
+            efault,
         )?;
     }
     let path = "/bin/true";
-    let too_long = &[Errno::EFAULT, Errno::EINVAL, Errno::ENAMETOOLONG];
+    let pp = path.as_ptr() as u64;
+    for call in [nr::SPAWN, nr::EXEC] {
+        let name = if call == nr::SPAWN { "spawn" } else { "exec" };
+        expect_err(
+            &format!("{name} path len MAX"),
+            raw(call, &[pp, u64::MAX, 0, 0]),
+            &[Errno::ENAMETOOLONG],
+        )?;
+        let argv = [Str { ptr: pp, len: 9 }];
+        expect_err(
+            &format!("{name} argc MAX"),
+            raw(call, &[pp, 9, argv.as_ptr() as u64, u64::MAX]),
+            &[Errno::E2BIG],
+        )?;
+        let argv = [Str {
+            ptr: pp,
+            len: u64::MAX,
+        }];
+        expect_err(
+            &format!("{name} argv[0] len MAX"),
+            raw(call, &[pp, 9, argv.as_ptr() as u64, 1]),
+            &[Errno::E2BIG],
+        )?;
+    }
     expect_err(
-        "spawn path len MAX",
-        raw(nr::SPAWN, &[path.as_ptr() as u64, u64::MAX, 0, 0]),
-        too_long,
+        "procinfo(-1) max MAX at null",
+        raw(nr::PROCINFO, &[u64::MAX, 0, u64::MAX]),
+        efault,
     )?;
-    let argv = [Str {
-        ptr: path.as_ptr() as u64,
-        len: path.len() as u64,
-    }];
-    let big = &[Errno::E2BIG, Errno::EFAULT, Errno::EINVAL];
-    expect_err(
-        "spawn argc MAX",
-        raw(
-            nr::SPAWN,
-            &[argv[0].ptr, argv[0].len, argv.as_ptr() as u64, u64::MAX],
-        ),
-        big,
-    )?;
-    let argv = [Str {
-        ptr: path.as_ptr() as u64,
-        len: u64::MAX,
-    }];
-    let arg_big = &[
-        Errno::E2BIG,
-        Errno::EFAULT,
-        Errno::EINVAL,
-        Errno::ENAMETOOLONG,
-    ];
-    expect_err(
-        "spawn argv[0] len MAX",
-        raw(nr::SPAWN, &[argv[0].ptr, 9, argv.as_ptr() as u64, 1]),
-        arg_big,
-    )?;
+    // The pipe still holds its data: nothing was consumed.
+    let n = ok("read", ulib::read(r, &mut buf))?;
+    ensure!(&buf[..n] == b"data", "read back {:?}", &buf[..n]);
     close_all(&[r, w]);
     Ok(())
 }
 
 fn unknown_syscalls() -> Res {
-    // COUNT + 2^32 catches a kernel that truncates the number to 32 bits.
+    // COUNT + 2^32 catches a kernel that truncates the number to 32 bits;
+    // 2^63 and u64::MAX one that takes it as signed.
     for n in [
         nr::COUNT,
         nr::COUNT + 1,
         9999,
+        1 << 31,
         (1 << 32) + nr::GETPID,
+        1 << 63,
         u64::MAX,
     ] {
-        expect_err(&format!("syscall {n:#x}"), raw(n, &[]), &[Errno::ENOSYS])?;
+        expect_err(
+            &format!("syscall {n:#x}"),
+            raw(n, &[1, 2, 3, 4, 5, 6]),
+            &[Errno::ENOSYS],
+        )?;
     }
     Ok(())
 }
@@ -596,16 +781,21 @@ fn unknown_syscalls() -> Res {
 fn bad_fds() -> Res {
     let ebadf = &[Errno::EBADF];
     let mut buf = [0u8; 4];
-    for fd in [-1, 99, MAX_FDS as Fd, i32::MAX] {
+    for fd in [-1, 99, MAX_FDS as Fd, i32::MAX, i32::MIN] {
         expect_err(&format!("write({fd})"), ulib::write(fd, b"x"), ebadf)?;
         expect_err(&format!("read({fd})"), ulib::read(fd, &mut buf), ebadf)?;
         expect_err(&format!("close({fd})"), ulib::close(fd), ebadf)?;
         expect_err(&format!("dup({fd})"), ulib::dup(fd), ebadf)?;
     }
     let (r, w) = ok("pipe", ulib::pipe())?;
-    let wrong_end = &[Errno::EBADF, Errno::EINVAL];
-    expect_err("write to a read end", ulib::write(r, b"x"), wrong_end)?;
-    expect_err("read from a write end", ulib::read(w, &mut buf), wrong_end)?;
+    expect_err("write to a read end", ulib::write(r, b"x"), ebadf)?;
+    expect_err("read from a write end", ulib::read(w, &mut buf), ebadf)?;
+    // The fd is checked before the buffer: a bad fd with a bad pointer
+    // is EBADF.
+    expect_err("write(99, null)", raw(nr::WRITE, &[99, 0, 8]), ebadf)?;
+    expect_err("read(-1, null)", raw(nr::READ, &[u64::MAX, 0, 8]), ebadf)?;
+    expect_err("close(2^32)", raw(nr::CLOSE, &[1 << 32]), ebadf)?;
+    expect_err("dup(2^32 + 1)", raw(nr::DUP, &[(1 << 32) + 1]), ebadf)?;
     ok("close", ulib::close(w))?;
     expect_err("write to a closed fd", ulib::write(w, b"x"), ebadf)?;
     expect_err("close twice", ulib::close(w), ebadf)?;
@@ -676,14 +866,18 @@ fn sbrk_grow_shrink() -> Res {
 
 fn sbrk_huge() -> Res {
     let before = ok("sbrk(0)", ulib::sbrk(0))?;
-    let nomem = &[Errno::ENOMEM, Errno::EINVAL];
-    expect_err("sbrk(2^46)", ulib::sbrk(1 << 46), &[Errno::ENOMEM])?;
+    let (nomem, inval) = (&[Errno::ENOMEM], &[Errno::EINVAL]);
+    expect_err("sbrk(2^46)", ulib::sbrk(1 << 46), nomem)?;
     expect_err("sbrk(i64::MAX)", ulib::sbrk(i64::MAX), nomem)?;
-    expect_err("sbrk(i64::MIN)", ulib::sbrk(i64::MIN), nomem)?;
+    // More than the free memory, though below the stack.
+    let free = ok("sysinfo", ulib::sysinfo())?.free_frames;
+    let more = ((free + 1) * PAGE_SIZE) as i64;
+    expect_err("sbrk(free memory + 1 page)", ulib::sbrk(more), nomem)?;
+    expect_err("sbrk(i64::MIN)", ulib::sbrk(i64::MIN), inval)?;
     expect_err(
         "sbrk below the heap",
         ulib::sbrk(-(before as i64) - 4096),
-        nomem,
+        inval,
     )?;
     let after = ok("sbrk(0)", ulib::sbrk(0))?;
     ensure!(
@@ -927,42 +1121,28 @@ fn fault(kind: &Kind) -> Res {
         zombie.exit_status,
         status.0
     );
-    Ok(())
-}
-
-fn fork_table_full() -> Res {
-    const CAP: u32 = 20_000;
-    // Children block reading this pipe until we close its write end.
-    let (r, w) = ok("pipe", ulib::pipe())?;
-    let mut kids = 0;
-    let err = loop {
-        if kids == CAP {
-            close_all(&[r, w]);
-            return Err(format!("fork never failed in {CAP} forks"));
-        }
-        match ulib::fork() {
-            Ok(0) => {
-                let _ = ulib::close(w);
-                let _ = ulib::read(r, &mut [0u8; 1]);
-                ulib::exit(0)
-            }
-            Ok(_) => kids += 1,
-            Err(e) => break e,
-        }
-    };
-    close_all(&[r, w]);
-    let mut reaped = 0;
-    while ulib::waitpid(-1, 0).is_ok() {
-        reaped += 1;
-    }
     ensure!(
-        err == Errno::EAGAIN,
-        "fork failed with {} after {kids} forks, want EAGAIN",
-        err.name()
+        status == WaitStatus::ended_by(kind.cause),
+        "status {:#x}, want exactly {:#x}",
+        status.0,
+        WaitStatus::ended_by(kind.cause).0
     );
-    ensure!(reaped == kids, "reaped {reaped} of {kids}");
-    let pid = child(|| 7)?;
-    expect_code(pid, 7)
+    if let Some(addr) = kind.addr {
+        ensure!(
+            zombie.fault_addr == addr,
+            "fault address {:#x}, want {addr:#x}",
+            zombie.fault_addr
+        );
+    }
+    if kind.cause == Cause::StackOverflow {
+        let guard = abi::sys::USER_STACK_TOP - abi::sys::USER_STACK_MAX;
+        ensure!(
+            zombie.fault_addr < guard && zombie.fault_addr >= guard - (1 << 20),
+            "stack overflow at {:#x}, not in the guard below {guard:#x}",
+            zombie.fault_addr
+        );
+    }
+    Ok(())
 }
 
 fn orphan_reparent() -> Res {
@@ -1019,7 +1199,11 @@ fn fs_base_per_process() -> Res {
     if status.cause() == Cause::InvalidOpcode {
         return Ok(());
     }
-    ensure!(status.code() == Some(0), "probe: {}", programs::describe_status(status, false));
+    ensure!(
+        status.code() == Some(0),
+        "probe: {}",
+        programs::describe_status(status, false)
+    );
     let setter = child(|| {
         set_fs_base(0xAAAA_0000);
         for _ in 0..30 {
@@ -1038,4 +1222,957 @@ fn fs_base_per_process() -> Res {
     })?;
     expect_code(setter, 0)?;
     expect_code(watcher, 0)
+}
+
+// ------------------------------------------------- the hostile battery
+
+/// Waits until `pid` is in `state` (and, when sleeping, for `reason`).
+fn await_state(pid: Pid, state: ProcState, reason: Option<SleepReason>) -> Res {
+    let deadline = ulib::uptime_ms() + 2000;
+    loop {
+        let p = info(pid)?;
+        let reason_ok = reason.is_none_or(|r| p.reason == r as u32);
+        if p.state() == Some(state) && reason_ok {
+            return Ok(());
+        }
+        ensure!(
+            ulib::uptime_ms() < deadline,
+            "pid {pid} still {} after 2 s, want {}{}",
+            programs::ps::state_name(&p),
+            state.name(),
+            reason.map_or(String::new(), |r| format!("({})", r.name()))
+        );
+        let _ = ulib::sleep(1);
+    }
+}
+
+/// Waits for `pid` and checks its exact wait status.
+fn expect_status(pid: Pid, want: WaitStatus) -> Res {
+    let s = wait_for(pid)?;
+    ensure!(
+        s == want,
+        "child {pid}: status {:#x} ({}), want {:#x} ({})",
+        s.0,
+        programs::describe_status(s, false),
+        want.0,
+        programs::describe_status(want, false)
+    );
+    Ok(())
+}
+
+/// Every exit code comes back exactly, and only the low byte of the
+/// status counts.
+fn exit_status() -> Res {
+    // Every bit of the code, and the edges.
+    for code in [0u8, 1, 2, 4, 8, 16, 32, 64, 128, 42, 127, 254, 255] {
+        let pid = child(move || i32::from(code))?;
+        expect_status(pid, WaitStatus::exited(code))?;
+    }
+    for (status, code) in [(-1, 255u8), (256, 0), (0x1234_5678, 0x78), (i32::MIN, 0)] {
+        let pid = child(move || status)?;
+        expect_status(pid, WaitStatus::exited(code))?;
+    }
+    Ok(())
+}
+
+/// A killed process's status is exactly "killed", in waitpid and in the
+/// zombie's record, whatever it was doing.
+fn killed_status() -> Res {
+    let pid = spinner()?;
+    let guard = Reaper(pid);
+    ok("kill", ulib::kill(i64::from(pid)))?;
+    await_state(pid, ProcState::Zombie, None)?;
+    let z = info(pid)?;
+    ensure!(z.killed == 1, "zombie's killed flag {}", z.killed);
+    let want = WaitStatus::ended_by(Cause::Killed);
+    ensure!(
+        z.exit_status == want.0,
+        "zombie's status {:#x}",
+        z.exit_status
+    );
+    // A second kill of the zombie is refused, and changes nothing.
+    expect_err("kill(zombie)", ulib::kill(i64::from(pid)), &[Errno::ESRCH])?;
+    expect_status(pid, want)?;
+    guard.done();
+    Ok(())
+}
+
+/// waitpid on what is not (or no longer) our child.
+fn wait_errors() -> Res {
+    let echild = &[Errno::ECHILD];
+    let pid = child(|| 3)?;
+    expect_code(pid, 3)?;
+    let p = i64::from(pid);
+    expect_err("waitpid(reaped)", ulib::waitpid(p, 0), echild)?;
+    expect_err(
+        "waitpid(reaped, WNOHANG)",
+        ulib::waitpid(p, WNOHANG),
+        echild,
+    )?;
+    expect_err(
+        "waitpid(self)",
+        ulib::waitpid(i64::from(ulib::getpid()), 0),
+        echild,
+    )?;
+    expect_err(
+        "waitpid(parent)",
+        ulib::waitpid(i64::from(ulib::getppid()), 0),
+        echild,
+    )?;
+    // A grandchild is not ours to wait for.
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    let mid = child(|| {
+        let Ok(g) = child(|| 0) else { return 1 };
+        let _ = ulib::write(w, &g.to_le_bytes());
+        i32::from(ulib::waitpid(i64::from(g), 0).is_err())
+    })?;
+    let mut b = [0u8; 4];
+    ok("read", ulib::read(r, &mut b))?;
+    close_all(&[r, w]);
+    let grandchild = i64::from(u32::from_le_bytes(b));
+    expect_err("waitpid(grandchild)", ulib::waitpid(grandchild, 0), echild)?;
+    expect_code(mid, 0)?;
+    for pid in [0, -2, -100, i64::MIN] {
+        expect_err(
+            &format!("waitpid({pid})"),
+            ulib::waitpid(pid, 0),
+            &[Errno::EINVAL],
+        )?;
+    }
+    Ok(())
+}
+
+/// Pids are not handed out again soon: more children in a row (each
+/// reaped before the next) than the table has slots all get different
+/// pids, none of them an earlier one.
+fn pids_not_reused() -> Res {
+    let n = ok("sysinfo", ulib::sysinfo())?.total_procs as usize + 8;
+    let mut seen: Vec<Pid> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let pid = child(|| 0)?;
+        expect_code(pid, 0)?;
+        ensure!(
+            !seen.contains(&pid),
+            "pid {pid} came back after {} forks",
+            seen.len()
+        );
+        seen.push(pid);
+    }
+    // A reaped pid names no one.
+    expect_err(
+        "kill(reaped)",
+        ulib::kill(i64::from(seen[0])),
+        &[Errno::ESRCH],
+    )?;
+    expect_err(
+        "procinfo(reaped)",
+        ulib::procinfo(i64::from(seen[0])),
+        &[Errno::ESRCH],
+    )
+}
+
+/// kill and friends on pids that are not there, or not allowed.
+fn kill_errors() -> Res {
+    let (esrch, einval) = (&[Errno::ESRCH], &[Errno::EINVAL]);
+    for pid in [0, -1, -2, i64::MIN] {
+        expect_err(&format!("kill({pid})"), ulib::kill(pid), einval)?;
+        expect_err(&format!("suspend({pid})"), ulib::suspend(pid), einval)?;
+        expect_err(&format!("resume({pid})"), ulib::resume(pid), einval)?;
+    }
+    let huge = [NO_SUCH_PID, i64::from(u32::MAX), i64::MAX, 1 << 32 | 1];
+    for pid in huge {
+        expect_err(&format!("kill({pid:#x})"), ulib::kill(pid), esrch)?;
+        expect_err(&format!("suspend({pid:#x})"), ulib::suspend(pid), esrch)?;
+        expect_err(&format!("resume({pid:#x})"), ulib::resume(pid), esrch)?;
+    }
+    let eperm = &[Errno::EPERM];
+    expect_err("kill(1)", ulib::kill(1), eperm)?;
+    expect_err("suspend(1)", ulib::suspend(1), eperm)?;
+    expect_err("resume(1)", ulib::resume(1), eperm)?;
+    // A zombie cannot be killed, stopped or resumed.
+    let z = child(|| 4)?;
+    await_state(z, ProcState::Zombie, None)?;
+    let zp = i64::from(z);
+    expect_err("kill(zombie)", ulib::kill(zp), esrch)?;
+    expect_err("suspend(zombie)", ulib::suspend(zp), esrch)?;
+    expect_err("resume(zombie)", ulib::resume(zp), esrch)?;
+    expect_code(z, 4)
+}
+
+/// A killed process dies even when it is suspended before it ran again
+/// (kill wins: a stop must not keep it alive).
+fn kill_then_suspend() -> Res {
+    let pid = spinner()?;
+    let guard = Reaper(pid);
+    let p = i64::from(pid);
+    // Not yet run since the kill: still runnable, about to die.
+    ok("kill", ulib::kill(p))?;
+    let r = ulib::suspend(p);
+    let deadline = ulib::uptime_ms() + 2000;
+    loop {
+        let i = info(pid)?;
+        if i.state() == Some(ProcState::Zombie) {
+            break;
+        }
+        ensure!(
+            ulib::uptime_ms() < deadline,
+            "killed, then suspend returned {r:?}: still {} after 2 s",
+            programs::ps::state_name(&i)
+        );
+        let _ = ulib::sleep(2);
+    }
+    // Resuming what died changes nothing either.
+    expect_err("resume(zombie)", ulib::resume(p), &[Errno::ESRCH])?;
+    expect_status(pid, WaitStatus::ended_by(Cause::Killed))?;
+    guard.done();
+    Ok(())
+}
+
+/// A process that kills itself dies at once, killed.
+fn kill_self() -> Res {
+    let pid = child(|| {
+        let _ = ulib::kill(i64::from(ulib::getpid()));
+        3
+    })?;
+    expect_status(pid, WaitStatus::ended_by(Cause::Killed))
+}
+
+/// Killing a process blocked in each way ends it at once, killed.
+fn kill_blocked() -> Res {
+    let killed = WaitStatus::ended_by(Cause::Killed);
+    // Reading an empty pipe.
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    let reader = child(|| i32::from(ulib::read(r, &mut [0u8; 4]).is_ok()))?;
+    // Writing a full pipe (no one reads it).
+    let (r2, w2) = ok("pipe", ulib::pipe())?;
+    let writer = child(|| {
+        let big = vec![7u8; 3 * 4096];
+        let _ = ulib::write(w2, &big);
+        0
+    })?;
+    // Waiting for a child that waits for us to close a pipe (after the
+    // waiter dies, it is init's, and exits when we close it).
+    let (r3, w3) = ok("pipe", ulib::pipe())?;
+    let waiter = child(|| {
+        let Ok(k) = child(|| {
+            let _ = ulib::close(w3);
+            let _ = ulib::read(r3, &mut [0u8; 1]);
+            0
+        }) else {
+            return 1;
+        };
+        let _ = ulib::waitpid(i64::from(k), 0);
+        0
+    })?;
+    // Sleeping, and stopped while sleeping.
+    let sleeper = child(|| {
+        let _ = ulib::sleep(60_000);
+        0
+    })?;
+    let stopped_sleeper = child(|| {
+        let _ = ulib::sleep(60_000);
+        0
+    })?;
+    let victims = [
+        (reader, SleepReason::Pipe),
+        (writer, SleepReason::Pipe),
+        (waiter, SleepReason::Wait),
+        (sleeper, SleepReason::Sleep),
+        (stopped_sleeper, SleepReason::Sleep),
+    ];
+    let guards: Vec<Reaper> = victims.iter().map(|&(p, _)| Reaper(p)).collect();
+    for &(pid, reason) in &victims {
+        await_state(pid, ProcState::Sleeping, Some(reason))?;
+    }
+    ok("suspend", ulib::suspend(i64::from(stopped_sleeper)))?;
+    await_state(stopped_sleeper, ProcState::Stopped, None)?;
+    let t0 = ulib::uptime_ms();
+    for &(pid, _) in &victims {
+        ok("kill", ulib::kill(i64::from(pid)))?;
+    }
+    for &(pid, _) in &victims {
+        expect_status(pid, killed)?;
+    }
+    let took = ulib::uptime_ms() - t0;
+    ensure!(took < 1000, "the blocked victims took {took} ms to die");
+    for g in guards {
+        g.done();
+    }
+    // The waiter's child, now init's, ends at end of file.
+    close_all(&[r, w, r2, w2, r3, w3]);
+    Ok(())
+}
+
+/// suspend and resume at the edges: twice, of a runner, of oneself, of
+/// processes blocked on a pipe and in waitpid whose event comes while
+/// they are stopped.
+fn suspend_edges() -> Res {
+    // Resuming what is not stopped changes nothing.
+    let spin = spinner()?;
+    let guard = Reaper(spin);
+    ok("resume(running)", ulib::resume(i64::from(spin)))?;
+    ok("suspend", ulib::suspend(i64::from(spin)))?;
+    ok("suspend again", ulib::suspend(i64::from(spin)))?;
+    await_state(spin, ProcState::Stopped, None)?;
+    ok("resume", ulib::resume(i64::from(spin)))?;
+    ok("resume again", ulib::resume(i64::from(spin)))?;
+    let p = info(spin)?;
+    ensure!(
+        p.state() != Some(ProcState::Stopped),
+        "stopped after resume: {}",
+        programs::ps::state_name(&p)
+    );
+    drop(guard);
+    // Stopping oneself: the parent resumes it.
+    let me = child(|| {
+        let r = ulib::suspend(i64::from(ulib::getpid()));
+        if r.is_ok() { 7 } else { 1 }
+    })?;
+    await_state(me, ProcState::Stopped, None)?;
+    ok("resume self-stopped", ulib::resume(i64::from(me)))?;
+    expect_code(me, 7)?;
+    // A pipe reader stopped while blocked gets its data when resumed.
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    let reader = child(|| {
+        let mut b = [0u8; 1];
+        match ulib::read(r, &mut b) {
+            Ok(1) => i32::from(b[0]),
+            _ => 1,
+        }
+    })?;
+    await_state(reader, ProcState::Sleeping, Some(SleepReason::Pipe))?;
+    ok("suspend reader", ulib::suspend(i64::from(reader)))?;
+    ok("write", ulib::write(w, &[42]))?;
+    let _ = ulib::sleep(20);
+    await_state(reader, ProcState::Stopped, None)?;
+    ok("resume reader", ulib::resume(i64::from(reader)))?;
+    expect_code(reader, 42)?;
+    close_all(&[r, w]);
+    // A waiter stopped while its child exits finds the child when
+    // resumed.
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    let waiter = child(|| {
+        let Ok(k) = child(|| {
+            let _ = ulib::read(r, &mut [0u8; 1]);
+            9
+        }) else {
+            return 1;
+        };
+        match ulib::waitpid(i64::from(k), 0) {
+            Ok((p, s)) if p == k => i32::from(s.code().unwrap_or(2)),
+            _ => 3,
+        }
+    })?;
+    let guard = Reaper(waiter);
+    await_state(waiter, ProcState::Sleeping, Some(SleepReason::Wait))?;
+    ok("suspend waiter", ulib::suspend(i64::from(waiter)))?;
+    ok("write", ulib::write(w, &[1]))?; // its child exits now
+    let _ = ulib::sleep(30);
+    await_state(waiter, ProcState::Stopped, None)?;
+    ok("resume waiter", ulib::resume(i64::from(waiter)))?;
+    close_all(&[r, w]);
+    let deadline = ulib::uptime_ms() + 2000;
+    loop {
+        let p = info(waiter)?;
+        if p.state() == Some(ProcState::Zombie) {
+            break;
+        }
+        ensure!(
+            ulib::uptime_ms() < deadline,
+            "the resumed waiter is still {} though its child exited",
+            programs::ps::state_name(&p)
+        );
+        let _ = ulib::sleep(2);
+    }
+    expect_code(waiter, 9)?;
+    guard.done();
+    Ok(())
+}
+
+/// sleep(0) returns at once; huge sleeps neither overflow into short ones
+/// nor keep a killed sleeper alive.
+fn sleep_edges() -> Res {
+    let t0 = ulib::uptime_ms();
+    for _ in 0..20 {
+        ok("sleep(0)", ulib::sleep(0))?;
+    }
+    let took = ulib::uptime_ms() - t0;
+    ensure!(took < 200, "20 sleep(0) took {took} ms");
+    let huge = [
+        u64::MAX,
+        1 << 63,
+        u64::MAX / 1000 + 1,
+        u64::MAX / 1000,
+        1 << 54,
+    ];
+    let mut sleepers = Vec::new();
+    for ms in huge {
+        let pid = child(move || {
+            let _ = ulib::sleep(ms);
+            5
+        })?;
+        sleepers.push((pid, Reaper(pid)));
+    }
+    let _ = ulib::sleep(100);
+    for (pid, _) in &sleepers {
+        let p = info(*pid)?;
+        ensure!(
+            p.state() == Some(ProcState::Sleeping) && p.reason == SleepReason::Sleep as u32,
+            "a huge sleep ended early: {}",
+            programs::ps::state_name(&p)
+        );
+        ok("kill", ulib::kill(i64::from(*pid)))?;
+    }
+    for (pid, guard) in sleepers {
+        expect_status(pid, WaitStatus::ended_by(Cause::Killed))?;
+        guard.done();
+    }
+    Ok(())
+}
+
+/// A process that takes all the memory there is: sbrk says ENOMEM before
+/// memory runs out, fork, spawn and pipe fail cleanly meanwhile, and
+/// everything comes back when it shrinks and exits.
+fn sbrk_exhaustion() -> Res {
+    let before = ok("sysinfo", ulib::sysinfo())?;
+    // Each page costs a page fault, about a millisecond where ring 0 is
+    // emulated: beyond 32 MiB this takes too long for the watchdog.
+    if before.free_frames > MAX_HOG_FRAMES {
+        return Err(format!(
+            "{SKIP}{} MiB free, more than the {} MiB it fills in time; run with --memory 16M",
+            before.free_frames / 256,
+            MAX_HOG_FRAMES / 256
+        ));
+    }
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    // Built now: between the first sbrk and the shrink the hog allocates
+    // nothing (its allocator's heap must not grow into the hogged range).
+    let true_path = "/bin/true";
+    let argv = [Str {
+        ptr: true_path.as_ptr() as u64,
+        len: true_path.len() as u64,
+    }];
+    let hog = child(|| {
+        const STEP: i64 = 1 << 20;
+        let base = match ulib::sbrk(0) {
+            Ok(b) => b,
+            Err(_) => return 10,
+        };
+        let mut grown = 0i64;
+        let err = loop {
+            match ulib::sbrk(STEP) {
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+            // Touch every page: the kernel maps them now.
+            for off in (0..STEP as u64).step_by(PAGE_SIZE as usize) {
+                // SAFETY: the range was just added to the heap.
+                unsafe { ((base + grown as u64 + off) as *mut u8).write_volatile(1) };
+            }
+            grown += STEP;
+        };
+        if err != Errno::ENOMEM {
+            return 11;
+        }
+        let low = ulib::sysinfo().map_or(0, |s| s.free_frames);
+        // With memory gone, creating things fails cleanly (or just fits).
+        let f = ulib::fork();
+        if f == Ok(0) {
+            ulib::exit(0);
+        }
+        if f.is_ok() {
+            let _ = ulib::waitpid(-1, 0);
+        }
+        if let Ok((pr, pw)) = ulib::pipe() {
+            close_all(&[pr, pw]);
+        }
+        let spawned = raw(
+            nr::SPAWN,
+            &[argv[0].ptr, argv[0].len, argv.as_ptr() as u64, 1],
+        );
+        if let Ok(p) = spawned {
+            let _ = ulib::waitpid(p as i64, 0);
+        }
+        // Give it back.
+        if ulib::sbrk(-grown).is_err() {
+            return 12;
+        }
+        let after = ulib::sysinfo().map_or(0, |s| s.free_frames);
+        let mut report = [0u8; 24];
+        for (i, v) in [grown as u64, low, after].into_iter().enumerate() {
+            report[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        let _ = ulib::write(w, &report);
+        i32::from(CASE_OK)
+    })?;
+    let _ = ulib::close(w);
+    let status = wait_for(hog)?;
+    let mut b = [0u8; 24];
+    let n = ulib::read(r, &mut b).unwrap_or(0);
+    let _ = ulib::close(r);
+    ensure!(
+        status.code() == Some(CASE_OK),
+        "the hog: {}",
+        programs::describe_status(status, false)
+    );
+    ensure!(n == 24, "no report from the hog");
+    let word = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+    let (grown, low, after) = (word(0), word(1), word(2));
+    ensure!(
+        grown >= (before.free_frames * PAGE_SIZE) / 2,
+        "sbrk failed after only {} KiB of {} KiB free",
+        grown / 1024,
+        before.free_frames * 4
+    );
+    ensure!(low < 300, "{low} frames still free when sbrk refused 1 MiB");
+    ensure!(
+        after > low + grown / PAGE_SIZE - 16,
+        "shrinking freed too little: {low} -> {after} frames"
+    );
+    // Everything works again.
+    let pid = ok("spawn after", ulib::spawn("/bin/true", &["true"]))?;
+    expect_code(pid, 0)?;
+    let (r, w) = ok("pipe after", ulib::pipe())?;
+    close_all(&[r, w]);
+    Ok(())
+}
+
+/// Fork until the table is full, three times: the same number of forks
+/// each time, EAGAIN each time, and everything back in between.
+fn fork_table_full() -> Res {
+    let mut counts = Vec::new();
+    for round in 0..3 {
+        let (r, w) = ok("pipe", ulib::pipe())?;
+        let mut kids = Vec::new();
+        let err = loop {
+            if kids.len() > 5000 {
+                close_all(&[r, w]);
+                return Err("fork never failed".into());
+            }
+            match ulib::fork() {
+                Ok(0) => {
+                    let _ = ulib::close(w);
+                    let _ = ulib::read(r, &mut [0u8; 1]);
+                    ulib::exit(0)
+                }
+                Ok(pid) => kids.push(pid),
+                Err(e) => break e,
+            }
+        };
+        // While full: spawn fails the same way, and so does a second fork.
+        let spawned = ulib::spawn("/bin/true", &["true"]);
+        let again = ulib::fork();
+        if again == Ok(0) {
+            ulib::exit(0);
+        }
+        close_all(&[r, w]);
+        for &k in &kids {
+            expect_code(k, 0)?;
+        }
+        ensure!(
+            err == Errno::EAGAIN,
+            "round {round}: fork failed with {}",
+            err.name()
+        );
+        expect_err("spawn while full", spawned, &[Errno::EAGAIN])?;
+        expect_err("fork again while full", again, &[Errno::EAGAIN])?;
+        counts.push(kids.len());
+    }
+    ensure!(
+        counts.iter().all(|&c| c == counts[0]),
+        "forks before the table was full: {counts:?}"
+    );
+    let s = ok("sysinfo", ulib::sysinfo())?;
+    ensure!(
+        counts[0] as u64 == s.free_procs,
+        "{} forks filled a table with {} free slots",
+        counts[0],
+        s.free_procs
+    );
+    Ok(())
+}
+
+/// A storm of short-lived processes forking more, then quiet: all reaped,
+/// the table as it was.
+fn fork_storm_then_quiet() -> Res {
+    let before = ok("sysinfo", ulib::sysinfo())?.free_procs;
+    // Waves of 8 children forking 3 grandchildren each, until 100
+    // processes have come and gone (a small table fails some forks on the
+    // way: the storm goes on).
+    let mut made = 0;
+    for _ in 0..40 {
+        if made >= 100 {
+            break;
+        }
+        let mut kids = Vec::new();
+        for i in 0..8u32 {
+            let f = child(move || {
+                // Grandchildren exit at once or after a yield; the child
+                // reaps them and exits with how many it made.
+                let mut n = 0;
+                for j in 0..3 {
+                    match ulib::fork() {
+                        Ok(0) => {
+                            if (i + j) % 2 == 0 {
+                                ulib::yield_now();
+                            }
+                            ulib::exit(0)
+                        }
+                        Ok(_) => n += 1,
+                        Err(_) => break,
+                    }
+                }
+                let mut reaped = 0;
+                while ulib::waitpid(-1, 0).is_ok() {
+                    reaped += 1;
+                }
+                if reaped == n { n } else { 100 }
+            });
+            match f {
+                Ok(pid) => kids.push(pid),
+                Err(_) => break,
+            }
+        }
+        made += kids.len();
+        for k in kids {
+            let s = wait_for(k)?;
+            match s.code() {
+                Some(n @ 0..=3) => made += usize::from(n),
+                _ => {
+                    return Err(format!(
+                        "a storm child: {}",
+                        programs::describe_status(s, false)
+                    ));
+                }
+            }
+        }
+    }
+    ensure!(made >= 100, "only {made} processes in the storm");
+    let _ = ulib::sleep(20);
+    let after = ok("sysinfo", ulib::sysinfo())?.free_procs;
+    ensure!(
+        after == before,
+        "free slots {before} -> {after} after the storm"
+    );
+    let mut all = vec![ProcInfo::EMPTY; 256];
+    let n = ok("procinfo all", ulib::procinfo_all(&mut all))?;
+    let me = ulib::getpid();
+    let left: Vec<u32> = all[..n]
+        .iter()
+        .filter(|p| p.ppid == me)
+        .map(|p| p.pid)
+        .collect();
+    ensure!(left.is_empty(), "children left after the storm: {left:?}");
+    Ok(())
+}
+
+/// Hundreds of orphans, half of them already zombies when their parent
+/// exits: each is handed to init (getppid 1) and reaped by it.
+fn reparent_rounds() -> Res {
+    const ROUNDS: usize = 20;
+    const PER_ROUND: usize = 10;
+    let mut orphans = Vec::new();
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    for _ in 0..ROUNDS {
+        let (rp, wp) = ok("pipe", ulib::pipe())?;
+        let parent = child(|| {
+            let _ = ulib::close(rp);
+            for i in 0..PER_ROUND {
+                match ulib::fork() {
+                    Ok(0) => {
+                        if i % 2 == 0 {
+                            ulib::exit(0); // a zombie when its parent goes
+                        }
+                        let deadline = ulib::uptime_ms() + 3000;
+                        while ulib::getppid() != 1 && ulib::uptime_ms() < deadline {
+                            let _ = ulib::sleep(1);
+                        }
+                        let _ = ulib::write(w, &[u8::from(ulib::getppid() == 1)]);
+                        ulib::exit(0)
+                    }
+                    Ok(pid) => {
+                        let _ = ulib::write(wp, &pid.to_le_bytes());
+                    }
+                    Err(_) => return 1,
+                }
+            }
+            // Let the even ones become zombies first.
+            let _ = ulib::sleep(2);
+            0
+        })?;
+        let _ = ulib::close(wp);
+        let mut buf = [0u8; 4 * PER_ROUND];
+        let mut got = 0;
+        while got < buf.len() {
+            match ulib::read(rp, &mut buf[got..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        let _ = ulib::close(rp);
+        expect_code(parent, 0)?;
+        ensure!(
+            got == buf.len(),
+            "the parent reported {} of {PER_ROUND} orphans",
+            got / 4
+        );
+        orphans.extend(
+            buf.chunks(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
+        );
+    }
+    let _ = ulib::close(w);
+    let mut adopted = 0;
+    let mut b = [0u8; 64];
+    loop {
+        match ulib::read(r, &mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => adopted += b[..n].iter().filter(|&&x| x == 1).count(),
+        }
+    }
+    let _ = ulib::close(r);
+    ensure!(
+        adopted == ROUNDS * PER_ROUND / 2,
+        "{adopted} of {} live orphans saw init adopt them",
+        ROUNDS * PER_ROUND / 2
+    );
+    // Init reaps them all, the zombies among them.
+    let deadline = ulib::uptime_ms() + 3000;
+    for pid in orphans {
+        while ulib::procinfo(i64::from(pid)).is_ok() {
+            ensure!(ulib::uptime_ms() < deadline, "orphan {pid} never reaped");
+            let _ = ulib::sleep(2);
+        }
+    }
+    Ok(())
+}
+
+/// exec's failures leave the process as it was; the limits are exact.
+fn exec_errors() -> Res {
+    let pid = child(|| {
+        let keep = vec![0x5Au8; 1000];
+        let long = "x".repeat(MAX_ARG_LEN + 1);
+        let path_long = format!("/bin/{}", "p".repeat(MAX_PATH));
+        let many = vec!["a"; MAX_ARGS + 1];
+        let bad_utf8 = [0xFFu8, 0xFE, b'/', b'x'];
+        let tries: [(&str, Errno); 8] = [
+            ("missing", ulib::exec("/bin/no-such-program", &["x"])),
+            ("a text file", ulib::exec("/etc/motd", &["motd"])),
+            ("a directory", ulib::exec("/bin", &["bin"])),
+            ("an empty path", ulib::exec(&"/bin/true"[..0], &["x"])),
+            ("a too-long path", ulib::exec(&path_long, &["p"])),
+            ("too many args", ulib::exec("/bin/true", &many)),
+            ("a too-long arg", ulib::exec("/bin/true", &["true", &long])),
+            (
+                "a non-UTF-8 path",
+                raw(nr::EXEC, &[bad_utf8.as_ptr() as u64, 4, 0, 0])
+                    .err()
+                    .unwrap_or(Errno(0)),
+            ),
+        ];
+        let want = [
+            Errno::ENOENT,
+            Errno::ENOEXEC,
+            Errno::ENOENT,
+            Errno::ENOENT,
+            Errno::ENAMETOOLONG,
+            Errno::E2BIG,
+            Errno::E2BIG,
+            Errno::ENOENT,
+        ];
+        for (i, ((_, got), want)) in tries.iter().zip(want).enumerate() {
+            if *got != want {
+                return 20 + i as i32;
+            }
+        }
+        // Still ourselves: memory and fds intact.
+        if keep.iter().any(|&b| b != 0x5A) || ulib::write(1, b"").is_err() {
+            return 2;
+        }
+        0x33
+    })?;
+    let s = wait_for(pid)?;
+    let names = [
+        "missing",
+        "a text file",
+        "a directory",
+        "an empty path",
+        "a too-long path",
+        "too many args",
+        "a too-long arg",
+        "a non-UTF-8 path",
+    ];
+    match s.code() {
+        Some(0x33) => Ok(()),
+        Some(c @ 20..=27) => Err(format!("exec of {}: wrong errno", names[c as usize - 20])),
+        _ => Err(format!("child: {}", programs::describe_status(s, false))),
+    }
+}
+
+/// A function that runs one instruction that must kill a ring-3 process
+/// before it has any effect (a privileged one, or `int N` through a gate
+/// ring 3 may not use).
+macro_rules! insn {
+    ($($asm:tt)*) => {{
+        fn run() {
+            // SAFETY: at CPL 3 this raises #GP (or #UD) before it has any
+            // effect; the process dies of it.
+            unsafe { core::arch::asm!($($asm)*) }
+        }
+        run as fn()
+    }};
+}
+
+/// An all-zero descriptor-table pointer, for `lgdt`/`lidt`.
+static ZERO_TABLE: [u64; 2] = [0; 2];
+
+/// Privileged instructions in ring 3: each kills the process with a
+/// general protection fault and does nothing.
+fn privileged_instructions() -> Res {
+    type Insn = (&'static str, fn());
+    let insns: &[Insn] = &[
+        ("hlt", insn!("hlt")),
+        ("cli", insn!("cli")),
+        ("sti", insn!("sti")),
+        ("in", insn!("in al, dx", in("dx") 0x3F8u16, out("al") _)),
+        ("out", insn!("out dx, al", in("dx") 0x604u16, in("al") 0u8)),
+        ("mov from cr3", insn!("mov {}, cr3", out(reg) _)),
+        ("mov to cr3", insn!("mov cr3, {}", in(reg) 0u64)),
+        ("mov to cr0", insn!("mov cr0, {}", in(reg) 0u64)),
+        ("mov to dr7", insn!("mov dr7, {}", in(reg) 0xFFu64)),
+        (
+            "rdmsr",
+            insn!("rdmsr", in("ecx") 0xC000_0080u32, out("eax") _, out("edx") _),
+        ),
+        (
+            "wrmsr",
+            insn!("wrmsr", in("ecx") 0xC000_0080u32, in("eax") 0u32, in("edx") 0u32),
+        ),
+        ("lgdt", insn!("lgdt [{}]", in(reg) ZERO_TABLE.as_ptr())),
+        ("lidt", insn!("lidt [{}]", in(reg) ZERO_TABLE.as_ptr())),
+        ("ltr", insn!("ltr {0:x}", in(reg) 0x28u16)),
+        ("invlpg", insn!("invlpg [{}]", in(reg) 0x40_0000u64)),
+        ("wbinvd", insn!("wbinvd")),
+        ("clts", insn!("clts")),
+        ("swapgs", insn!("swapgs")),
+        (
+            "load the kernel data selector",
+            insn!("mov ds, {0:x}", in(reg) 0x10u16),
+        ),
+        // A frame that "returns" to the kernel's code selector.
+        (
+            "iretq into ring 0",
+            insn!(
+                "mov rax, rsp",
+                "push 0x10",
+                "push rax",
+                "pushfq",
+                "push 0x08",
+                "lea rax, [rip]",
+                "push rax",
+                "iretq",
+                out("rax") _,
+            ),
+        ),
+    ];
+    for &(name, run) in insns {
+        let pid = child(|| {
+            run();
+            0
+        })?;
+        let s = wait_for(pid)?;
+        ensure!(
+            s == WaitStatus::ended_by(Cause::GeneralProtection),
+            "{name} in ring 3: {}, want general protection fault",
+            programs::describe_status(s, false)
+        );
+    }
+    Ok(())
+}
+
+/// `int N` for a vector whose gate is not open to ring 3 (a hardware
+/// interrupt's, the old Linux system call's) never reaches its handler:
+/// the process dies (#GP on VMX/SVM KVM and QEMU; this machine's PVM KVM
+/// raises #UD for every `int N` but `int3`).
+fn int_n_from_ring3() -> Res {
+    let gates: &[(&str, fn())] = &[
+        ("int 0x80", insn!("int 0x80")),
+        ("int 0x20 (timer)", insn!("int 0x20")),
+        ("int 0x24 (serial)", insn!("int 0x24")),
+        ("int 0x0e (page fault)", insn!("int 0x0e")),
+        ("int 0x08 (double fault)", insn!("int 0x08")),
+    ];
+    let gp = WaitStatus::ended_by(Cause::GeneralProtection);
+    let ud = WaitStatus::ended_by(Cause::InvalidOpcode);
+    for &(name, run) in gates {
+        let pid = child(|| {
+            run();
+            0
+        })?;
+        let s = wait_for(pid)?;
+        ensure!(
+            s == gp || s == ud,
+            "{name} in ring 3: {}, want general protection fault (or invalid opcode)",
+            programs::describe_status(s, false)
+        );
+    }
+    Ok(())
+}
+
+/// sysinfo's figures hang together.
+fn sysinfo_sane() -> Res {
+    let s = ok("sysinfo", ulib::sysinfo())?;
+    ensure!(
+        s.total_frames > 0 && s.free_frames <= s.total_frames,
+        "{s:?}"
+    );
+    ensure!(s.free_procs < s.total_procs, "{s:?}");
+    ensure!(
+        s.self_frames > 4 && s.kernel_frames > 0 && s.heap_bytes > 0,
+        "{s:?}"
+    );
+    ensure!(s.reserved == 0, "{s:?}");
+    let mut all = vec![ProcInfo::EMPTY; s.total_procs as usize];
+    let n = ok("procinfo all", ulib::procinfo_all(&mut all))? as u64;
+    ensure!(
+        n + s.free_procs == s.total_procs,
+        "{n} processes + {} free slots != {} slots",
+        s.free_procs,
+        s.total_procs
+    );
+    // A child's frames are its own: forking one costs about our size.
+    let pid = spinner()?;
+    let guard = Reaper(pid);
+    let t = ok("sysinfo", ulib::sysinfo())?;
+    ensure!(t.free_procs + 1 == s.free_procs, "{s:?} -> {t:?}");
+    ensure!(t.free_frames < s.free_frames, "a fork took no frames");
+    drop(guard);
+    Ok(())
+}
+
+/// procinfo's argument checks.
+fn procinfo_errors() -> Res {
+    let me = i64::from(ulib::getpid());
+    for pid in [0, -2, i64::MIN] {
+        expect_err(
+            &format!("procinfo({pid})"),
+            ulib::procinfo(pid),
+            &[Errno::EINVAL],
+        )?;
+    }
+    let mut rec = ProcInfo::EMPTY;
+    let n = ok(
+        "procinfo max 0",
+        raw(nr::PROCINFO, &[me as u64, &raw mut rec as u64, 0]),
+    )?;
+    ensure!(n == 0 && rec == ProcInfo::EMPTY, "max 0 wrote {n} records");
+    let n = ok("procinfo(-1) max 0", raw(nr::PROCINFO, &[u64::MAX, 0, 0]))?;
+    ensure!(n == 0, "procinfo(-1) max 0 gave {n}");
+    let mut two = [ProcInfo::EMPTY; 2];
+    let n = ok(
+        "procinfo(-1) max 2",
+        raw(nr::PROCINFO, &[u64::MAX, two.as_mut_ptr() as u64, 2]),
+    )?;
+    ensure!(n == 2 && two.iter().all(|p| p.pid != 0), "max 2 gave {n}");
+    Ok(())
 }
