@@ -198,15 +198,7 @@ fn trapflag() {
     // SAFETY: sets RFLAGS.TF: the instruction after popfq raises #DB,
     // which no debugger handles. (Not `icebp`: QEMU's TCG takes it for an
     // invalid opcode.)
-    unsafe {
-        asm!(
-            "pushfq",
-            "or qword ptr [rsp], 0x100",
-            "popfq",
-            "nop",
-            "nop",
-        )
-    };
+    unsafe { asm!("pushfq", "or qword ptr [rsp], 0x100", "popfq", "nop", "nop",) };
 }
 
 fn text() {
