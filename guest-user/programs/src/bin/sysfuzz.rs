@@ -1,0 +1,835 @@
+//! `sysfuzz SEED COUNT [LINGER_MS]`: throws random system calls at the
+//! kernel. COUNT is a number of calls, or a time with `s` (`30s`).
+//!
+//! A supervisor (this process) runs workers one after another, each a
+//! forked child that makes up to [`BATCH`] calls from a xorshift stream
+//! seeded by SEED and its number: random call numbers (invalid ones too)
+//! with random and edge-case arguments: pointers into its own scratch
+//! memory, to its edges, null, the kernel's half, non-canonical, read-only
+//! pages, the stack guard; lengths of 0, a page, `u64::MAX`; bad fds; pids
+//! of its own children and impossible ones. Workers fork (children fuzz
+//! on from a stream of their own), spawn, exec, kill, stop and resume
+//! each other and themselves. They never call `poweroff`, never target a
+//! process outside their own tree, never touch the console (they close it
+//! first) and sleep at most 20 ms (but for rare huge sleeps).
+//!
+//! The supervisor is the watchdog: when every process of a worker's tree
+//! is blocked (on a pipe, in waitpid, stopped) for three looks in a row,
+//! or after [`WORKER_MS`], it kills the tree. It reaps orphans (when it is
+//! init) and counts the calls workers report through a pipe.
+//!
+//! On every look it also checks the table itself (one `procinfo` copy,
+//! taken atomically): pids unique, no Embryo (never visible between
+//! system calls), every parent alive, and no process asleep in `waitpid`
+//! with no child to wait for or only zombies (it should have been woken),
+//! no killed process kept stopped (it could never die).
+//! A breach is a finding: printed as `sysfuzz: FINDING: ...`.
+//!
+//! At the end every process it made must be gone, and the kernel's counts
+//! (`sysinfo`: free process slots; free, kernel and own frames) back where
+//! they were. It prints `sysfuzz: done`, a summary and, when LINGER_MS is
+//! given, sleeps that long (so the host can read the process table), then
+//! exits 0, or 1 when something was left behind. A kernel panic is the
+//! other possible finding: the VM ends with the kernel's report.
+#![no_std]
+#![no_main]
+
+use abi::PAGE_SIZE;
+use abi::proc::MAX_PID;
+use abi::sys::{MAX_ARGS, MAX_FDS, STUB_ADDR, Str, USER_END, USER_STACK_MAX, USER_STACK_TOP, nr};
+use core::hint::black_box;
+use ulib::prelude::*;
+use ulib::{Cause, Fd, Pid, ProcInfo, ProcState, SleepReason, WaitStatus, println};
+
+ulib::entry!(main);
+
+/// Calls a worker makes (its children make up to as many more each).
+const BATCH: u64 = 48;
+/// Longest a worker's tree may live.
+const WORKER_MS: u64 = 1500;
+/// Bytes of scratch memory each worker fuzzes with (at its break).
+const SCRATCH: u64 = 64 * 1024;
+/// Children a process keeps track of (and at most makes).
+const MAX_KIDS: usize = 6;
+/// How deep workers fork.
+const MAX_DEPTH: u32 = 2;
+
+fn main(args: &[&str]) -> i32 {
+    let usage = || {
+        println!("usage: sysfuzz SEED COUNT|SECONDSs [LINGER_MS]");
+        2
+    };
+    let (Some(seed), Some(count)) = (args.get(1), args.get(2)) else {
+        return usage();
+    };
+    let Ok(seed) = seed.parse::<u64>() else {
+        return usage();
+    };
+    let budget = match count.strip_suffix('s') {
+        Some(secs) => match secs.parse::<u64>() {
+            Ok(s) => Budget::Millis(s * 1000),
+            Err(_) => return usage(),
+        },
+        None => match count.parse::<u64>() {
+            Ok(n) => Budget::Calls(n),
+            Err(_) => return usage(),
+        },
+    };
+    let linger = args.get(3).and_then(|a| a.parse::<u64>().ok());
+    let code = Supervisor::new(seed).run(budget);
+    if let Some(ms) = linger {
+        let _ = ulib::sleep(ms);
+    }
+    code
+}
+
+/// When to stop.
+#[derive(Clone, Copy)]
+enum Budget {
+    Calls(u64),
+    Millis(u64),
+}
+
+// ------------------------------------------------------------ the stream
+
+/// xorshift64*: small, fast, good enough to pick arguments.
+#[derive(Clone, Copy)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // splitmix64 of the seed, so nearby seeds differ at once.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// True `n` times in `out_of`.
+    fn odds(&mut self, n: u64, out_of: u64) -> bool {
+        self.below(out_of) < n
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+// ------------------------------------------------------------ a worker
+
+/// Paths exec and spawn are given: only programs that end by themselves
+/// (never `poweroff`, `sh`, `init`, `spin`), and ones that do not exist.
+const PATHS: &[&str] = &[
+    "/bin/true",
+    "/bin/false",
+    "/bin/echo",
+    "/bin/no-such-program",
+    "/etc/motd",
+    "/bin",
+    "",
+    "bin/true",
+    "/bin/../bin/true",
+];
+
+/// One fuzzing process. Lives on its stack: it never allocates (its heap
+/// is part of what it fuzzes with).
+struct Worker {
+    rng: Rng,
+    /// Start of its scratch memory (at its break when it started).
+    scratch: u64,
+    /// The report pipe's write end (never fuzzed with).
+    report: Fd,
+    kids: [Pid; MAX_KIDS],
+    nkids: usize,
+    depth: u32,
+    /// Calls made and not yet reported.
+    calls: u64,
+    /// Calls left.
+    left: u64,
+    me: Pid,
+    parent: Pid,
+    /// A worker of the process API (one in three).
+    processes: bool,
+}
+
+impl Worker {
+    /// Starts worker `n` in a forked child.
+    fn start(seed: u64, n: u64, report: Fd, report_read: Fd) -> ! {
+        // No console (reads of it would block; writes are slow), no read
+        // end of the report pipe.
+        for fd in [0, 1, 2, report_read] {
+            let _ = ulib::close(fd);
+        }
+        let scratch = ulib::sbrk(0).unwrap_or(0);
+        let _ = ulib::sbrk(SCRATCH as i64);
+        // Two pipes to play with, one holding some data.
+        if let Ok((_, w)) = ulib::pipe() {
+            let _ = ulib::write(w, b"fuzz data in a pipe");
+        }
+        let _ = ulib::pipe();
+        let mut rng = Rng::new(seed ^ n.wrapping_mul(0xA076_1D64_78BD_642F));
+        let mut w = Worker {
+            processes: rng.odds(1, 3),
+            rng,
+            scratch,
+            report,
+            kids: [0; MAX_KIDS],
+            nkids: 0,
+            depth: 0,
+            calls: 0,
+            left: BATCH,
+            me: ulib::getpid(),
+            parent: 0,
+        };
+        w.run()
+    }
+
+    fn run(&mut self) -> ! {
+        while self.left > 0 {
+            self.left -= 1;
+            self.one();
+        }
+        self.finish(0)
+    }
+
+    /// Kills and reaps its children, reports, exits.
+    fn finish(&mut self, status: i32) -> ! {
+        for &k in &self.kids[..self.nkids] {
+            let _ = ulib::kill(i64::from(k));
+        }
+        while ulib::waitpid(-1, 0).is_ok() {}
+        self.flush();
+        ulib::exit(status)
+    }
+
+    /// Reports the calls made so far.
+    fn flush(&mut self) {
+        let _ = ulib::write(self.report, &self.calls.to_le_bytes());
+        self.calls = 0;
+    }
+
+    /// A pointer argument.
+    fn ptr(&mut self) -> u64 {
+        let s = self.scratch;
+        match self.rng.below(20) {
+            0..=8 => s + self.rng.below(SCRATCH),
+            9 => s + SCRATCH - self.rng.below(16),
+            10 => 0,
+            11 => self.rng.pick(&[
+                0xFFFF_8000_0000_0000,
+                0xFFFF_FFFF_8000_0000,
+                0xFFFF_FF00_0000_1000,
+                0xFFFF_FFFF_FFFF_F000,
+            ]),
+            12 => self.rng.pick(&[
+                0x8000_0000_0000_0000,
+                USER_END - 1,
+                USER_END - 8,
+                USER_END,
+                u64::MAX - 7,
+            ]),
+            13 => {
+                let brk = ulib::sbrk(0).unwrap_or(0);
+                brk.next_multiple_of(PAGE_SIZE) - self.rng.below(32)
+            }
+            14 => STUB_ADDR + self.rng.below(PAGE_SIZE),
+            15 => Worker::run as *const () as u64 + self.rng.below(64),
+            16 => USER_STACK_TOP - USER_STACK_MAX - 1 - self.rng.below(PAGE_SIZE),
+            17 => self.rng.below(0x40_0000),
+            _ => self.rng.next(),
+        }
+    }
+
+    /// A length argument.
+    fn len(&mut self) -> u64 {
+        match self.rng.below(20) {
+            0..=2 => 0,
+            3 => 1,
+            4 => 8,
+            5 => 16,
+            6 => self.rng.pick(&[4095, 4096, 4097]),
+            7..=12 => self.rng.below(512),
+            13 => self.rng.below(SCRATCH),
+            14 => self.rng.pick(&[
+                u64::MAX,
+                1 << 47,
+                1 << 63,
+                u64::MAX - 4095,
+                1 << 32,
+                i64::MAX as u64,
+            ]),
+            15 => self.rng.next(),
+            _ => self.rng.below(64),
+        }
+    }
+
+    /// An fd argument: never the report pipe.
+    fn fd(&mut self) -> u64 {
+        let fd = match self.rng.below(10) {
+            0..=7 => self.rng.below(MAX_FDS as u64 + 2),
+            8 => self.rng.pick(&[u64::MAX, 1 << 32, i32::MAX as u64, 99]),
+            _ => self.rng.next(),
+        };
+        if fd == self.report as u64 {
+            u64::MAX
+        } else {
+            fd
+        }
+    }
+
+    /// A pid argument: its own tree, or one that cannot be anyone's.
+    fn pid(&mut self) -> u64 {
+        match self.rng.below(12) {
+            0..=4 if self.nkids > 0 => {
+                u64::from(self.kids[self.rng.below(self.nkids as u64) as usize])
+            }
+            5 => u64::from(self.me),
+            6 if self.parent != 0 => u64::from(self.parent),
+            7 => self
+                .rng
+                .pick(&[0, 1, u64::MAX, (-2i64) as u64, i64::MIN as u64]),
+            8 => MAX_PID + self.rng.below(1 << 20),
+            9 => self
+                .rng
+                .pick(&[u64::from(u32::MAX), 1 << 32 | 1, i64::MAX as u64]),
+            _ => (1 << 31) + self.rng.below(1 << 30),
+        }
+    }
+
+    /// A path for exec or spawn: (pointer, length).
+    fn path(&mut self) -> (u64, u64) {
+        match self.rng.below(10) {
+            0..=6 => {
+                let p = self.rng.pick(PATHS);
+                (p.as_ptr() as u64, p.len() as u64)
+            }
+            7 => (self.ptr(), self.rng.below(300)),
+            _ => (self.ptr(), self.len()),
+        }
+    }
+
+    /// Makes one random call.
+    fn one(&mut self) {
+        let call = self.pick_call();
+        let mut a = [0u64; 6];
+        // An argument vector for exec and spawn, on our stack.
+        let words = ["fuzz", "-x", "", "a longer argument"];
+        let mut argv = [Str::default(); 4];
+        match call {
+            nr::EXIT => {
+                // Ends this process: report first.
+                self.flush();
+                a[0] = self.rng.next();
+            }
+            nr::EXEC | nr::SPAWN => {
+                (a[0], a[1]) = self.path();
+                for (i, s) in argv.iter_mut().enumerate() {
+                    *s = if self.rng.odds(7, 8) {
+                        Str {
+                            ptr: words[i].as_ptr() as u64,
+                            len: words[i].len() as u64,
+                        }
+                    } else {
+                        Str {
+                            ptr: self.ptr(),
+                            len: self.len(),
+                        }
+                    };
+                }
+                a[2] = if self.rng.odds(7, 8) {
+                    argv.as_ptr() as u64
+                } else {
+                    self.ptr()
+                };
+                a[3] = match self.rng.below(8) {
+                    0..=4 => self.rng.below(5),
+                    5 => MAX_ARGS as u64 + self.rng.below(2),
+                    6 => u64::MAX,
+                    _ => self.rng.next(),
+                };
+                if call == nr::EXEC {
+                    self.flush();
+                }
+            }
+            nr::WAITPID => {
+                a[0] = if self.rng.odds(1, 2) {
+                    u64::MAX
+                } else {
+                    self.pid()
+                };
+                a[1] = if self.rng.odds(1, 3) { 0 } else { self.ptr() };
+                let block = if self.processes { 4 } else { 1 };
+                // Blocking one time in ten (four for processes workers).
+                a[2] = match self.rng.below(10) {
+                    9 => self.rng.next(),
+                    x if x < block => 0,
+                    _ => abi::sys::WNOHANG,
+                };
+            }
+            nr::KILL | nr::SUSPEND | nr::RESUME => a[0] = self.pid(),
+            nr::SLEEP => {
+                a[0] = if self.rng.odds(1, 2000) {
+                    self.rng.pick(&[u64::MAX, 1 << 40, 5000])
+                } else {
+                    self.rng.pick(&[0, 0, 1, 2, 5, 20])
+                };
+            }
+            nr::SBRK => {
+                a[0] = match self.rng.below(10) {
+                    0 => 0,
+                    1 => PAGE_SIZE,
+                    2 => PAGE_SIZE.wrapping_neg(),
+                    3 => self.rng.below(1 << 20),
+                    4 => self.rng.below(1 << 20).wrapping_neg(),
+                    5 => i64::MAX as u64,
+                    6 => i64::MIN as u64,
+                    7 => self.scratch.wrapping_neg(),
+                    8 => 1 << 46,
+                    _ => self.rng.next(),
+                };
+            }
+            nr::READ | nr::WRITE => {
+                a[0] = self.fd();
+                a[1] = self.ptr();
+                a[2] = self.len();
+            }
+            nr::CLOSE | nr::DUP => a[0] = self.fd(),
+            nr::PIPE | nr::SYSINFO => a[0] = self.ptr(),
+            nr::PROCINFO => {
+                a[0] = if self.rng.odds(1, 3) {
+                    u64::MAX
+                } else {
+                    self.pid()
+                };
+                a[1] = self.ptr();
+                a[2] = match self.rng.below(6) {
+                    0 => 0,
+                    1 => 1,
+                    2 => 2,
+                    3 => 64,
+                    4 => u64::MAX,
+                    _ => self.rng.below(100),
+                };
+            }
+            _ => {
+                for x in &mut a {
+                    *x = match self.rng.below(3) {
+                        0 => self.ptr(),
+                        1 => self.len(),
+                        _ => self.rng.next(),
+                    };
+                }
+            }
+        }
+        // SAFETY: the kernel may write where these point: our scratch
+        // memory, memory that is not ours (refused) or read-only pages
+        // (refused). Nothing this process relies on is reachable from
+        // them (its stack and data are not in the pointer pool).
+        let r = unsafe { ulib::syscall6(call, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        black_box(&argv);
+        self.calls += 1;
+        match call {
+            nr::FORK if r == 0 => self.become_child(),
+            nr::FORK | nr::SPAWN if r > 0 => self.adopt(r as Pid),
+            _ => {}
+        }
+    }
+
+    /// Picks a call number: mostly real ones, sometimes invalid ones.
+    fn pick_call(&mut self) -> u64 {
+        loop {
+            let n = match self.rng.below(20) {
+                // Processes workers: half their calls are the process API,
+                // so sequences like wait, stop, child exits, resume occur.
+                1..=10 if self.processes => self.rng.pick(&[
+                    nr::FORK,
+                    nr::WAITPID,
+                    nr::WAITPID,
+                    nr::KILL,
+                    nr::SUSPEND,
+                    nr::SUSPEND,
+                    nr::RESUME,
+                    nr::RESUME,
+                    nr::EXIT,
+                    nr::SLEEP,
+                    nr::YIELD,
+                ]),
+                0 => match self.rng.below(4) {
+                    0 => nr::COUNT + self.rng.below(8),
+                    1 => (1 << 32) | self.rng.below(nr::COUNT),
+                    2 => u64::MAX - self.rng.below(4),
+                    _ => self.rng.next(),
+                },
+                _ => self.rng.below(nr::COUNT),
+            };
+            let ok = match n {
+                nr::POWEROFF => false,
+                nr::EXIT => self.rng.odds(1, 10),
+                nr::EXEC => self.rng.odds(1, 3),
+                nr::FORK => self.depth < MAX_DEPTH && self.nkids < MAX_KIDS,
+                nr::SPAWN => self.nkids < MAX_KIDS,
+                _ => true,
+            };
+            if ok {
+                return n;
+            }
+        }
+    }
+
+    /// In a child fork made: fuzz on with a stream of its own.
+    fn become_child(&mut self) {
+        self.parent = self.me;
+        self.me = ulib::getpid();
+        self.rng = Rng::new(self.rng.next() ^ u64::from(self.me));
+        self.nkids = 0;
+        self.depth += 1;
+        // Calls before the fork were the parent's to report.
+        self.calls = 0;
+    }
+
+    fn adopt(&mut self, pid: Pid) {
+        if self.nkids < MAX_KIDS {
+            self.kids[self.nkids] = pid;
+            self.nkids += 1;
+        }
+    }
+}
+
+// ------------------------------------------------------------ the supervisor
+
+/// Tallies of how processes ended.
+#[derive(Default)]
+struct Tally {
+    workers: u64,
+    reaped: u64,
+    exited: u64,
+    killed: u64,
+    /// Died of a CPU exception (unexpected: no worker touches memory the
+    /// kernel could have spoiled), by cause.
+    faults: [u64; 9],
+    /// Trees the watchdog killed (all blocked, or too long).
+    stuck: u64,
+    slow: u64,
+    calls: u64,
+    /// Breaches of the table's invariants seen.
+    findings: u64,
+}
+
+struct Supervisor {
+    seed: u64,
+    me: Pid,
+    tally: Tally,
+    report_r: Fd,
+    report_w: Fd,
+    /// Partial report bytes.
+    pending: Vec<u8>,
+    all: Vec<ProcInfo>,
+    /// Records of the last look at the table.
+    nall: usize,
+    /// Findings reported so far.
+    seen: Vec<String>,
+}
+
+impl Supervisor {
+    fn new(seed: u64) -> Supervisor {
+        Supervisor {
+            seed,
+            me: ulib::getpid(),
+            tally: Tally::default(),
+            report_r: -1,
+            report_w: -1,
+            pending: Vec::new(),
+            nall: 0,
+            seen: Vec::new(),
+            all: vec![ProcInfo::EMPTY; ulib::sysinfo().map_or(4096, |s| s.total_procs as usize)],
+        }
+    }
+
+    fn run(&mut self, budget: Budget) -> i32 {
+        let before = match ulib::sysinfo() {
+            Ok(s) => s,
+            Err(e) => {
+                println!("sysfuzz: sysinfo: {e}");
+                return 1;
+            }
+        };
+        let Ok((r, w)) = ulib::pipe() else {
+            println!("sysfuzz: no pipe");
+            return 1;
+        };
+        (self.report_r, self.report_w) = (r, w);
+        let t0 = ulib::uptime_ms();
+        let mut n = 0;
+        loop {
+            let done = match budget {
+                Budget::Calls(c) => n * BATCH >= c,
+                Budget::Millis(ms) => ulib::uptime_ms() - t0 >= ms,
+            };
+            if done {
+                break;
+            }
+            self.one_worker(n);
+            n += 1;
+        }
+        let ms = (ulib::uptime_ms() - t0).max(1);
+        self.drain();
+        let _ = ulib::close(self.report_r);
+        let _ = ulib::close(self.report_w);
+        let t = &self.tally;
+        println!(
+            "sysfuzz: seed {}: {} calls by {} workers and {} processes they made in {} ms ({} calls/s)",
+            self.seed,
+            t.calls,
+            t.workers,
+            t.reaped.saturating_sub(t.workers),
+            ms,
+            t.calls * 1000 / ms
+        );
+        let faults: u64 = t.faults.iter().sum();
+        println!(
+            "sysfuzz: {} exited, {} killed, {} died of faults; the watchdog ended {} blocked trees and {} slow ones; {} findings",
+            t.exited, t.killed, faults, t.stuck, t.slow, t.findings
+        );
+        for (cause, &k) in t.faults.iter().enumerate() {
+            if k > 0 {
+                let c = Cause::from_raw(cause as u32).unwrap_or(Cause::OtherFault);
+                println!("sysfuzz:   {k} by {}", c.describe());
+            }
+        }
+        let mut bad = u64::from(t.findings > 0);
+        let left: Vec<ProcInfo> = self.tree(true);
+        if !left.is_empty() {
+            bad += 1;
+            for p in &left {
+                println!(
+                    "sysfuzz: LEFT: pid {} ({}) ppid {} {}",
+                    p.pid,
+                    p.name(),
+                    p.ppid,
+                    programs::ps::state_name(p)
+                );
+            }
+        }
+        // Orphans may still be on their way to init (when it is not us).
+        let deadline = ulib::uptime_ms() + 2000;
+        let after = loop {
+            let s = ulib::sysinfo().unwrap_or_default();
+            let same = s.free_procs == before.free_procs
+                && s.free_frames + s.kernel_frames + s.self_frames
+                    == before.free_frames + before.kernel_frames + before.self_frames;
+            if same || ulib::uptime_ms() > deadline {
+                break s;
+            }
+            self.reap();
+            let _ = ulib::sleep(5);
+        };
+        let frames =
+            |s: &abi::sys::SysInfo| (s.free_frames + s.kernel_frames + s.self_frames) as i64;
+        let (dp, df) = (
+            before.free_procs as i64 - after.free_procs as i64,
+            frames(&before) - frames(&after),
+        );
+        if dp != 0 || df != 0 {
+            bad += 1;
+            println!("sysfuzz: LEAK: {dp} process slots and {df} frames not given back");
+        } else {
+            println!(
+                "sysfuzz: table clean: {} of {} slots free, every frame back ({} free, {} kept by the kernel)",
+                after.free_procs, after.total_procs, after.free_frames, after.kernel_frames
+            );
+        }
+        println!("sysfuzz: done");
+        i32::from(bad > 0)
+    }
+
+    /// Runs worker `n` to its end (or the watchdog's).
+    fn one_worker(&mut self, n: u64) {
+        let pid = match ulib::fork() {
+            Ok(0) => Worker::start(self.seed, n, self.report_w, self.report_r),
+            Ok(pid) => pid,
+            Err(_) => {
+                // The table or memory is full of leftovers: clear them.
+                self.kill_tree();
+                let _ = ulib::sleep(5);
+                self.reap();
+                return;
+            }
+        };
+        self.tally.workers += 1;
+        let deadline = ulib::uptime_ms() + WORKER_MS;
+        let mut stuck = 0;
+        loop {
+            self.reap();
+            self.drain();
+            let tree = self.tree(false);
+            self.check_table();
+            if tree.is_empty() {
+                break;
+            }
+            let blocked = tree.iter().all(|p| match p.state() {
+                Some(ProcState::Sleeping) => p.reason != SleepReason::Sleep as u32,
+                Some(ProcState::Stopped | ProcState::Zombie) => true,
+                _ => false,
+            });
+            stuck = if blocked { stuck + 1 } else { 0 };
+            let late = ulib::uptime_ms() > deadline;
+            if stuck >= 3 || late {
+                if late {
+                    self.tally.slow += 1;
+                } else {
+                    self.tally.stuck += 1;
+                }
+                self.kill_tree();
+                stuck = 0;
+            }
+            let _ = ulib::sleep(1);
+        }
+        let _ = pid;
+    }
+
+    /// The processes that are the fuzz's: our descendants (orphans are
+    /// ours when we are init; otherwise those init adopted that still run
+    /// this program). `zombies`: include zombies (final check).
+    fn tree(&mut self, zombies: bool) -> Vec<ProcInfo> {
+        let n = ulib::procinfo_all(&mut self.all).unwrap_or(0);
+        self.nall = n;
+        let mut mine: Vec<Pid> = vec![self.me];
+        let mut out = Vec::new();
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for p in &self.all[..n] {
+                let adopted = self.me != 1 && p.ppid == 1 && p.name() == "sysfuzz";
+                if (mine.contains(&p.ppid) || adopted) && !mine.contains(&p.pid) {
+                    mine.push(p.pid);
+                    if zombies || p.state() != Some(ProcState::Zombie) || p.ppid != self.me {
+                        out.push(*p);
+                    }
+                    grew = true;
+                }
+            }
+        }
+        out
+    }
+
+    /// Checks the invariants of the last look at the table.
+    fn check_table(&mut self) {
+        let all = &self.all[..self.nall];
+        let mut findings = Vec::new();
+        for (i, p) in all.iter().enumerate() {
+            let state = p.state();
+            if all[..i].iter().any(|q| q.pid == p.pid) {
+                findings.push(format!("pid {} twice in the table", p.pid));
+            }
+            if state.is_none() || state == Some(ProcState::Embryo) {
+                findings.push(format!("pid {} in state {}", p.pid, p.state));
+            }
+            if p.pid != 1
+                && !all
+                    .iter()
+                    .any(|q| q.pid == p.ppid && q.state() != Some(ProcState::Zombie))
+            {
+                findings.push(format!(
+                    "pid {} ({}) has no live parent (ppid {})",
+                    p.pid,
+                    programs::ps::state_name(p),
+                    p.ppid
+                ));
+            }
+            if p.killed != 0 && state == Some(ProcState::Stopped) {
+                findings.push(format!("pid {} was killed but is stopped", p.pid));
+            }
+            if state == Some(ProcState::Sleeping) && p.reason == SleepReason::Wait as u32 {
+                let mut kids = all.iter().filter(|q| q.ppid == p.pid);
+                let live = kids.clone().any(|q| q.state() != Some(ProcState::Zombie));
+                if !live {
+                    findings.push(format!(
+                        "pid {} sleeps in waitpid with {} children, none of them alive",
+                        p.pid,
+                        kids.by_ref().count()
+                    ));
+                }
+            }
+        }
+        for f in findings {
+            // Each once: it stays true on every look until the tree ends.
+            if self.seen.contains(&f) {
+                continue;
+            }
+            self.tally.findings += 1;
+            if self.tally.findings <= 20 {
+                println!("sysfuzz: FINDING: {f}");
+            }
+            self.seen.push(f);
+        }
+    }
+
+    fn kill_tree(&mut self) {
+        for p in self.tree(false) {
+            let _ = ulib::kill(i64::from(p.pid));
+        }
+    }
+
+    /// Reaps every child that has ended (workers, and orphans when init).
+    fn reap(&mut self) {
+        while let Ok((pid, status)) = ulib::waitpid(-1, abi::sys::WNOHANG) {
+            if pid == 0 {
+                break;
+            }
+            self.count(status);
+        }
+    }
+
+    fn count(&mut self, s: WaitStatus) {
+        let t = &mut self.tally;
+        t.reaped += 1;
+        match s.cause() {
+            Cause::Exited => t.exited += 1,
+            Cause::Killed => t.killed += 1,
+            c => t.faults[c as usize] += 1,
+        }
+    }
+
+    /// Reads the reports waiting in the pipe, without blocking: our own
+    /// marker goes in first, so there is always something to read.
+    fn drain(&mut self) {
+        let marker = u64::MAX.to_le_bytes();
+        if ulib::write(self.report_w, &marker).is_err() {
+            return;
+        }
+        let mut buf = [0u8; 512];
+        loop {
+            let Ok(got) = ulib::read(self.report_r, &mut buf) else {
+                return;
+            };
+            self.pending.extend_from_slice(&buf[..got]);
+            let mut seen_marker = false;
+            let whole = self.pending.len() / 8 * 8;
+            for rec in self.pending[..whole].chunks_exact(8) {
+                let v = u64::from_le_bytes(rec.try_into().unwrap_or_default());
+                if v == u64::MAX {
+                    seen_marker = true;
+                } else {
+                    self.tally.calls += v.min(BATCH);
+                }
+            }
+            self.pending.drain(..whole);
+            if seen_marker || got == 0 {
+                return;
+            }
+        }
+    }
+}
