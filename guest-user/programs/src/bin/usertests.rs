@@ -1866,11 +1866,12 @@ fn fork_storm_then_quiet() -> Res {
     Ok(())
 }
 
-/// Hundreds of orphans, half of them already zombies when their parent
-/// exits: each is handed to init (getppid 1) and reaped by it.
+/// A hundred rounds of a parent exiting and leaving two orphans, one of
+/// them already a zombie: each is handed to init (getppid 1) and reaped by
+/// it.
 fn reparent_rounds() -> Res {
-    const ROUNDS: usize = 20;
-    const PER_ROUND: usize = 10;
+    const ROUNDS: usize = 100;
+    const PER_ROUND: usize = 2;
     let mut orphans = Vec::new();
     let (r, w) = ok("pipe", ulib::pipe())?;
     for _ in 0..ROUNDS {
