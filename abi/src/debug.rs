@@ -313,11 +313,13 @@ impl Event {
     /// new and reason, packed as the layout places them, so a writer can
     /// store a record as four words.
     pub const fn id_word(pid: u32, kind: u8, old: u8, new: u8, reason: u8) -> u64 {
-        pid as u64
-            | (kind as u64) << 32
-            | (old as u64) << 40
-            | (new as u64) << 48
-            | (reason as u64) << 56
+        pid as u64 | (Event::id_high(kind, old, new, reason) as u64) << 32
+    }
+
+    /// The upper half of [`Event::id_word`] (bytes 20..24): kind, old, new,
+    /// reason; the lower half is the pid.
+    pub const fn id_high(kind: u8, old: u8, new: u8, reason: u8) -> u32 {
+        kind as u32 | (old as u32) << 8 | (new as u32) << 16 | (reason as u32) << 24
     }
 
     /// The record as the state events it stands for: a [`EventKind::Switch`]

@@ -190,39 +190,11 @@ pub fn emit(kind: EventKind, pid: u32, old: u32, new: u32, reason: u32, arg: u64
     if !TRACING.load(Ordering::Relaxed) {
         return;
     }
-    let r = reg();
-    // SAFETY: interrupts off; the slot is ours to write (the VMM reads it
-    // only below head, which moves after the write). The record is stored
-    // as the four little-endian words of its layout (abi::debug::Event:
-    // tsc, tick, pid|kind|old|new|reason, arg): four stores, where a
-    // struct store costs a byte-by-byte copy (ring-0 instructions are
-    // what tracing costs).
-    unsafe {
-        let head = read_volatile(addr_of!((*r).head));
-        let slot = (RING.0.get() as *mut u64)
-            .add(((head & u64::from(RING_CAPACITY - 1)) as usize) * (debug::EVENT_SIZE / 8));
-        let packed = Event::id_word(pid, kind as u8, old as u8, new as u8, reason as u8);
-        // The TSC as rdtsc leaves it, two 32-bit halves (little-endian:
-        // the u64 of the layout) without combining them in registers.
-        core::arch::asm!(
-            "rdtsc",
-            "mov dword ptr [{slot}], eax",
-            "mov dword ptr [{slot} + 4], edx",
-            slot = in(reg) slot,
-            out("eax") _,
-            out("edx") _,
-            options(nostack, preserves_flags)
-        );
-        write_volatile(slot.add(1), crate::clock::ticks());
-        write_volatile(slot.add(2), packed);
-        write_volatile(slot.add(3), arg);
-        compiler_fence(Ordering::SeqCst);
-        write_volatile(addr_of_mut!((*r).head), head + 1);
-        let tail = read_volatile(addr_of!((*r).tail));
-        if head + 1 - tail > u64::from(RING_CAPACITY / 2) {
-            cpu::outl(PORT, DOORBELL);
-        }
-    }
+    push(
+        pid,
+        Event::id_high(kind as u8, old as u8, new as u8, reason as u8),
+        arg,
+    );
 }
 
 /// Appends a [`EventKind::Switch`] record (when tracing): `pid` left the
@@ -235,17 +207,31 @@ pub fn emit_switch(pid: u32, new: u8, reason: u8, next: u32) {
     if !TRACING.load(Ordering::Relaxed) {
         return;
     }
+    let high = Event::id_high(
+        EventKind::Switch as u8,
+        abi::proc::ProcState::Running as u8,
+        new,
+        reason,
+    );
+    push(pid, high, u64::from(next));
+}
+
+/// Writes one record at the ring's head, publishes it, and rings the
+/// doorbell when more than half the ring is unread. The record is stored
+/// as the words of its layout (abi::debug::Event: tsc, tick, the id word
+/// as its two halves `pid` and `high`, arg), where a struct store costs a
+/// byte-by-byte copy (ring-0 instructions are what tracing costs).
+#[inline(always)]
+fn push(pid: u32, high: u32, arg: u64) {
     let r = reg();
-    let high = u32::from(EventKind::Switch as u8)
-        | u32::from(abi::proc::ProcState::Running as u8) << 8
-        | u32::from(new) << 16
-        | u32::from(reason) << 24;
-    // SAFETY: as in emit; the record's words in the layout's order (the id
-    // word as its two little-endian halves: pid, then kind|old|new|reason).
+    // SAFETY: interrupts off; the slot is ours to write (the VMM reads it
+    // only below head, which moves after the write).
     unsafe {
         let head = read_volatile(addr_of!((*r).head));
         let slot = (RING.0.get() as *mut u64)
             .add(((head & u64::from(RING_CAPACITY - 1)) as usize) * (debug::EVENT_SIZE / 8));
+        // The TSC as rdtsc leaves it, two 32-bit halves (little-endian:
+        // the u64 of the layout) without combining them in registers.
         core::arch::asm!(
             "rdtsc",
             "mov dword ptr [{slot}], eax",
@@ -259,7 +245,7 @@ pub fn emit_switch(pid: u32, new: u8, reason: u8, next: u32) {
         let id = slot.add(2) as *mut u32;
         write_volatile(id, pid);
         write_volatile(id.add(1), high);
-        write_volatile(slot.add(3), u64::from(next));
+        write_volatile(slot.add(3), arg);
         compiler_fence(Ordering::SeqCst);
         write_volatile(addr_of_mut!((*r).head), head + 1);
         let tail = read_volatile(addr_of!((*r).tail));
