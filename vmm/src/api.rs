@@ -181,19 +181,14 @@ fn handle(req: &Value, ctx: &Context) -> Value {
                 .min(introspect::RECENT as u64) as usize;
             let mut i = ctx.introspect.lock().unwrap();
             i.drain();
-            if i.layout().is_none() {
+            let Some(tb) = i.timebase() else {
                 return fail(i.table().err().map(|e| e.to_string()).unwrap_or_default());
-            }
-            let tb = i.layout().map(|l| record::Timebase {
-                boot_tsc: l.boot_tsc,
-                tsc_khz: l.tsc_khz,
-                hz: l.hz,
-            });
+            };
             let events: Vec<Value> = i
                 .recent(n)
                 .iter()
                 .map(|(e, name)| {
-                    let mut v = record::to_json(e, name, tb.as_ref().expect("registered"));
+                    let mut v = record::to_json(e, name, &tb);
                     v["text"] = record::describe(e, name).into();
                     v
                 })

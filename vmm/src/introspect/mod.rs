@@ -103,11 +103,6 @@ impl Introspect {
         })
     }
 
-    /// The checked registration, if any.
-    pub fn layout(&self) -> Option<&Layout> {
-        self.layout.as_ref()
-    }
-
     fn warn(&mut self, what: &str) {
         self.warnings += 1;
         if self.warnings <= MAX_WARNINGS {
@@ -144,7 +139,8 @@ impl Introspect {
         }
     }
 
-    fn timebase(&self) -> Option<Timebase> {
+    /// How to turn the guest's event stamps into time, once registered.
+    pub fn timebase(&self) -> Option<Timebase> {
         self.layout.map(|l| Timebase {
             boot_tsc: l.boot_tsc,
             tsc_khz: l.tsc_khz,
