@@ -3,13 +3,18 @@
 //! runs in processes.rs), the system-call fuzzer with its process table
 //! checked from the host (`vmm ctl --json ps` while it lingers, and the
 //! `--events` file of the whole run), and a process's kernel stack
-//! running into its guard page.
+//! running into its guard page; and the host side of the console under a
+//! guest that floods it and a host that floods the guest.
 
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -258,4 +263,146 @@ fn a_process_kernel_stack_overflow_hits_its_guard_page_and_is_reported() {
 fn a_kernel_stack_overflow_without_processes_is_reported_too() {
     let r = boot_kmon(&["--cmdline", "crash=kstack"], "");
     check_kstack_report(&r, "pid 0, no process");
+}
+
+/// Waits up to `limit` for `child` to end (killing it then); its status.
+fn wait_within(child: &mut Child, limit: Duration) -> i32 {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vmm still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A thread that collects everything `src` yields.
+fn collect(mut src: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = src.read_to_end(&mut all);
+        all
+    })
+}
+
+#[test]
+fn a_console_flood_into_a_stalled_stdout_neither_stops_the_guest_nor_loses_count() {
+    require_kvm();
+    // 256 KiB: four times the pipe, which nobody reads until vmm ends.
+    let flood = 256 << 10;
+    let start = Instant::now();
+    let mut child = Command::new(vmm_bin())
+        .args([
+            "--timeout",
+            "60",
+            "--init",
+            "/bin/flood",
+            &flood.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = collect(child.stderr.take().unwrap());
+    let code = wait_within(&mut child, Duration::from_secs(90));
+    let elapsed = start.elapsed();
+    // Only now is stdout read: what the pipe held when vmm gave up.
+    let got = collect(child.stdout.take().unwrap()).join().unwrap();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    assert_eq!(code, 0, "flood's status is the VM's: {stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("bytes of console output could not be written"))
+        .unwrap_or_else(|| panic!("no count of the lost output: {stderr}"));
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [lost, total] = numbers[..] else {
+        panic!("no 'L of the T bytes' in {line:?}")
+    };
+    assert!(
+        total > flood + flood / 64,
+        "the guest wrote its lines (each with \\r\\n): {line}"
+    );
+    assert_eq!(
+        got.len() as u64 + lost,
+        total,
+        "every byte the guest wrote is on stdout or counted as lost: {line}"
+    );
+    assert!(
+        lost > 0 && got.len() >= 4096,
+        "{} bytes reached stdout",
+        got.len()
+    );
+    // The vCPU never waited for the pipe: the run ends its 2 s grace for
+    // the writer after the guest powered off, not when a timeout hits.
+    assert!(
+        elapsed < Duration::from_secs(50),
+        "the guest was held up by the stalled stdout ({elapsed:?})"
+    );
+}
+
+#[test]
+fn a_host_input_flood_is_held_off_while_the_guest_does_not_read() {
+    require_kvm();
+    let mut child = Command::new(vmm_bin())
+        .args(["--timeout", "60", "--init", "/bin/sleep", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (
+        collect(child.stdout.take().unwrap()),
+        collect(child.stderr.take().unwrap()),
+    );
+    // Offers 256 MiB, a chunk at a time, until vmm stops taking it.
+    let accepted = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let mut stdin = child.stdin.take().unwrap();
+        let accepted = accepted.clone();
+        std::thread::spawn(move || {
+            let chunk = vec![b'x'; 64 << 10];
+            for _ in 0..4096 {
+                if stdin.write_all(&chunk).is_err() {
+                    break;
+                }
+                accepted.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let rss_kib = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        .unwrap();
+    let during = accepted.load(Ordering::SeqCst);
+    let code = wait_within(&mut child, Duration::from_secs(60));
+    writer.join().unwrap();
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let dump = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    assert_eq!(code, 0, "sleep ends the VM normally: {dump}");
+    // What vmm may hold: its 64 KiB budget, a 4 KiB read, the kernel's
+    // 4 KiB ring and the UART's FIFO; the pipe holds 64 KiB more.
+    assert!(
+        during <= 512 << 10,
+        "vmm took {during} bytes of input nobody reads"
+    );
+    assert!(
+        rss_kib < 256 << 10,
+        "vmm's resident memory grew to {rss_kib} KiB"
+    );
 }

@@ -14,7 +14,7 @@ use event_manager::{EventOps, Events, MutEventSubscriber};
 use vmm_sys_util::epoll::EventSet;
 use vmm_sys_util::eventfd::EventFd;
 
-use crate::devices::serial::ConsoleSerial;
+use crate::devices::serial::{ConsoleSerial, InputBudget};
 
 /// The escape key: Ctrl-A, as in QEMU and screen.
 pub const ESCAPE: u8 = 0x01;
@@ -130,17 +130,23 @@ impl Drop for RawMode {
 }
 
 /// Starts the thread that reads stdin. Events arrive on the receiver and
-/// `wake` is written after each batch.
-pub fn spawn_stdin_reader(escapes: bool, wake: EventFd) -> Receiver<ConsoleEvent> {
+/// `wake` is written after each batch. Input bytes are reserved in
+/// `budget` before they are sent, so the thread stops reading while the
+/// guest leaves its console unread.
+pub fn spawn_stdin_reader(
+    escapes: bool,
+    wake: EventFd,
+    budget: Arc<InputBudget>,
+) -> Receiver<ConsoleEvent> {
     let (tx, rx) = channel();
     std::thread::Builder::new()
         .name("stdin".into())
-        .spawn(move || read_stdin(escapes, &tx, &wake))
+        .spawn(move || read_stdin(escapes, &tx, &wake, &budget))
         .expect("spawn the stdin thread");
     rx
 }
 
-fn read_stdin(escapes: bool, tx: &Sender<ConsoleEvent>, wake: &EventFd) {
+fn read_stdin(escapes: bool, tx: &Sender<ConsoleEvent>, wake: &EventFd, budget: &InputBudget) {
     let mut stdin = std::io::stdin().lock();
     let mut escape = Escape::default();
     let mut buf = [0u8; 4096];
@@ -154,6 +160,11 @@ fn read_stdin(escapes: bool, tx: &Sender<ConsoleEvent>, wake: &EventFd) {
         };
         let end = events.contains(&ConsoleEvent::Eof);
         for event in events {
+            match &event {
+                ConsoleEvent::Input(bytes) => budget.reserve(bytes.len()),
+                ConsoleEvent::Eof => budget.reserve(1),
+                _ => {}
+            }
             if tx.send(event).is_err() {
                 return;
             }

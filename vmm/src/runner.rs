@@ -182,7 +182,8 @@ fn run_machine(
         .flatten();
     if args.serial == Output::Stdout {
         let wake = EventFd::new(libc::EFD_NONBLOCK)?;
-        let rx = console::spawn_stdin_reader(raw.is_some(), wake.try_clone()?);
+        let budget = serial.lock().unwrap().input_budget();
+        let rx = console::spawn_stdin_reader(raw.is_some(), wake.try_clone()?, budget);
         em.add_subscriber(Arc::new(Mutex::new(ConsoleInput {
             rx,
             wake,
@@ -292,9 +293,13 @@ fn run_machine(
     // Nothing the guest wrote is lost at exit, unless the destination is
     // stalled for good; then say how much.
     for (name, drain) in drains {
-        let lost = drain.wait(Duration::from_secs(2));
-        if lost > 0 {
-            eprintln!("vmm: {lost} bytes of {name} output could not be written");
+        let d = drain.wait(Duration::from_secs(2));
+        if d.lost > 0 {
+            eprintln!(
+                "vmm: {} of the {} bytes of {name} output could not be written \
+                 (the destination stalled or failed)",
+                d.lost, d.total
+            );
         }
     }
     Ok(outcome)

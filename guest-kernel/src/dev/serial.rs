@@ -14,7 +14,7 @@
 //! the interrupt then), so piped input is never lost; the consumer, after
 //! taking bytes, drains the UART again itself (interrupts off).
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::arch::x86_64::cpu;
 use abi::port::COM1;
@@ -234,15 +234,65 @@ impl Echo {
     }
 }
 
+/// Most bytes one pass of the line discipline takes (a FIFO's worth, as
+/// our VMM fills it): a pass runs with interrupts off, and where ring 0 is
+/// emulated a byte costs tens of microseconds. What is left waits for the
+/// refill interrupt or the next timer tick.
+const PUMP_MAX: usize = 64;
+
+/// Most input bytes per timer tick the discipline may throw away (bytes
+/// past a line's end, ignored control bytes, NULs from `/dev/zero`) or
+/// spend a process table on (Ctrl-P). Useful bytes are held off by the
+/// line buffer, which only a reader empties; discarded ones never fill it,
+/// so without this a flood of them would take every cycle (where ring 0 is
+/// emulated) and no process would run again while the host kept sending.
+const DISCARD_PER_TICK: u32 = 4;
+
+/// The tick [`DISCARDED`] counts in.
+static DISCARD_TICK: AtomicU64 = AtomicU64::new(0);
+/// Bytes discarded during [`DISCARD_TICK`].
+static DISCARDED: AtomicU32 = AtomicU32::new(0);
+
+/// A pass stopped early with input still in the UART: the next timer tick
+/// takes the next share ([`pump_backlog`]).
+static BACKLOG: AtomicBool = AtomicBool::new(false);
+
+/// Whether input waits for the next tick.
+pub fn backlog() -> bool {
+    BACKLOG.load(Ordering::Relaxed)
+}
+
+/// Called on a timer tick when [`backlog`]: the next share of input.
+/// Interrupts off.
+pub fn pump_backlog() {
+    pump();
+}
+
 /// Cooked mode: feeds received bytes through the line discipline while a
-/// whole line still fits its buffer (else they wait in the UART), echoing;
-/// wakes console readers when a line is complete; Ctrl-P prints the
-/// process table at once. Interrupts off.
+/// whole line still fits its buffer (else they wait in the UART), echoing,
+/// within [`PUMP_MAX`] and [`DISCARD_PER_TICK`]; wakes console readers when
+/// a line is complete; Ctrl-P prints the process table at once. Interrupts
+/// off.
 fn pump() {
     let c = COOKED.get();
     let mut echo = Echo::new();
     let mut ready = false;
+    let mut share = PUMP_MAX;
+    let now = crate::clock::ticks();
+    if DISCARD_TICK.swap(now, Ordering::Relaxed) != now {
+        DISCARDED.store(0, Ordering::Relaxed);
+    }
+    let mut discarded = DISCARDED.load(Ordering::Relaxed);
+    BACKLOG.store(false, Ordering::Relaxed);
     while c.has_room() {
+        if share == 0 || discarded >= DISCARD_PER_TICK {
+            if data_ready() {
+                BACKLOG.store(true, Ordering::Relaxed);
+                crate::proc::sched::tick_soon();
+            }
+            break;
+        }
+        share -= 1;
         // Bytes the monitor-mode ring took at boot come first.
         let byte = match RX.pop() {
             Some(b) => b,
@@ -251,8 +301,12 @@ fn pump() {
         };
         let event = c.feed(byte);
         let action = match event {
-            Event::None => continue,
+            Event::None => {
+                discarded += 1;
+                continue;
+            }
             Event::Procdump => {
+                discarded = DISCARD_PER_TICK;
                 echo.flush();
                 crate::proc::procdump();
                 continue;
@@ -274,6 +328,7 @@ fn pump() {
             Action::None => {}
         }
     }
+    DISCARDED.store(discarded, Ordering::Relaxed);
     echo.flush();
     if ready {
         crate::proc::sched::wake_all(&raw mut crate::proc::procs().console);

@@ -102,6 +102,14 @@ fn update_deadline() {
     let p = procs();
     let d = p.timers.front().map_or(u64::MAX, |s| pcb(s).deadline);
     trap::NEXT_DEADLINE.store(d, Ordering::Relaxed);
+    if crate::dev::serial::backlog() {
+        tick_soon();
+    }
+}
+
+/// Makes the next timer tick take the full path ([`timer_tick`]).
+pub fn tick_soon() {
+    trap::NEXT_DEADLINE.fetch_min(crate::clock::ticks() + 1, Ordering::Relaxed);
 }
 
 /// Gives up the CPU (`yield`, `sleep(0)`): to the back of the run queue.
@@ -114,7 +122,7 @@ pub fn yield_now() {
 }
 
 /// The full path of a timer tick (EOI done): wakes sleepers whose deadline
-/// came, and preempts a process interrupted in ring 3 whose quantum is up.
+/// came, takes console input a flood left waiting, and preempts a process interrupted in ring 3 whose quantum is up.
 pub fn timer_tick(from_user: bool) {
     let now = crate::clock::ticks();
     let p = procs();
@@ -123,6 +131,9 @@ pub fn timer_tick(from_user: bool) {
             break;
         }
         wake(s);
+    }
+    if crate::dev::serial::backlog() {
+        crate::dev::serial::pump_backlog();
     }
     update_deadline();
     if from_user && trap::QUANTUM_LEFT.load(Ordering::Relaxed) <= 0 {

@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,12 @@ struct State {
     queue: Vec<u8>,
     /// The writer thread holds bytes it took from the queue.
     writing: bool,
+    /// Of those, the bytes the destination has not taken yet.
+    unwritten: u64,
     /// Bytes dropped: queue full or destination failed.
     dropped: u64,
+    /// Bytes handed over in all, dropped ones included.
+    total: u64,
 }
 
 #[derive(Default)]
@@ -47,8 +52,15 @@ impl Sink {
     pub fn open(output: &Output) -> io::Result<Self> {
         let out: Option<Box<dyn Write + Send>> = match output {
             Output::None => None,
-            Output::Stdout => Some(Box::new(io::stdout())),
-            Output::Stderr => Some(Box::new(io::stderr())),
+            // Straight to the descriptors: std's stdout keeps a partial
+            // line in a buffer of its own, which a stalled pipe would keep
+            // for ever and the count of lost bytes would miss.
+            Output::Stdout => Some(Box::new(File::from(
+                io::stdout().as_fd().try_clone_to_owned()?,
+            ))),
+            Output::Stderr => Some(Box::new(File::from(
+                io::stderr().as_fd().try_clone_to_owned()?,
+            ))),
             Output::File(path) => Some(Box::new(File::create(path)?)),
         };
         Ok(Self::new(out))
@@ -85,6 +97,7 @@ impl Sink {
             return;
         }
         let mut state = shared.state.lock().unwrap();
+        state.total += self.buf.len() as u64;
         if state.queue.len() + self.buf.len() > QUEUE_LIMIT {
             state.dropped += self.buf.len() as u64;
         } else {
@@ -104,26 +117,49 @@ fn write_loop(shared: &Shared, mut out: Box<dyn Write + Send>) {
                 state = shared.changed.wait(state).unwrap();
             }
             state.writing = true;
+            state.unwritten = state.queue.len() as u64;
             std::mem::take(&mut state.queue)
         };
-        // A destination that failed once (closed pipe, full disk) is not
-        // retried; its bytes are counted as dropped.
-        broken = broken || out.write_all(&chunk).and_then(|()| out.flush()).is_err();
-        let mut state = shared.state.lock().unwrap();
-        if broken {
-            state.dropped += chunk.len() as u64;
+        // Written piece by piece, so that a destination stalled for good
+        // leaves an exact count of what it did not take. One that failed
+        // once (closed pipe, full disk) is not retried; its bytes are
+        // counted as dropped.
+        let mut done = 0;
+        while !broken && done < chunk.len() {
+            match out.write(&chunk[done..]) {
+                Ok(0) => broken = true,
+                Ok(n) => {
+                    done += n;
+                    shared.state.lock().unwrap().unwritten = (chunk.len() - done) as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => broken = true,
+            }
         }
+        broken = broken || out.flush().is_err();
+        let mut state = shared.state.lock().unwrap();
+        state.dropped += (chunk.len() - done) as u64;
         state.writing = false;
+        state.unwritten = 0;
         shared.changed.notify_all();
     }
 }
 
+/// What became of a sink's output, as far as the VMM can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Delivery {
+    /// Bytes the guest wrote.
+    pub total: u64,
+    /// Bytes dropped or still not taken by the destination.
+    pub lost: u64,
+}
+
 impl Drain {
     /// Waits up to `limit` for everything handed over to be written;
-    /// returns the bytes dropped so far plus those still unwritten.
-    pub fn wait(&self, limit: Duration) -> u64 {
+    /// returns the bytes handed over and those dropped or still unwritten.
+    pub fn wait(&self, limit: Duration) -> Delivery {
         let Some(shared) = &self.0 else {
-            return 0;
+            return Delivery::default();
         };
         let deadline = Instant::now() + limit;
         let mut state = shared.state.lock().unwrap();
@@ -134,7 +170,10 @@ impl Drain {
             }
             state = shared.changed.wait_timeout(state, left).unwrap().0;
         }
-        state.dropped + state.queue.len() as u64
+        Delivery {
+            total: state.total,
+            lost: state.dropped + state.queue.len() as u64 + state.unwritten,
+        }
     }
 }
 
@@ -197,10 +236,14 @@ mod tests {
             start.elapsed() < Duration::from_secs(2),
             "the writer side blocked"
         );
-        let unwritten = drain.wait(Duration::from_millis(10));
-        assert!(unwritten >= 2 * QUEUE_LIMIT as u64, "drops are counted");
+        let stalled = drain.wait(Duration::from_millis(10));
+        assert_eq!(stalled.total, 4 * QUEUE_LIMIT as u64);
+        assert_eq!(
+            stalled.lost, stalled.total,
+            "nothing was written, and all of it is counted: dropped, queued or held"
+        );
         release.store(true, Ordering::SeqCst);
-        let lost = drain.wait(Duration::from_secs(5));
+        let lost = drain.wait(Duration::from_secs(5)).lost;
         let written = got.lock().unwrap().len() as u64;
         assert_eq!(
             written + lost,
@@ -228,7 +271,45 @@ mod tests {
             sink.write_all(line.as_bytes()).unwrap();
             sink.flush_out();
         }
-        assert_eq!(sink.drain().wait(Duration::from_secs(5)), 0);
+        assert_eq!(sink.drain().wait(Duration::from_secs(5)).lost, 0);
         assert_eq!(*got.lock().unwrap(), want);
+    }
+
+    /// Takes `room` bytes, then blocks for ever: a pipe nobody reads.
+    struct Full {
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                loop {
+                    std::thread::park();
+                }
+            }
+            let n = b.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_destination_stalled_mid_chunk_leaves_an_exact_count() {
+        let mut sink = Sink::new(Some(Box::new(Full { room: 1000 })));
+        sink.write_all(&[b'x'; 3000]).unwrap();
+        sink.flush_out();
+        sink.write_all(&[b'y'; 500]).unwrap();
+        sink.flush_out();
+        let d = sink.drain().wait(Duration::from_millis(200));
+        assert_eq!(
+            d,
+            Delivery {
+                total: 3500,
+                lost: 2500
+            }
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! through an irqfd and host input queued until the guest's FIFO has room.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use vm_superio::{Serial, Trigger};
 use vmm_sys_util::eventfd::EventFd;
@@ -19,10 +20,52 @@ impl Trigger for IrqTrigger {
     }
 }
 
+/// Most bytes of host input in flight at once: read from stdin but not yet
+/// in the guest's receive FIFO. A guest that does not read its console
+/// holds off the reader here, and through it the pipe or file behind stdin,
+/// so input is neither lost nor piled up in the VMM's memory.
+pub const INPUT_LIMIT: usize = 64 << 10;
+
+/// The count of host input bytes in flight, shared by the thread that
+/// reads stdin (which waits for room before it reads on) and the UART
+/// (which frees room as the guest takes bytes).
+#[derive(Debug, Default)]
+pub struct InputBudget {
+    queued: Mutex<usize>,
+    room: Condvar,
+}
+
+impl InputBudget {
+    /// Waits until `n` more bytes fit under [`INPUT_LIMIT`], then counts
+    /// them. A chunk larger than the limit goes alone, once nothing else
+    /// is in flight.
+    pub fn reserve(&self, n: usize) {
+        let mut queued = self.queued.lock().unwrap();
+        while *queued > 0 && *queued + n > INPUT_LIMIT {
+            queued = self.room.wait(queued).unwrap();
+        }
+        *queued += n;
+    }
+
+    /// `n` bytes reached the guest's FIFO.
+    fn release(&self, n: usize) {
+        let mut queued = self.queued.lock().unwrap();
+        *queued = queued.saturating_sub(n);
+        self.room.notify_all();
+    }
+
+    /// Bytes in flight.
+    #[cfg(test)]
+    pub fn queued(&self) -> usize {
+        *self.queued.lock().unwrap()
+    }
+}
+
 /// The console UART and the host input not yet in its receive FIFO.
 pub struct ConsoleSerial {
     uart: Serial<IrqTrigger, vm_superio::serial::NoEvents, Sink>,
     pending: VecDeque<u8>,
+    budget: Arc<InputBudget>,
     /// Capacity of the receive FIFO when empty.
     fifo_size: usize,
     /// When the guest last read the receive buffer, or was last nudged.
@@ -46,8 +89,15 @@ impl ConsoleSerial {
             fifo_size: uart.fifo_capacity(),
             uart,
             pending: VecDeque::new(),
+            budget: Arc::default(),
             last_read: Instant::now(),
         }
+    }
+
+    /// The budget that producers of host input reserve against
+    /// ([`InputBudget::reserve`] before [`Self::push_input`]).
+    pub fn input_budget(&self) -> Arc<InputBudget> {
+        self.budget.clone()
     }
 
     /// Queues host input for the guest and moves what fits into the FIFO.
@@ -72,6 +122,7 @@ impl ConsoleSerial {
                 break;
             }
             self.pending.drain(..taken);
+            self.budget.release(taken);
         }
     }
 
@@ -172,13 +223,13 @@ mod tests {
         for b in b"hi\n" {
             s.write(0, *b);
         }
-        assert_eq!(s.output_drain().wait(Duration::from_secs(5)), 0);
+        assert_eq!(s.output_drain().wait(Duration::from_secs(5)).lost, 0);
         assert!(
             seen.lock().unwrap().is_empty(),
             "nothing before the hand-over"
         );
         s.flush_output();
-        assert_eq!(s.output_drain().wait(Duration::from_secs(5)), 0);
+        assert_eq!(s.output_drain().wait(Duration::from_secs(5)).lost, 0);
         assert_eq!(&*seen.lock().unwrap(), b"hi\n");
     }
 
@@ -237,5 +288,50 @@ mod tests {
         }
         assert_eq!(got, input);
         assert_eq!(s.pending_input(), 0);
+    }
+
+    #[test]
+    fn a_producer_waits_for_room_and_every_byte_arrives() {
+        let irq = EventFd::new(libc::EFD_NONBLOCK).unwrap();
+        let s = Arc::new(Mutex::new(ConsoleSerial::new(irq, Sink::new(None))));
+        s.lock().unwrap().write(1, 1);
+        let budget = s.lock().unwrap().input_budget();
+        let total = 4 * INPUT_LIMIT;
+        let sent = Arc::new(Mutex::new(0usize));
+        let producer = {
+            let (s, budget, sent) = (s.clone(), budget.clone(), sent.clone());
+            std::thread::spawn(move || {
+                for chunk in 0..total / 4096 {
+                    budget.reserve(4096);
+                    let bytes: Vec<u8> = (0..4096).map(|i| ((chunk * 7 + i) % 251) as u8).collect();
+                    s.lock().unwrap().push_input(&bytes);
+                    *sent.lock().unwrap() += 4096;
+                }
+            })
+        };
+        // Nobody reads: the producer stops at the limit.
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(*sent.lock().unwrap(), INPUT_LIMIT, "the producer ran ahead");
+        // What is in flight: all that was sent, less the FIFO's worth the
+        // UART took at once.
+        let in_fifo = s.lock().unwrap().fifo_size;
+        assert_eq!(budget.queued(), INPUT_LIMIT - in_fifo);
+        // The guest reads everything; the producer finishes.
+        let mut got = Vec::new();
+        while got.len() < total {
+            let mut s = s.lock().unwrap();
+            if s.read(5) & 1 == 1 {
+                got.push(s.read(0));
+            } else {
+                drop(s);
+                std::thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+        let want: Vec<u8> = (0..total / 4096)
+            .flat_map(|chunk| (0..4096).map(move |i| ((chunk * 7 + i) % 251) as u8))
+            .collect();
+        assert!(got == want, "bytes lost or reordered");
+        assert_eq!(budget.queued(), 0);
     }
 }
