@@ -406,3 +406,54 @@ fn a_host_input_flood_is_held_off_while_the_guest_does_not_read() {
         "vmm's resident memory grew to {rss_kib} KiB"
     );
 }
+
+/// The `--stats` count of accesses to nothing: port reads, port writes,
+/// MMIO reads, MMIO writes (zeros when the line is absent: there were none).
+fn unassigned_counts(r: &Run) -> [u64; 4] {
+    let Some(line) = r.stderr.lines().find(|l| l.contains("accesses to nothing")) else {
+        return [0; 4];
+    };
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches(',').parse().ok())
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|_| panic!("four counts in {line:?}"))
+}
+
+#[test]
+fn ports_and_mmio_nobody_claims_read_all_ones_at_every_width_and_the_vm_runs_on() {
+    let quiet = boot_kmon(&["--stats"], "poweroff 3\n");
+    let probed = boot_kmon(&["--stats"], "probe\nprobe\necho still here\npoweroff 3\n");
+    for r in [&quiet, &probed] {
+        assert_eq!(r.code, 3, "{}", r.dump());
+    }
+    let port = format!(
+        "probe: port {:#x}: in8 0xff, in16 0xffff, in32 0xffffffff; out8, out16, out32 done",
+        abi::port::PROBE_PORT
+    );
+    let mmio = format!(
+        "probe: mmio {:#x}: read8 0xff, read16 0xffff, read32 0xffffffff, \
+         read64 0xffffffffffffffff; write8, write16, write32, write64 done",
+        abi::port::PROBE_MMIO
+    );
+    assert_eq!(
+        lines_starting(&probed.stdout, &port).len(),
+        2,
+        "{}",
+        probed.dump()
+    );
+    assert_eq!(
+        lines_starting(&probed.stdout, &mmio).len(),
+        2,
+        "{}",
+        probed.dump()
+    );
+    assert!(has_line(&probed.stdout, "still here"), "{}", probed.dump());
+    // Each access is one exit, counted by direction: two probes of three
+    // port reads, three port writes, four MMIO reads and four MMIO writes.
+    let (a, b) = (unassigned_counts(&quiet), unassigned_counts(&probed));
+    let grew: Vec<u64> = (0..4).map(|i| b[i] - a[i]).collect();
+    assert_eq!(grew, [6, 6, 8, 8], "{}", probed.dump());
+}

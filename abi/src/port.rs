@@ -23,3 +23,12 @@ pub const EXIT: u16 = 0xF4;
 /// Value a read of an I/O port that no device claims returns, as on a PC bus
 /// with nothing attached.
 pub const UNASSIGNED_READ: u8 = 0xFF;
+
+/// An I/O port no device claims, which the kernel monitor's `probe` reads
+/// and writes at every width (under our VMM and QEMU's microvm alike).
+pub const PROBE_PORT: u16 = 0x600;
+
+/// A physical address no device or RAM claims (above the largest guest RAM
+/// the VMM allows, 3 GiB, below the IOAPIC), which `probe` reads and
+/// writes at every width.
+pub const PROBE_MMIO: u64 = 0xD000_0000;

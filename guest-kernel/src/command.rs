@@ -82,6 +82,9 @@ pub enum Command<'a> {
     PowerOff(u8),
     /// `bench`: time a few ring-0 basics.
     Bench,
+    /// `probe`: read and write a port and an address nobody claims, at
+    /// every width.
+    Probe,
     /// A known command used wrongly; the message to print.
     Usage(&'static str),
     /// Not a command; the word typed.
@@ -102,6 +105,8 @@ commands:
                   doublefault panic triple hang kstack
   poweroff [N]    power off with exit status N (default 0)
   bench           time a few ring-0 basics (port I/O, formatting)
+  probe           read and write a port and an MMIO address that nothing
+                  claims, at every width, and show what reads return
 ";
 
 impl<'a> Command<'a> {
@@ -122,6 +127,7 @@ impl<'a> Command<'a> {
             "mem" => Command::Mem,
             "ls" => Command::Ls,
             "bench" => Command::Bench,
+            "probe" => Command::Probe,
             "sleep" => match arg.map(str::parse) {
                 Some(Ok(ms)) if !extra => Command::Sleep(ms),
                 _ => Command::Usage("usage: sleep MS"),
@@ -175,6 +181,7 @@ mod tests {
         assert_eq!(Command::parse("poweroff"), Command::PowerOff(0));
         assert_eq!(Command::parse("poweroff 3"), Command::PowerOff(3));
         assert!(matches!(Command::parse("poweroff 256"), Command::Usage(_)));
+        assert_eq!(Command::parse("probe"), Command::Probe);
         assert_eq!(Command::parse("frob x"), Command::Unknown("frob"));
     }
 }

@@ -99,10 +99,50 @@ fn execute(command: Command) {
         },
         Command::Crash(kind) => crash(kind),
         Command::Bench => bench(),
+        Command::Probe => probe(),
         Command::PowerOff(status) => poweroff::exit(ExitRequest::PowerOff(status)),
         Command::Usage(message) => println!("{message}"),
         Command::Unknown(word) => println!("kmon: unknown command '{word}' (try help)"),
     }
+}
+
+/// Reads and writes [`abi::port::PROBE_PORT`] and [`abi::port::PROBE_MMIO`]
+/// at every width, and prints what the reads returned: a VMM must answer
+/// (all ones, as an empty bus does) and carry on.
+fn probe() {
+    use crate::arch::x86_64::cpu;
+    use crate::mm::paging::{PhysAddr, direct};
+    let port = abi::port::PROBE_PORT;
+    // SAFETY: nothing is at this port; the accesses only reach the VMM.
+    let (b, w, l) = unsafe {
+        let values = (cpu::inb(port), cpu::inw(port), cpu::inl(port));
+        cpu::outb(port, 0x5A);
+        cpu::outw(port, 0x5A5A);
+        cpu::outl(port, 0x5A5A_5A5A);
+        values
+    };
+    println!("probe: port {port:#x}: in8 {b:#x}, in16 {w:#x}, in32 {l:#x}; out8, out16, out32 done");
+    let at = abi::port::PROBE_MMIO;
+    let mmio: *mut u64 = direct(PhysAddr(at));
+    // SAFETY: the direct map covers this address (below 4 GiB) and no RAM
+    // or device is there: each access is one MMIO exit to the VMM. Volatile,
+    // so each happens once, at its width.
+    let (b, w, l, q) = unsafe {
+        let values = (
+            mmio.cast::<u8>().read_volatile(),
+            mmio.cast::<u16>().read_volatile(),
+            mmio.cast::<u32>().read_volatile(),
+            mmio.read_volatile(),
+        );
+        mmio.cast::<u8>().write_volatile(0x5A);
+        mmio.cast::<u16>().write_volatile(0x5A5A);
+        mmio.cast::<u32>().write_volatile(0x5A5A_5A5A);
+        mmio.write_volatile(0x5A5A_5A5A_5A5A_5A5A);
+        values
+    };
+    println!(
+        "probe: mmio {at:#x}: read8 {b:#x}, read16 {w:#x}, read32 {l:#x}, read64 {q:#x}; write8, write16, write32, write64 done"
+    );
 }
 
 /// Times a few ring-0 basics, to see what the hypervisor charges for them.

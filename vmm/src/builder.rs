@@ -12,9 +12,9 @@ use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use crate::arch::x86_64::layout;
 use crate::cli::{self, Output, RunArgs};
+use crate::devices::PortBus;
 use crate::devices::output::Sink;
 use crate::devices::serial::ConsoleSerial;
-use crate::devices::{PortBus, Unassigned};
 use crate::guest;
 use crate::introspect::{self, Introspect, reader::GuestRam};
 use crate::loader::{self, InitrdError, KernelError};
@@ -178,7 +178,6 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     let bus = PortBus {
         serial: serial.clone(),
         debugcon,
-        unassigned: Unassigned::default(),
         introspect: introspect.clone(),
         exits: Default::default(),
     };

@@ -142,6 +142,14 @@ fn stats_text(i: &Introspect, control: &VcpuControl, exits: Option<&ExitCounts>)
                 s.push_str(&format!("    {name:<22}{n:>10}\n"));
             }
         }
+        let u = &x.unassigned;
+        if u.any() {
+            s.push_str(&format!(
+                "  accesses to nothing (reads got all ones, writes ignored): \
+                 {} port reads, {} port writes, {} MMIO reads, {} MMIO writes\n",
+                u.port_reads, u.port_writes, u.mmio_reads, u.mmio_writes
+            ));
+        }
     }
     s.push_str(&format!(
         "  process events: {} read from the ring, {} lost\n",

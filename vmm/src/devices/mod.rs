@@ -49,6 +49,8 @@ pub struct ExitCounts {
     pub interrupted: u64,
     /// Anything else (shutdown, errors).
     pub other: u64,
+    /// Of the port and MMIO exits, the accesses to nothing, by direction.
+    pub unassigned: Unassigned,
 }
 
 impl ExitCounts {
@@ -83,6 +85,13 @@ impl ExitCounts {
     }
 }
 
+impl Unassigned {
+    /// Whether any access went to nothing.
+    pub fn any(&self) -> bool {
+        *self != Unassigned::default()
+    }
+}
+
 /// Routes port I/O to the console UART, the debug console, the debug port
 /// and the exit port.
 pub struct PortBus {
@@ -90,8 +99,6 @@ pub struct PortBus {
     pub serial: Arc<Mutex<ConsoleSerial>>,
     /// The debug console's destination.
     pub debugcon: Sink,
-    /// Accesses to nothing.
-    pub unassigned: Unassigned,
     /// The debug port's host side.
     pub introspect: crate::introspect::Shared,
     /// VM exits by reason.
@@ -138,7 +145,7 @@ impl PortBus {
             return Some(ExitRequest::decode(u32::from_le_bytes(value)));
         } else {
             self.exits.other_io += 1;
-            self.unassigned.port_writes += 1;
+            self.exits.unassigned.port_writes += 1;
         }
         None
     }
@@ -155,7 +162,7 @@ impl PortBus {
             data.fill(port::DEBUGCON_READBACK);
         } else {
             self.exits.other_io += 1;
-            self.unassigned.port_reads += 1;
+            self.exits.unassigned.port_reads += 1;
             data.fill(port::UNASSIGNED_READ);
         }
     }
@@ -179,7 +186,6 @@ pub(crate) mod tests {
                 Sink::new(None),
             ))),
             debugcon: Sink::new(None),
-            unassigned: Unassigned::default(),
             introspect: Arc::new(Mutex::new(
                 crate::introspect::Introspect::new(
                     Arc::new(crate::introspect::reader::VecRam::new(4096)),
@@ -213,8 +219,8 @@ pub(crate) mod tests {
         b.read(0x1234, &mut data);
         assert_eq!(data, [0xFF; 4]);
         assert_eq!(b.write(0x80, &[1]), None);
-        assert_eq!(b.unassigned.port_reads, 1);
-        assert_eq!(b.unassigned.port_writes, 1);
+        assert_eq!(b.exits.unassigned.port_reads, 1);
+        assert_eq!(b.exits.unassigned.port_writes, 1);
         let mut one = [0u8];
         b.read(port::DEBUGCON, &mut one);
         assert_eq!(one, [port::DEBUGCON_READBACK]);

@@ -63,13 +63,13 @@ pub fn handle_exit(exit: VcpuExit, bus: &mut PortBus) -> Option<Stop> {
         }
         VcpuExit::MmioRead(_, data) => {
             bus.exits.mmio += 1;
-            bus.unassigned.mmio_reads += 1;
+            bus.exits.unassigned.mmio_reads += 1;
             data.fill(abi::port::UNASSIGNED_READ);
             None
         }
         VcpuExit::MmioWrite(..) => {
             bus.exits.mmio += 1;
-            bus.unassigned.mmio_writes += 1;
+            bus.exits.unassigned.mmio_writes += 1;
             None
         }
         // With the in-kernel LAPIC, KVM handles `hlt` itself; should one
@@ -359,8 +359,8 @@ mod tests {
             handle_exit(VcpuExit::MmioWrite(0xD000_0000, &[1]), &mut b),
             None
         );
-        assert_eq!(b.unassigned.mmio_reads, 1);
-        assert_eq!(b.unassigned.mmio_writes, 1);
+        assert_eq!(b.exits.unassigned.mmio_reads, 1);
+        assert_eq!(b.exits.unassigned.mmio_writes, 1);
         assert_eq!(handle_exit(VcpuExit::Hlt, &mut b), None);
     }
 

@@ -35,6 +35,46 @@ pub unsafe fn inb(port: u16) -> u8 {
     value
 }
 
+/// Reads 16 bits from an I/O port.
+///
+/// # Safety
+///
+/// As for [`inb`].
+pub unsafe fn inw(port: u16) -> u16 {
+    let value: u16;
+    // SAFETY: as for outb.
+    unsafe {
+        asm!("in ax, dx", in("dx") port, out("ax") value, options(nomem, nostack, preserves_flags))
+    }
+    value
+}
+
+/// Reads 32 bits from an I/O port.
+///
+/// # Safety
+///
+/// As for [`inb`].
+pub unsafe fn inl(port: u16) -> u32 {
+    let value: u32;
+    // SAFETY: as for outb.
+    unsafe {
+        asm!("in eax, dx", in("dx") port, out("eax") value, options(nomem, nostack, preserves_flags))
+    }
+    value
+}
+
+/// Writes a 16-bit value to an I/O port.
+///
+/// # Safety
+///
+/// As for [`outb`].
+pub unsafe fn outw(port: u16, value: u16) {
+    // SAFETY: as for outb.
+    unsafe {
+        asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags))
+    }
+}
+
 /// Writes a 32-bit value to an I/O port.
 ///
 /// # Safety
