@@ -195,6 +195,31 @@ fn crash_breakpoint() {
 }
 
 #[test]
+fn crash_mmio_code_run_where_no_ram_is_is_a_kvm_internal_error() {
+    let r = boot(&["--cmdline", "crash=mmio"], "");
+    assert_eq!(r.code, GUEST_CRASH, "{}", r.dump());
+    assert!(
+        r.stderr
+            .contains("vmm: guest crashed: KVM internal error, suberror 1: KVM could not emulate"),
+        "{}",
+        r.dump()
+    );
+    // The vCPU stopped at the jump's target: the direct map's view of
+    // abi::port::PROBE_MMIO.
+    let rip = format!(
+        "rip={:#x}",
+        0xFFFF_8000_0000_0000u64 + abi::port::PROBE_MMIO
+    );
+    assert!(r.stderr.contains(&rip), "{}", r.dump());
+    assert!(r.stderr.contains("vmm: post-mortem:"), "{}", r.dump());
+    assert!(
+        r.stderr.contains("process table (read from guest memory)"),
+        "{}",
+        r.dump()
+    );
+}
+
+#[test]
 fn crash_kernel_stack_overflow_is_a_double_fault() {
     let r = check_crash("doublefault", "#DF", 8);
     assert!(r.stdout.contains("stack overflow"), "{}", r.dump());

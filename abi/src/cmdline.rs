@@ -65,8 +65,10 @@ pub const MAX_HZ: u32 = 10_000;
 /// empty IDT and fault: the CPU shuts down), `hang` (interrupts off, halt
 /// for ever: a wedged kernel, for `--timeout` and Ctrl-A p), `kstack`
 /// (unbounded recursion on a process's kernel stack, onto its guard page:
-/// a double fault that names the process).
-pub const CRASH_KINDS: [&str; 10] = [
+/// a double fault that names the process), `mmio` (jump to an address
+/// where no RAM is: the hypervisor cannot fetch the instruction; KVM ends
+/// the run with an internal error).
+pub const CRASH_KINDS: [&str; 11] = [
     "pagefault",
     "gpf",
     "divide",
@@ -77,6 +79,7 @@ pub const CRASH_KINDS: [&str; 10] = [
     "triple",
     "hang",
     "kstack",
+    "mmio",
 ];
 
 /// Longest command line the VMM passes (bytes, without the NUL).

@@ -27,11 +27,14 @@ pub enum CrashKind {
     /// Unbounded recursion on a process's kernel stack (not the boot
     /// stack) onto its guard page: #DF, reported with the process.
     KernelStack,
+    /// Call code at [`abi::port::PROBE_MMIO`], where no RAM is: KVM cannot
+    /// fetch the instruction and stops the VM with an internal error.
+    Mmio,
 }
 
 impl CrashKind {
     /// Every kind, in the order of [`abi::cmdline::CRASH_KINDS`].
-    pub const ALL: [CrashKind; 10] = [
+    pub const ALL: [CrashKind; 11] = [
         CrashKind::PageFault,
         CrashKind::Gpf,
         CrashKind::Divide,
@@ -42,6 +45,7 @@ impl CrashKind {
         CrashKind::Triple,
         CrashKind::Hang,
         CrashKind::KernelStack,
+        CrashKind::Mmio,
     ];
 
     /// The name used on the command line.
@@ -102,7 +106,7 @@ commands:
   ls              list the initrd
   cat PATH        print an initrd file
   crash KIND      crash the kernel: pagefault gpf divide ud breakpoint
-                  doublefault panic triple hang kstack
+                  doublefault panic triple hang kstack mmio
   poweroff [N]    power off with exit status N (default 0)
   bench           time a few ring-0 basics (port I/O, formatting)
   probe           read and write a port and an MMIO address that nothing
@@ -139,7 +143,7 @@ impl<'a> Command<'a> {
             "crash" => match arg.and_then(CrashKind::from_name) {
                 Some(kind) if !extra => Command::Crash(kind),
                 _ => Command::Usage(
-                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang|kstack",
+                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang|kstack|mmio",
                 ),
             },
             "poweroff" => match arg.map(str::parse) {

@@ -235,6 +235,13 @@ pub fn crash(kind: CrashKind) -> ! {
                 );
             }
             CrashKind::Panic => panic!("crash=panic requested"),
+            CrashKind::Mmio => {
+                // The direct map covers the address; no memory is behind it.
+                let at = crate::mm::paging::direct::<u8>(crate::mm::paging::PhysAddr(
+                    abi::port::PROBE_MMIO,
+                ));
+                core::arch::asm!("call {0}", in(reg) at, options(noreturn));
+            }
             CrashKind::Hang => loop {
                 core::arch::asm!("cli", "hlt", options(nomem, nostack));
             },

@@ -104,6 +104,26 @@ pub fn run(args: &RunArgs) -> i32 {
     }
 }
 
+/// What a KVM_EXIT_INTERNAL_ERROR suberror means (linux/kvm.h).
+fn internal_error_meaning(suberror: u32) -> &'static str {
+    match suberror {
+        kvm_bindings::KVM_INTERNAL_ERROR_EMULATION => {
+            "KVM could not emulate an instruction (code run from where no RAM is, \
+             or an instruction it does not emulate)"
+        }
+        kvm_bindings::KVM_INTERNAL_ERROR_SIMUL_EX => {
+            "an exception while another was being delivered"
+        }
+        kvm_bindings::KVM_INTERNAL_ERROR_DELIVERY_EV => {
+            "an exit while an event was being delivered (often a broken IDT or stack)"
+        }
+        kvm_bindings::KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON => {
+            "the hardware exited for a reason KVM does not handle"
+        }
+        _ => "unknown to this vmm",
+    }
+}
+
 /// `title:` then `text` indented under it.
 fn indent_block(title: &str, text: &str) -> String {
     let mut s = format!("{title}:\n");
@@ -346,7 +366,8 @@ pub fn report(outcome: &Outcome) -> i32 {
         }
         Outcome::Stopped(Stop::InternalError(sub), r) => {
             eprintln!(
-                "vmm: guest crashed: KVM internal error (suberror {sub}){}",
+                "vmm: guest crashed: KVM internal error, suberror {sub}: {}{}",
+                internal_error_meaning(*sub),
                 regs(r)
             );
             exitcode::GUEST_CRASH
