@@ -42,6 +42,13 @@ pub const MAX_ARG_LEN: usize = 256;
 pub const MAX_PATH: usize = 256;
 /// Open files per process.
 pub const MAX_FDS: usize = 16;
+/// Most bytes one `read` or `write` moves; a larger request moves at most
+/// this much and returns the count (loop, as `ulib::io::write_all` does).
+/// The kernel runs a call to its end with interrupts off, and where ring 0
+/// is emulated a byte of console output costs microseconds: the bound keeps
+/// one call from holding the CPU (or mapping pages of a huge buffer) for
+/// long. A buffer must still lie wholly in user space (else `EFAULT`).
+pub const MAX_IO: u64 = 4096;
 /// Length of a process name, as in [`crate::proc::ProcInfo::name`].
 pub const NAME_LEN: usize = 16;
 

@@ -121,7 +121,9 @@ fn probe() {
         cpu::outl(port, 0x5A5A_5A5A);
         values
     };
-    println!("probe: port {port:#x}: in8 {b:#x}, in16 {w:#x}, in32 {l:#x}; out8, out16, out32 done");
+    println!(
+        "probe: port {port:#x}: in8 {b:#x}, in16 {w:#x}, in32 {l:#x}; out8, out16, out32 done"
+    );
     let at = abi::port::PROBE_MMIO;
     let mmio: *mut u64 = direct(PhysAddr(at));
     // SAFETY: the direct map covers this address (below 4 GiB) and no RAM

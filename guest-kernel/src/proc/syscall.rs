@@ -126,6 +126,16 @@ pub fn copy_in(ptr: u64, len: u64) -> Result<Vec<u8>, i64> {
     Ok(v)
 }
 
+/// The buffer of a `read` or `write`: `[ptr, ptr + len)` must lie in user
+/// space; of it, the first [`abi::sys::MAX_IO`] bytes are checked (and
+/// mapped) and moved.
+fn io_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
+    match ptr.checked_add(len) {
+        Some(end) if end <= abi::sys::USER_END => user_slice(ptr, len.min(abi::sys::MAX_IO), write),
+        _ => Err(-EFAULT),
+    }
+}
+
 /// A checked user buffer as a slice.
 fn user_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
     if !check(ptr, len, write) {
@@ -236,7 +246,7 @@ fn sys_read(tf: &mut TrapFrame) -> i64 {
     if file.kind() == Kind::Writer {
         return -EBADF;
     }
-    let buf = match user_slice(tf.rsi, tf.rdx, true) {
+    let buf = match io_slice(tf.rsi, tf.rdx, true) {
         Ok(b) => b,
         Err(e) => return e,
     };
@@ -275,7 +285,7 @@ fn sys_write(tf: &mut TrapFrame) -> i64 {
     if file.kind() == Kind::Reader {
         return -EBADF;
     }
-    let buf = match user_slice(tf.rsi, tf.rdx, false) {
+    let buf = match io_slice(tf.rsi, tf.rdx, false) {
         Ok(b) => b,
         Err(e) => return e,
     };

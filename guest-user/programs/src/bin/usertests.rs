@@ -15,7 +15,9 @@
 #![no_main]
 
 use abi::PAGE_SIZE;
-use abi::sys::{MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_PATH, STUB_ADDR, Str, USER_END, WNOHANG, nr};
+use abi::sys::{
+    MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_IO, MAX_PATH, STUB_ADDR, Str, USER_END, WNOHANG, nr,
+};
 use core::hint::black_box;
 use programs::crash::{KINDS, Kind};
 use ulib::io::write_all;
@@ -166,6 +168,7 @@ fn cases() -> Vec<(String, Case)> {
         ("suspend_edges", suspend_edges),
         ("bad_pointers", bad_pointers),
         ("huge_lengths", huge_lengths),
+        ("io_bounded_per_call", io_bounded_per_call),
         ("unknown_syscalls", unknown_syscalls),
         ("bad_fds", bad_fds),
         ("fd_limit", fd_limit),
@@ -698,6 +701,47 @@ fn bad_pointers() -> Res {
     expect_err("waitpid(-1)", ulib::waitpid(-1, WNOHANG), &[Errno::ECHILD])?;
     close_all(&[r, w]);
     Ok(())
+}
+
+/// A read or write moves at most MAX_IO bytes however long the buffer, and
+/// maps only the pages it moves: a call over a huge buffer returns a short
+/// count at once, instead of faulting in every page first with interrupts
+/// off (seconds where ring 0 is emulated).
+fn io_bounded_per_call() -> Res {
+    let (r, w) = ok("pipe", ulib::pipe())?;
+    let grow = 64 * PAGE_SIZE;
+    let heap = ok("sbrk", ulib::sbrk(grow as i64))?;
+    let free = || ok("sysinfo", ulib::sysinfo()).map(|i| i.free_frames);
+    let before = free()?;
+    let res = (|| {
+        let n = ok("write 64 pages", raw(nr::WRITE, &[w as u64, heap, grow]))?;
+        ensure!(
+            n == MAX_IO,
+            "write of {grow} bytes moved {n}, want {MAX_IO}"
+        );
+        let n = ok(
+            "read 64 pages",
+            raw(nr::READ, &[r as u64, heap + grow / 2, grow]),
+        )?;
+        ensure!(n == MAX_IO, "read of {grow} bytes moved {n}, want {MAX_IO}");
+        let used = before.saturating_sub(free()?);
+        ensure!(used <= 2, "{used} frames mapped for two one-page moves");
+        // A buffer running from the heap to the end of user space: most of
+        // it can never be mapped, but only its first MAX_IO bytes count.
+        let p = heap + grow / 2;
+        let n = ok(
+            "write to USER_END",
+            raw(nr::WRITE, &[w as u64, p, USER_END - p]),
+        )?;
+        ensure!(
+            n == MAX_IO,
+            "write to the end of user space moved {n}, want {MAX_IO}"
+        );
+        Ok(())
+    })();
+    let _ = ulib::sbrk(-(grow as i64));
+    close_all(&[r, w]);
+    res
 }
 
 /// Lengths that overflow or cover the address space: the exact errno.
@@ -1447,7 +1491,7 @@ fn kill_blocked() -> Res {
     let (r2, w2) = ok("pipe", ulib::pipe())?;
     let writer = child(|| {
         let big = vec![7u8; 3 * 4096];
-        let _ = ulib::write(w2, &big);
+        let _ = write_all(w2, &big);
         0
     })?;
     // Waiting for a child that waits for us to close a pipe (after the
