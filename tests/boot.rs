@@ -57,6 +57,21 @@ fn initrd_is_visible_in_the_guest() {
     assert!(r.stdout.contains("lives in the initrd"), "{}", r.dump());
 }
 
+#[test]
+fn the_initrd_starts_with_the_boot_path() {
+    // The kernel parses cpio headers only as far as the file it looks for,
+    // so init and the shell come first (vmm/build.rs).
+    let bytes = std::fs::read(guest_dir().join("initrd.cpio")).unwrap();
+    let names: Vec<&str> = abi::cpio::Archive::new(&bytes)
+        .entries()
+        .map(|e| e.unwrap().name)
+        .collect();
+    assert_eq!(names[..2], ["bin/init", "bin/sh"], "{names:?}");
+    let mut rest = names[2..].to_vec();
+    rest.sort();
+    assert_eq!(rest, names[2..], "the rest by name");
+}
+
 /// Parses `uptime: T ticks in M ms (R Hz measured, H Hz requested)`.
 fn uptime(stdout: &str) -> (u64, u64, f64, u64) {
     let line = *lines_starting(stdout, "uptime: ")
