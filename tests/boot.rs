@@ -58,6 +58,33 @@ fn initrd_is_visible_in_the_guest() {
 }
 
 #[test]
+fn the_kernel_log_goes_to_an_attached_debug_console_and_costs_nothing_without() {
+    let dir = scratch_dir("debugcon");
+    let log = dir.join("kernel.log");
+    let spec = format!("file:{}", log.display());
+    let with = boot(&["--debugcon", &spec, "--stats"], "poweroff\n");
+    assert_eq!(with.code, 0, "{}", with.dump());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!("kernel: ABI v{}, TSC ", abi::ABI_VERSION)),
+        "{text}"
+    );
+    assert!(
+        with.stderr.contains("debug console (0xE9)"),
+        "{}",
+        with.dump()
+    );
+    // Without one the port reads as absent and the kernel writes nothing.
+    let without = boot(&["--stats"], "poweroff\n");
+    assert_eq!(without.code, 0, "{}", without.dump());
+    assert!(
+        !without.stderr.contains("debug console (0xE9)"),
+        "{}",
+        without.dump()
+    );
+}
+
+#[test]
 fn the_initrd_starts_with_the_boot_path() {
     // The kernel parses cpio headers only as far as the file it looks for,
     // so init and the shell come first (vmm/build.rs).

@@ -86,7 +86,13 @@ impl fmt::Write for Line {
 /// Formats `args` and a newline to `sinks`. (The newline cannot be
 /// concatenated to the format string: that would break inline arguments
 /// such as `{name}`.)
-pub fn emit_line(sinks: u8, args: fmt::Arguments) {
+pub fn emit_line(mut sinks: u8, args: fmt::Arguments) {
+    if !debugcon::present() {
+        sinks &= !DEBUGCON;
+        if sinks == 0 {
+            return;
+        }
+    }
     let mut line = Line::new(sinks);
     let _ = fmt::Write::write_fmt(&mut line, args);
     let _ = fmt::Write::write_str(&mut line, "\n");

@@ -135,7 +135,8 @@ pub struct RunArgs {
     pub serial: Output,
 
     /// Where the kernel's debug console (port 0xE9) goes: none, stderr or
-    /// file:PATH.
+    /// file:PATH. With none the port is absent and the kernel writes no
+    /// log at all (it costs boot time).
     #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_output)]
     pub debugcon: Output,
 

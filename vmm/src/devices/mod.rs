@@ -158,7 +158,9 @@ impl PortBus {
             for b in data.iter_mut() {
                 *b = serial.read(offset);
             }
-        } else if p == port::DEBUGCON {
+        } else if p == port::DEBUGCON && self.debugcon.is_attached() {
+            // Present only when attached (as QEMU's isa-debugcon): a kernel
+            // that finds nothing there skips its log.
             data.fill(port::DEBUGCON_READBACK);
         } else {
             self.exits.other_io += 1;
@@ -222,6 +224,9 @@ pub(crate) mod tests {
         assert_eq!(b.exits.unassigned.port_reads, 1);
         assert_eq!(b.exits.unassigned.port_writes, 1);
         let mut one = [0u8];
+        b.read(port::DEBUGCON, &mut one);
+        assert_eq!(one, [port::UNASSIGNED_READ], "no debug console attached");
+        b.debugcon = Sink::new(Some(Box::new(std::io::sink())));
         b.read(port::DEBUGCON, &mut one);
         assert_eq!(one, [port::DEBUGCON_READBACK]);
     }

@@ -83,6 +83,11 @@ impl Sink {
         }
     }
 
+    /// Whether output goes anywhere (not discarded).
+    pub fn is_attached(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// A handle to wait for this sink's output to be written.
     pub fn drain(&self) -> Drain {
         Drain(self.shared.clone())
