@@ -448,17 +448,20 @@ fn ctrl_a_p_shows_the_table_of_a_wedged_guest() {
 
 #[test]
 fn a_kernel_wedged_with_interrupts_off_ends_at_the_timeout_with_the_post_mortem() {
-    let r = run_vmm(
-        &["--timeout", "1", "--cmdline", "crash=hang"],
-        b"",
-        Duration::from_secs(20),
-    );
-    assert_eq!(r.code, TIMEOUT, "{}", r.dump());
-    assert!(r.stderr.contains("vmm: post-mortem:"), "{}", r.dump());
-    assert!(r.stderr.contains("no crash record"), "{}", r.dump());
-    assert!(
-        r.stderr.contains("pid 1 (init): embryo -> runnable"),
-        "{}",
-        r.dump()
-    );
+    // Halted (`cli; hlt`) and spinning (`cli` and a busy loop).
+    for kind in ["hang", "spin"] {
+        let r = run_vmm(
+            &["--timeout", "1", "--cmdline", &format!("crash={kind}")],
+            b"",
+            Duration::from_secs(20),
+        );
+        assert_eq!(r.code, TIMEOUT, "{kind}: {}", r.dump());
+        assert!(r.stderr.contains("vmm: post-mortem:"), "{}", r.dump());
+        assert!(r.stderr.contains("no crash record"), "{}", r.dump());
+        assert!(
+            r.stderr.contains("pid 1 (init): embryo -> runnable"),
+            "{}",
+            r.dump()
+        );
+    }
 }

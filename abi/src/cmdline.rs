@@ -67,8 +67,9 @@ pub const MAX_HZ: u32 = 10_000;
 /// (unbounded recursion on a process's kernel stack, onto its guard page:
 /// a double fault that names the process), `mmio` (jump to an address
 /// where no RAM is: the hypervisor cannot fetch the instruction; KVM ends
-/// the run with an internal error).
-pub const CRASH_KINDS: [&str; 11] = [
+/// the run with an internal error), `spin` (interrupts off, a busy loop: a
+/// wedged kernel that never halts).
+pub const CRASH_KINDS: [&str; 12] = [
     "pagefault",
     "gpf",
     "divide",
@@ -80,6 +81,7 @@ pub const CRASH_KINDS: [&str; 11] = [
     "hang",
     "kstack",
     "mmio",
+    "spin",
 ];
 
 /// Longest command line the VMM passes (bytes, without the NUL).

@@ -30,11 +30,13 @@ pub enum CrashKind {
     /// Call code at [`abi::port::PROBE_MMIO`], where no RAM is: KVM cannot
     /// fetch the instruction and stops the VM with an internal error.
     Mmio,
+    /// Interrupts off, a busy loop for ever: wedged without halting.
+    Spin,
 }
 
 impl CrashKind {
     /// Every kind, in the order of [`abi::cmdline::CRASH_KINDS`].
-    pub const ALL: [CrashKind; 11] = [
+    pub const ALL: [CrashKind; 12] = [
         CrashKind::PageFault,
         CrashKind::Gpf,
         CrashKind::Divide,
@@ -46,6 +48,7 @@ impl CrashKind {
         CrashKind::Hang,
         CrashKind::KernelStack,
         CrashKind::Mmio,
+        CrashKind::Spin,
     ];
 
     /// The name used on the command line.
@@ -106,7 +109,7 @@ commands:
   ls              list the initrd
   cat PATH        print an initrd file
   crash KIND      crash the kernel: pagefault gpf divide ud breakpoint
-                  doublefault panic triple hang kstack mmio
+                  doublefault panic triple hang kstack mmio spin
   poweroff [N]    power off with exit status N (default 0)
   bench           time a few ring-0 basics (port I/O, formatting)
   probe           read and write a port and an MMIO address that nothing
@@ -143,7 +146,7 @@ impl<'a> Command<'a> {
             "crash" => match arg.and_then(CrashKind::from_name) {
                 Some(kind) if !extra => Command::Crash(kind),
                 _ => Command::Usage(
-                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang|kstack|mmio",
+                    "usage: crash pagefault|gpf|divide|ud|breakpoint|doublefault|panic|triple|hang|kstack|mmio|spin",
                 ),
             },
             "poweroff" => match arg.map(str::parse) {

@@ -244,6 +244,9 @@ pub fn crash(kind: CrashKind) -> ! {
                 ));
                 core::arch::asm!("call {0}", in(reg) at, options(noreturn));
             }
+            CrashKind::Spin => loop {
+                core::arch::asm!("cli", "pause", options(nomem, nostack));
+            },
             CrashKind::Hang => loop {
                 core::arch::asm!("cli", "hlt", options(nomem, nostack));
             },
