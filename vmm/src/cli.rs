@@ -21,7 +21,10 @@ Exit status:
 Console: when stdin is a terminal it is put in raw mode; Ctrl-A x quits,
 Ctrl-A p prints the process table (read from guest memory, so it works
 even when the guest is stuck), Ctrl-A h lists the escapes, Ctrl-A Ctrl-A
-sends a Ctrl-A to the guest.
+sends a Ctrl-A to the guest. Stdin is read only as fast as the guest takes
+its input (at most 64 KiB waits in between), so piped input is never lost;
+output the host's stdout cannot take never stalls the guest: up to 1 MiB
+waits, beyond that it is dropped and the count is printed at exit.
 
 Process view: the guest kernel registers its process table and an event
 ring on a paravirtual debug port. After a guest crash or --timeout the VMM
@@ -166,7 +169,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub api_sock: Option<PathBuf>,
 
-    /// At exit, print the boot phases and the VM exits by reason on stderr.
+    /// At exit, print the boot phases, the VM exits by reason and the guest's
+    /// accesses to ports and MMIO nothing claims, on stderr.
     #[arg(long)]
     pub stats: bool,
 
