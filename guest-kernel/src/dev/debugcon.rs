@@ -1,6 +1,7 @@
 //! The debug console at port 0xe9 (QEMU's `isa-debugcon`, and our VMM's):
 //! every byte written is appended to a log on the host. The kernel log goes
-//! here, a whole line per `rep outsb`.
+//! here, a whole line per `rep outsb` (one VM exit where the hypervisor
+//! passes string I/O whole; one per byte on PVM-based KVM).
 //!
 //! A read returns 0xe9 when the device is present (our VMM has it only
 //! with `--debugcon stderr|file:PATH`); without it the kernel skips the
