@@ -39,17 +39,14 @@ pub struct ExitCounts {
     pub debugport: u64,
     /// Writes to the exit port.
     pub exit_port: u64,
-    /// Port accesses to nothing.
-    pub other_io: u64,
-    /// MMIO accesses (all to nothing).
-    pub mmio: u64,
     /// `hlt` reaching user space.
     pub hlt: u64,
     /// KVM_RUN interrupted by a signal (the VMM's kicks).
     pub interrupted: u64,
     /// Anything else (shutdown, errors).
     pub other: u64,
-    /// Of the port and MMIO exits, the accesses to nothing, by direction.
+    /// Port and MMIO accesses to nothing (every MMIO exit is one), by
+    /// direction.
     pub unassigned: Unassigned,
 }
 
@@ -61,8 +58,8 @@ impl ExitCounts {
             + self.debugcon
             + self.debugport
             + self.exit_port
-            + self.other_io
-            + self.mmio
+            + self.unassigned.ports()
+            + self.unassigned.mmio()
             + self.hlt
             + self.interrupted
             + self.other
@@ -76,8 +73,8 @@ impl ExitCounts {
             ("debug console (0xE9)", self.debugcon),
             ("debug port", self.debugport),
             ("exit port", self.exit_port),
-            ("other port I/O", self.other_io),
-            ("MMIO", self.mmio),
+            ("other port I/O", self.unassigned.ports()),
+            ("MMIO", self.unassigned.mmio()),
             ("hlt", self.hlt),
             ("signal (VMM kick)", self.interrupted),
             ("other", self.other),
@@ -86,6 +83,16 @@ impl ExitCounts {
 }
 
 impl Unassigned {
+    /// Port accesses, both directions.
+    pub fn ports(&self) -> u64 {
+        self.port_reads + self.port_writes
+    }
+
+    /// MMIO accesses, both directions.
+    pub fn mmio(&self) -> u64 {
+        self.mmio_reads + self.mmio_writes
+    }
+
     /// Whether any access went to nothing.
     pub fn any(&self) -> bool {
         *self != Unassigned::default()
@@ -144,7 +151,6 @@ impl PortBus {
             value[..n].copy_from_slice(&data[..n]);
             return Some(ExitRequest::decode(u32::from_le_bytes(value)));
         } else {
-            self.exits.other_io += 1;
             self.exits.unassigned.port_writes += 1;
         }
         None
@@ -163,7 +169,6 @@ impl PortBus {
             // that finds nothing there skips its log.
             data.fill(port::DEBUGCON_READBACK);
         } else {
-            self.exits.other_io += 1;
             self.exits.unassigned.port_reads += 1;
             data.fill(port::UNASSIGNED_READ);
         }

@@ -62,13 +62,11 @@ pub fn handle_exit(exit: VcpuExit, bus: &mut PortBus) -> Option<Stop> {
             None
         }
         VcpuExit::MmioRead(_, data) => {
-            bus.exits.mmio += 1;
             bus.exits.unassigned.mmio_reads += 1;
             data.fill(abi::port::UNASSIGNED_READ);
             None
         }
         VcpuExit::MmioWrite(..) => {
-            bus.exits.mmio += 1;
             bus.exits.unassigned.mmio_writes += 1;
             None
         }
