@@ -12,6 +12,19 @@ pub const STDOUT: Fd = 1;
 /// Standard error.
 pub const STDERR: Fd = 2;
 
+/// Reads from `fd` until `buf` is full, the end of input or an error;
+/// returns how much was read.
+pub fn read_full(fd: Fd, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match sys::read(fd, &mut buf[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got
+}
+
 /// Writes all of `bytes` to `fd`, looping over short writes.
 pub fn write_all(fd: Fd, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {

@@ -208,13 +208,7 @@ fn fault_round(base: *const u8, out: &mut Vec<u64>) {
     }
     let _ = ulib::close(w);
     let mut buf = [0u8; FAULT_PAGES * 8];
-    let mut got = 0;
-    while got < buf.len() {
-        match ulib::read(r, &mut buf[got..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
+    let got = ulib::io::read_full(r, &mut buf);
     let _ = ulib::close(r);
     let _ = ulib::waitpid(-1, 0);
     for c in buf[..got].chunks_exact(8) {

@@ -1947,13 +1947,7 @@ fn reparent_rounds() -> Res {
         })?;
         let _ = ulib::close(wp);
         let mut buf = [0u8; 4 * PER_ROUND];
-        let mut got = 0;
-        while got < buf.len() {
-            match ulib::read(rp, &mut buf[got..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got += n,
-            }
-        }
+        let got = ulib::io::read_full(rp, &mut buf);
         let _ = ulib::close(rp);
         expect_code(parent, 0)?;
         ensure!(
