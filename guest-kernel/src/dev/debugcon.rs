@@ -29,7 +29,7 @@ pub fn present() -> bool {
 
 /// Writes bytes as they are.
 pub fn write(bytes: &[u8]) {
-    if PRESENT.load(Ordering::Relaxed) {
+    if present() {
         // SAFETY: the port is the debug console's; writes only log.
         unsafe { cpu::outsb(DEBUGCON, bytes) };
     }

@@ -122,7 +122,8 @@ pub fn yield_now() {
 }
 
 /// The full path of a timer tick (EOI done): wakes sleepers whose deadline
-/// came, takes console input a flood left waiting, and preempts a process interrupted in ring 3 whose quantum is up.
+/// came, takes console input a flood left waiting, and preempts a process
+/// interrupted in ring 3 whose quantum is up.
 pub fn timer_tick(from_user: bool) {
     let now = crate::clock::ticks();
     let p = procs();
