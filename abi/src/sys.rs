@@ -35,9 +35,12 @@ pub struct Str {
 }
 
 /// Most arguments `exec`/`spawn` accept.
-pub const MAX_ARGS: usize = 32;
-/// Longest single argument (bytes).
-pub const MAX_ARG_LEN: usize = 256;
+pub const MAX_ARGS: usize = 128;
+/// Longest single argument (bytes): a whole console line fits.
+pub const MAX_ARG_LEN: usize = 4096;
+/// Most bytes all of `exec`/`spawn`'s argument strings may take together
+/// (Linux's `ARG_MAX`, smaller).
+pub const MAX_ARG_BYTES: usize = 64 * 1024;
 /// Longest path (bytes).
 pub const MAX_PATH: usize = 256;
 /// Open files per process.

@@ -15,10 +15,12 @@ use kernel::time;
 
 /// The prompt.
 pub const PROMPT: &str = "kmon> ";
+/// Longest command line, in bytes.
+const MAX_LINE: usize = 256;
 
 /// Reads and runs commands forever.
 pub fn run() -> ! {
-    let mut editor = LineEditor::new();
+    let mut editor = LineEditor::<MAX_LINE>::new();
     // Echo is collected and written when input pauses: a pasted or piped
     // line costs one write, not one per byte.
     let mut echo = serial::Echo::new();
@@ -37,6 +39,10 @@ pub fn run() -> ! {
                     echo.push(b"\r\n");
                     echo.flush();
                     break;
+                }
+                Action::Overflow => {
+                    echo.flush();
+                    println!("\nkmon: a command is at most {MAX_LINE} bytes; the rest is dropped");
                 }
             }
             if !serial::has_input() {

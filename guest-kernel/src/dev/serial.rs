@@ -288,7 +288,7 @@ fn pump() {
     BACKLOG.store(false, Ordering::Relaxed);
     while c.has_room() {
         if share == 0 || discarded >= DISCARD_PER_TICK {
-            if data_ready() {
+            if !RX.is_empty() || data_ready() {
                 BACKLOG.store(true, Ordering::Relaxed);
                 crate::proc::sched::tick_soon();
             }
@@ -313,6 +313,15 @@ fn pump() {
                 crate::proc::procdump();
                 continue;
             }
+            Event::Overflow => {
+                echo.push(b"\r\n");
+                echo.flush();
+                println!(
+                    "console: this line is longer than {} bytes; the rest of it is dropped",
+                    kernel::cooked::MAX_LINE
+                );
+                continue;
+            }
             Event::Echo(a) => a,
             Event::Ready(a) => {
                 ready = true;
@@ -327,7 +336,7 @@ fn pump() {
                 }
             }
             Action::Submit => echo.push(b"\r\n"),
-            Action::None => {}
+            Action::None | Action::Overflow => {}
         }
     }
     DISCARDED.store(discarded, Ordering::Relaxed);

@@ -18,7 +18,9 @@ use abi::debug::EventKind;
 use abi::exit::ExitRequest;
 use abi::proc::{Cause, ProcState, SleepReason, WaitStatus};
 use abi::sys::errno::*;
-use abi::sys::{MAX_ARG_LEN, MAX_ARGS, MAX_PATH, Str, USER_STACK_MAX, USER_STACK_TOP, WNOHANG};
+use abi::sys::{
+    MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_PATH, Str, USER_STACK_MAX, USER_STACK_TOP, WNOHANG,
+};
 use kernel::image::Image;
 
 /// RFLAGS of a new process: IF and the always-one bit.
@@ -163,7 +165,8 @@ pub struct Args {
 
 /// Copies in a path and argument vector (exec, spawn), with the limits:
 /// path longer than `MAX_PATH` -> ENAMETOOLONG, more than `MAX_ARGS`
-/// arguments or one longer than `MAX_ARG_LEN` -> E2BIG, bad memory ->
+/// arguments, one longer than `MAX_ARG_LEN` or more than `MAX_ARG_BYTES`
+/// in all -> E2BIG, bad memory ->
 /// EFAULT.
 pub fn copy_args(path: u64, path_len: u64, argv: u64, argc: u64) -> Result<Args, i64> {
     if path_len > MAX_PATH as u64 {
@@ -176,12 +179,14 @@ pub fn copy_args(path: u64, path_len: u64, argv: u64, argc: u64) -> Result<Args,
     let size = core::mem::size_of::<Str>() as u64;
     let raw = super::syscall::copy_in(argv, argc * size)?;
     let mut args = Vec::with_capacity(argc as usize);
+    let mut total = 0;
     for rec in raw.chunks_exact(size as usize) {
         let s = Str {
             ptr: u64::from_le_bytes(rec[..8].try_into().unwrap_or_default()),
             len: u64::from_le_bytes(rec[8..].try_into().unwrap_or_default()),
         };
-        if s.len > MAX_ARG_LEN as u64 {
+        total += s.len.min(MAX_ARG_BYTES as u64 + 1);
+        if s.len > MAX_ARG_LEN as u64 || total > MAX_ARG_BYTES as u64 {
             return Err(-E2BIG);
         }
         args.push(super::syscall::copy_in(s.ptr, s.len)?);

@@ -16,7 +16,8 @@
 
 use abi::PAGE_SIZE;
 use abi::sys::{
-    MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_IO, MAX_PATH, STUB_ADDR, Str, USER_END, WNOHANG, nr,
+    MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_IO, MAX_PATH, STUB_ADDR, Str, USER_END,
+    WNOHANG, nr,
 };
 use core::hint::black_box;
 use programs::crash::{KINDS, Kind};
@@ -958,11 +959,23 @@ fn spawn_errors() -> Res {
 }
 
 fn spawn_arg_limits() -> Res {
+    // MAX_ARG_BYTES in all, in arguments of MAX_ARG_LEN.
     let long = "x".repeat(MAX_ARG_LEN);
-    let args = vec![long.as_str(); MAX_ARGS];
+    let mut args = vec![long.as_str(); MAX_ARG_BYTES / MAX_ARG_LEN];
     let pid = ok(
-        "spawn with MAX_ARGS args of MAX_ARG_LEN",
+        "spawn with MAX_ARG_BYTES in args of MAX_ARG_LEN",
         ulib::spawn("/bin/true", &args),
+    )?;
+    expect_code(pid, 0)?;
+    args.push("y");
+    expect_err(
+        "spawn with MAX_ARG_BYTES + 1",
+        ulib::spawn("/bin/true", &args),
+        &[Errno::E2BIG],
+    )?;
+    let pid = ok(
+        "spawn with MAX_ARGS args",
+        ulib::spawn("/bin/true", &vec!["a"; MAX_ARGS]),
     )?;
     expect_code(pid, 0)?;
     let args = vec!["a"; MAX_ARGS + 1];
