@@ -9,8 +9,9 @@
 
 use std::env;
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 const GUEST_TARGET: &str = "x86_64-unknown-none";
 
@@ -19,22 +20,23 @@ fn main() {
     let root = manifest.parent().unwrap().to_path_buf();
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let target_dir = root.join("target").join("guest");
+    let mut progress = Progress::open();
 
-    for dir in ["abi", "guest-kernel", "guest-user"] {
-        println!("cargo:rerun-if-changed={}", root.join(dir).display());
-    }
-
-    ensure_target();
+    ensure_target(&mut progress);
 
     let kernel_dir = root.join("guest-kernel");
-    cargo_build(&kernel_dir, &target_dir);
+    let user_dir = root.join("guest-user");
+    let programs = user_programs(&user_dir);
+    progress.say(&format!(
+        "the guest: its kernel and {} programs, for {GUEST_TARGET}",
+        programs.len()
+    ));
+    cargo_build(&root, &kernel_dir, &target_dir, &mut progress);
     let bin_dir = target_dir.join(GUEST_TARGET).join("release");
     fs::copy(bin_dir.join("kernel"), out.join("kernel.elf")).expect("copy the guest kernel");
 
-    let user_dir = root.join("guest-user");
-    let programs = user_programs(&user_dir);
     if !programs.is_empty() {
-        cargo_build(&user_dir, &target_dir);
+        cargo_build(&root, &user_dir, &target_dir, &mut progress);
     }
 
     let mut files: Vec<(String, u32, Vec<u8>)> = Vec::new();
@@ -60,11 +62,47 @@ fn main() {
     }
     abi::cpio::write_trailer(&mut sink);
     fs::write(out.join("initrd.cpio"), &initrd).expect("write the initrd");
+
+    // Only after a successful build: a failed one runs again anyway, and
+    // cargo would print these lines under the compiler's messages.
+    for dir in ["abi", "guest-kernel", "guest-user"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+}
+
+/// Where the guest build reports what it does while it runs: the terminal
+/// (`/dev/tty`), since cargo shows a build script's own output only when it
+/// fails. Each line first clears the line cargo's progress bar is on; cargo
+/// draws the bar again below. Without a terminal (CI, a pipe), nothing.
+struct Progress {
+    tty: Option<fs::File>,
+}
+
+impl Progress {
+    fn open() -> Progress {
+        let tty = fs::OpenOptions::new().write(true).open("/dev/tty").ok();
+        Progress { tty }
+    }
+
+    fn on_terminal(&self) -> bool {
+        self.tty.is_some()
+    }
+
+    /// A status line in cargo's style: `   Building WHAT`.
+    fn say(&mut self, what: &str) {
+        self.line(&format!("{:>12} {what}", "Building"));
+    }
+
+    fn line(&mut self, text: &str) {
+        if let Some(tty) = self.tty.as_mut() {
+            let _ = write!(tty, "\r\x1b[K{text}\n");
+        }
+    }
 }
 
 /// Installs the guest's Rust target when the toolchain lacks it: a fresh
 /// machine (with `RUSTUP_AUTO_INSTALL=0`) has only the host target.
-fn ensure_target() {
+fn ensure_target(progress: &mut Progress) {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let libdir = Command::new(&rustc)
         .args(["--print", "target-libdir", "--target", GUEST_TARGET])
@@ -76,25 +114,44 @@ fn ensure_target() {
         return;
     }
     println!("cargo:warning=installing the {GUEST_TARGET} target with rustup");
+    progress.line(&format!(
+        "{:>12} the {GUEST_TARGET} target with rustup",
+        "Installing"
+    ));
     let status = Command::new("rustup")
         .args(["target", "add", GUEST_TARGET])
         .status();
     match status {
         Ok(s) if s.success() => {}
-        _ => panic!(
+        _ => fail(&format!(
             "the guest needs the {GUEST_TARGET} Rust target and `rustup target add \
              {GUEST_TARGET}` failed; install it and build again"
-        ),
+        )),
     }
 }
 
+/// Ends the build script with `message`, which cargo prints under its
+/// error (without a Rust panic and its backtrace).
+fn fail(message: &str) -> ! {
+    eprintln!("{message}");
+    std::process::exit(1);
+}
+
 /// Runs `cargo build --release` in a guest workspace, with the outer build's
-/// flags and wrappers removed (they are for the host target).
-fn cargo_build(dir: &Path, target_dir: &Path) {
+/// flags and wrappers removed (they are for the host target). The
+/// compiler's messages name files from the repository root (rustc names
+/// them from the guest workspace's); they go to the terminal as they come,
+/// and on failure into the error cargo prints.
+fn cargo_build(root: &Path, dir: &Path, target_dir: &Path, progress: &mut Progress) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let color = if progress.on_terminal() {
+        "always"
+    } else {
+        "never"
+    };
+    let mut child = Command::new(cargo)
         .current_dir(dir)
-        .args(["build", "--release", "--quiet", "--target-dir"])
+        .args(["build", "--release", "--color", color, "--target-dir"])
         .arg(target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -103,9 +160,74 @@ fn cargo_build(dir: &Path, target_dir: &Path) {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("CARGO_PROFILE_RELEASE_DEBUG")
-        .status()
-        .expect("run cargo for the guest");
-    assert!(status.success(), "building {} failed", dir.display());
+        .env("CARGO_TERM_PROGRESS_WHEN", "never")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(&format!("cannot run cargo for the guest: {e}")));
+    let prefix = dir
+        .strip_prefix(root)
+        .unwrap_or(dir)
+        .to_string_lossy()
+        .into_owned();
+    let mut messages = String::new();
+    let stderr = child.stderr.take().expect("piped stderr");
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let line = from_root(&line, &prefix);
+        // The outer build says when it is finished.
+        if strip_ansi(&line).trim_start().starts_with("Finished ") {
+            continue;
+        }
+        progress.line(&line);
+        messages.push_str(&line);
+        messages.push('\n');
+    }
+    let status = child.wait().expect("wait for cargo");
+    if !status.success() {
+        let shown = if progress.on_terminal() {
+            String::new()
+        } else {
+            strip_ansi(&messages)
+        };
+        fail(&format!(
+            "{shown}building the guest in {prefix}/ failed (the compiler's messages are above)"
+        ));
+    }
+}
+
+/// A compiler message line with the file paths that rustc gives relative to
+/// the guest workspace (`  --> programs/src/bin/x.rs:3:5`) made relative to
+/// the repository root (`guest-user/programs/...`).
+fn from_root(line: &str, prefix: &str) -> String {
+    let plain = strip_ansi(line);
+    let Some(at) = plain.find("--> ") else {
+        return line.to_string();
+    };
+    let path = &plain[at + 4..];
+    if path.starts_with('/') || path.starts_with(prefix) {
+        return line.to_string();
+    }
+    // Keep the colours before the arrow; the path itself is plain.
+    let arrow = line.find("--> ").map_or(0, |i| i + 4);
+    format!("{}{prefix}/{path}", &line[..arrow])
+}
+
+/// `text` without ANSI colour sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Names of the user programs: one per `programs/src/bin/NAME.rs`.
