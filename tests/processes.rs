@@ -29,6 +29,46 @@ fn init_program_from_the_vmm_command_line() {
 }
 
 #[test]
+fn init_is_found_by_bare_name_and_takes_any_argument() {
+    let r = run_vmm(
+        &[
+            "--timeout",
+            "20",
+            "--init",
+            "echo",
+            "two  spaces",
+            "",
+            "a\"quote",
+            "back\\slash",
+        ],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.dump());
+    // echo joins its arguments with one space: the double space and the
+    // empty argument's extra space came through as given.
+    assert!(
+        has_line(&r.stdout, "two  spaces  a\"quote back\\slash"),
+        "{}",
+        r.dump()
+    );
+    let r = run_vmm(
+        &["--timeout", "20", "--init", "no-such-program"],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 127, "{}", r.dump());
+    assert!(
+        has_line(
+            &r.stdout,
+            "kernel: cannot start init /bin/no-such-program: no such file"
+        ),
+        "{}",
+        r.dump()
+    );
+}
+
+#[test]
 fn init_exit_status_is_the_vm_exit_status() {
     let r = run_vmm(
         &["--timeout", "20", "--init", "/bin/false"],

@@ -2,6 +2,12 @@
 //! is a flag). The VMM builds it from `--cmdline` and its own options; the
 //! kernel parses it with [`Cmdline`]. Unknown keys are reported by the kernel
 //! and otherwise ignored.
+//!
+//! After a standalone [`ARGS`] come init's arguments, which may hold any
+//! character: an argument with blanks, quotes or backslashes (or an empty
+//! one) is written in double quotes with `"` and `\` escaped by a
+//! backslash ([`quote`]); [`args`] splits them and [`unquote`] gives each
+//! back as it was.
 
 /// Timer interrupts per second (LAPIC periodic timer). Default [`DEFAULT_HZ`].
 pub const HZ: &str = "hz";
@@ -132,9 +138,111 @@ impl<'a> Cmdline<'a> {
     }
 }
 
+/// Writes `arg` as one word of init's arguments: as it is when that is
+/// unambiguous, else in double quotes with `"` and `\` escaped.
+pub fn quote(arg: &str, out: &mut impl core::fmt::Write) -> core::fmt::Result {
+    let plain = !arg.is_empty()
+        && !arg
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c == '"' || c == '\\');
+    if plain {
+        return out.write_str(arg);
+    }
+    out.write_char('"')?;
+    for c in arg.chars() {
+        if c == '"' || c == '\\' {
+            out.write_char('\\')?;
+        }
+        out.write_char(c)?;
+    }
+    out.write_char('"')
+}
+
+/// The words of `line` as written (quotes and escapes included): blanks
+/// separate words except inside double quotes or after a backslash.
+pub fn args(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = line;
+    core::iter::from_fn(move || {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if rest.is_empty() {
+            return None;
+        }
+        let (mut quoted, mut escaped) = (false, false);
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                let ends = !quoted && !escaped && c.is_ascii_whitespace();
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    quoted = !quoted;
+                }
+                ends
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        Some(word)
+    })
+}
+
+/// A word of [`args`] as the argument it stands for: quotes removed,
+/// escapes undone.
+pub fn unquote(word: &str) -> impl Iterator<Item = char> + '_ {
+    let mut chars = word.chars();
+    core::iter::from_fn(move || {
+        loop {
+            match chars.next()? {
+                '"' => continue,
+                '\\' => return chars.next(),
+                c => return Some(c),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn round_trip(argv: &[&str]) -> Vec<String> {
+        let mut line = String::from("hz=100 -- ");
+        for a in argv {
+            quote(a, &mut line).unwrap();
+            line.push(' ');
+        }
+        let (_, tail) = line.split_once(" -- ").unwrap();
+        args(tail).map(|w| unquote(w).collect()).collect()
+    }
+
+    #[test]
+    fn init_arguments_survive_quoting() {
+        let hard = [
+            "hi there",
+            "",
+            "plain",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there",
+            "  lead and trail  ",
+            "--",
+            "é ünï",
+        ];
+        assert_eq!(round_trip(&hard), hard);
+        let mut q = String::new();
+        quote("a b", &mut q).unwrap();
+        assert_eq!(q, "\"a b\"");
+        assert_eq!(
+            args(" a  \"b c\" d\\ e ").collect::<Vec<_>>(),
+            ["a", "\"b c\"", "d\\ e"]
+        );
+    }
 
     #[test]
     fn parses_words() {

@@ -52,6 +52,9 @@ pub const MAX_FDS: usize = 16;
 /// one call from holding the CPU (or mapping pages of a huge buffer) for
 /// long. A buffer must still lie wholly in user space (else `EFAULT`).
 pub const MAX_IO: u64 = 4096;
+/// Where `exec`, `spawn` and the kernel's `init=` look up a program named
+/// without a `/` (`sh` is `/bin/sh`).
+pub const BIN_DIR: &str = "/bin";
 /// Length of a process name, as in [`crate::proc::ProcInfo::name`].
 pub const NAME_LEN: usize = 16;
 

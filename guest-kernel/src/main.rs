@@ -208,11 +208,18 @@ fn start_processes(options: &Options, init_args: &str) -> ! {
     serial::set_cooked();
     dev::debugport::mark_sched_start();
     let name = options.init.rsplit('/').next().unwrap_or(options.init);
-    let mut argv = alloc::vec![name];
-    argv.extend(init_args.split_ascii_whitespace());
+    let mut argv = alloc::vec![alloc::string::String::from(name)];
+    argv.extend(cmdline::args(init_args).map(|w| cmdline::unquote(w).collect()));
     if let Err(e) = proc::life::start_init(options.init, &argv) {
+        let looked_in = if options.init.contains('/') {
+            ""
+        } else {
+            abi::sys::BIN_DIR
+        };
         report!(
-            "kernel: cannot start init {}: {}",
+            "kernel: cannot start init {}{}{}: {}",
+            looked_in,
+            if looked_in.is_empty() { "" } else { "/" },
             options.init,
             abi::sys::errno::describe(-e)
         );

@@ -283,25 +283,24 @@ pub fn kernel_cmdline(args: &RunArgs) -> Result<String, String> {
     if cmdline.has(abi::cmdline::INIT) || cmdline.has(abi::cmdline::ARGS) {
         return Err("--init and an init= or -- in --cmdline cannot be combined".into());
     }
-    if let Some(bad) = init
-        .iter()
-        .find(|a| a.is_empty() || a.chars().any(char::is_whitespace))
-    {
+    let program = &init[0];
+    if program.is_empty() || program.chars().any(|c| c.is_whitespace() || c == '"') {
         return Err(format!(
-            "--init argument {bad:?} is empty or contains white space, which the kernel command line cannot carry"
+            "--init program {program:?} is empty or contains white space or quotes, \
+             which a kernel command-line word cannot carry"
         ));
     }
     let mut line = args.cmdline.trim().to_string();
     if !line.is_empty() {
         line.push(' ');
     }
-    line.push_str(&format!("{}={}", abi::cmdline::INIT, init[0]));
+    line.push_str(&format!("{}={program}", abi::cmdline::INIT));
     if init.len() > 1 {
         line.push(' ');
         line.push_str(abi::cmdline::ARGS);
         for a in &init[1..] {
             line.push(' ');
-            line.push_str(a);
+            abi::cmdline::quote(a, &mut line).expect("writing to a String");
         }
     }
     Ok(line)
@@ -392,7 +391,12 @@ mod tests {
         assert_eq!(kernel_cmdline(&a).unwrap(), "init=/bin/usertests");
         let a = run_args(&["--cmdline", "init=/bin/sh", "--init", "/bin/echo"]);
         assert!(kernel_cmdline(&a).is_err());
-        let a = run_args(&["--init", "/bin/echo", "two words"]);
+        let a = run_args(&["--init", "/bin/echo", "two words", "", "a\"b"]);
+        assert_eq!(
+            kernel_cmdline(&a).unwrap(),
+            r#"init=/bin/echo -- "two words" "" "a\"b""#
+        );
+        let a = run_args(&["--init", "/bin/my prog"]);
         assert!(kernel_cmdline(&a).unwrap_err().contains("white space"));
         let a = run_args(&["--timeout", "3"]);
         assert_eq!(kernel_cmdline(&a).unwrap(), "");

@@ -157,6 +157,16 @@ fn find_file(path: &str) -> Option<&'static [u8]> {
     None
 }
 
+/// The file of the program `path` names: a name without a `/` is a
+/// program in [`abi::sys::BIN_DIR`], as a shell's PATH would find it.
+fn program_file(path: &str) -> Option<&'static [u8]> {
+    if path.contains('/') {
+        find_file(path)
+    } else {
+        find_file(&alloc::format!("{}/{path}", abi::sys::BIN_DIR))
+    }
+}
+
 /// Arguments copied in from user memory.
 pub struct Args {
     path: Vec<u8>,
@@ -209,7 +219,7 @@ struct Loaded {
 /// array (16-byte aligned).
 fn load(args: &Args) -> Result<Loaded, i64> {
     let path = core::str::from_utf8(&args.path).map_err(|_| -ENOENT)?;
-    let file = find_file(path).ok_or(-ENOENT)?;
+    let file = program_file(path).ok_or(-ENOENT)?;
     let image = Image::parse(file).map_err(|_| -ENOEXEC)?;
     let mut space = Space::new(&image, file).ok_or(-ENOMEM)?;
     let strings: u64 = args.argv.iter().map(|a| a.len() as u64).sum();
@@ -279,7 +289,7 @@ fn trace_exec(slot: usize) {
 }
 
 /// Starts the first process (pid 1) running `path` with `argv`.
-pub fn start_init(path: &str, argv: &[&str]) -> Result<(), i64> {
+pub fn start_init(path: &str, argv: &[alloc::string::String]) -> Result<(), i64> {
     let args = Args {
         path: path.as_bytes().to_vec(),
         argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),

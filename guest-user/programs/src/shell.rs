@@ -31,16 +31,6 @@ pub fn parse_line(line: &str) -> Option<Command<'_>> {
     }
 }
 
-/// Where the shell looks for a command: a name with a `/` is a path, any
-/// other name is a program in `/bin`.
-pub fn command_path(name: &str) -> alloc::string::String {
-    if name.contains('/') {
-        name.into()
-    } else {
-        alloc::format!("/bin/{name}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,12 +52,5 @@ mod tests {
             words("echo a & b"),
             Some((vec!["echo", "a", "&", "b"], false))
         );
-    }
-
-    #[test]
-    fn paths() {
-        assert_eq!(command_path("ps"), "/bin/ps");
-        assert_eq!(command_path("/bin/ps"), "/bin/ps");
-        assert_eq!(command_path("./x"), "./x");
     }
 }

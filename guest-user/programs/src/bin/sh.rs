@@ -11,7 +11,7 @@
 #![no_std]
 #![no_main]
 
-use programs::shell::{Command, command_path, parse_line};
+use programs::shell::{Command, parse_line};
 use programs::{describe_status, status_code};
 use ulib::io::{LineReader, STDIN, STDOUT, write_all};
 use ulib::prelude::*;
@@ -93,7 +93,7 @@ impl Shell {
     }
 
     fn spawn(&mut self, name: &str, cmd: &Command) {
-        let pid = match ulib::spawn(&command_path(name), &cmd.words) {
+        let pid = match ulib::spawn(name, &cmd.words) {
             Ok(pid) => pid,
             Err(Errno::ENOENT) => {
                 eprintln!("sh: {name}: command not found");
