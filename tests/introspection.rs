@@ -465,3 +465,43 @@ fn a_kernel_wedged_with_interrupts_off_ends_at_the_timeout_with_the_post_mortem(
         );
     }
 }
+
+/// The pid of the live shell, from the VMM's view of the table.
+fn shell_pid(sock: &Path) -> u32 {
+    let j = ctl(sock, &["--json", "ps"]);
+    let v: Value = serde_json::from_str(j.stdout.trim()).expect("JSON");
+    v["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sh" && p["state"] != "zombie")
+        .and_then(|p| p["pid"].as_u64())
+        .unwrap_or_else(|| panic!("no shell in {v}")) as u32
+}
+
+#[test]
+fn init_explains_a_stopped_shell_and_replaces_a_killed_one() {
+    let (mut s, sock) = with_socket("ctl-shell", &[]);
+    let sh = shell_pid(&sock);
+    assert_eq!(ctl(&sock, &["stop", &sh.to_string()]).code, 0);
+    s.expect(&format!(
+        "init: the shell (pid {sh}) is stopped: nothing reads the console until it is continued"
+    ));
+    assert_eq!(ctl(&sock, &["cont", &sh.to_string()]).code, 0);
+    assert!(has_line(&s.sh("echo  back  again"), "back again"));
+    // Killed: a new shell takes the console, three times in a row.
+    let mut last = sh;
+    for round in 1..=3 {
+        assert_eq!(ctl(&sock, &["kill", &last.to_string()]).code, 0);
+        let said = s.expect(&format!("init: the shell (pid {last}) ended: killed"));
+        if round < 3 {
+            s.expect("$ ");
+            let next = shell_pid(&sock);
+            assert_ne!(next, last, "{said}");
+            last = next;
+        }
+    }
+    s.expect("3 times in a row; giving up");
+    let r = s.finish();
+    assert_eq!(r.code, 128 + 1, "init ends as its shell did: {}", r.dump());
+}

@@ -419,3 +419,29 @@ fn bench_reports_every_operation() {
         assert!(ns > 0, "{line}");
     }
 }
+
+#[test]
+fn a_killed_shell_is_replaced_and_stopping_your_own_shell_is_refused() {
+    let r = boot(&[], "kill 2\necho  new  shell\nexit 5\n");
+    assert_eq!(r.code, 5, "the new shell's exit ends the VM: {}", r.dump());
+    assert!(
+        has_line(
+            &r.stdout,
+            "init: the shell (pid 2) ended: killed; starting a new shell"
+        ),
+        "{}",
+        r.dump()
+    );
+    assert!(has_line(&r.stdout, "new shell"), "{}", r.dump());
+
+    let r = boot(&[], "stop 2\necho  still  here\nexit 4\n");
+    assert_eq!(r.code, 4, "{}", r.dump());
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("stop: 2 is the shell you are typing into;")),
+        "{}",
+        r.dump()
+    );
+    assert!(has_line(&r.stdout, "still here"), "{}", r.dump());
+}

@@ -111,9 +111,13 @@ impl Cause {
     }
 }
 
-/// A wait status: bits 0-7 the [`Cause`], bits 8-15 the exit code.
+/// A wait status: bits 0-7 the [`Cause`], bits 8-15 the exit code; or,
+/// for a child that was stopped (`WUNTRACED`), bits 0-7 [`STOPPED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitStatus(pub i32);
+
+/// The low byte of a stopped child's [`WaitStatus`] (as Linux's).
+pub const STOPPED: i32 = 0x7F;
 
 impl WaitStatus {
     /// The status of a process that exited with `code`.
@@ -124,6 +128,16 @@ impl WaitStatus {
     /// The status of a process ended by `cause`.
     pub fn ended_by(cause: Cause) -> Self {
         WaitStatus(cause as i32)
+    }
+
+    /// The status `waitpid` with `WUNTRACED` reports for a stopped child.
+    pub fn stopped() -> Self {
+        WaitStatus(STOPPED)
+    }
+
+    /// Whether the child was stopped rather than ended.
+    pub fn is_stopped(self) -> bool {
+        self.0 & 0xFF == STOPPED
     }
 
     /// How it ended.
@@ -331,6 +345,9 @@ mod tests {
         let s = WaitStatus::exited(42);
         assert_eq!(s.cause(), Cause::Exited);
         assert_eq!(s.code(), Some(42));
+        assert!(!s.is_stopped());
+        assert!(WaitStatus::stopped().is_stopped());
+        assert_eq!(WaitStatus::stopped().code(), None);
         let k = WaitStatus::ended_by(Cause::Killed);
         assert_eq!(k.cause(), Cause::Killed);
         assert_eq!(k.code(), None);

@@ -60,6 +60,9 @@ pub const NAME_LEN: usize = 16;
 
 /// `waitpid` flag: return 0 at once if no child has exited.
 pub const WNOHANG: u64 = 1;
+/// `waitpid` flag: also report a child that was stopped (suspended), once
+/// per stop, with [`crate::proc::WaitStatus::stopped`]; it is not reaped.
+pub const WUNTRACED: u64 = 2;
 
 /// What `sysinfo` reports: the kernel's resource counts, so a program can
 /// check that what it used came back (frames and process slots). Frames

@@ -20,6 +20,7 @@ use abi::proc::{Cause, ProcState, SleepReason, WaitStatus};
 use abi::sys::errno::*;
 use abi::sys::{
     MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_PATH, Str, USER_STACK_MAX, USER_STACK_TOP, WNOHANG,
+    WUNTRACED,
 };
 use kernel::image::Image;
 
@@ -478,22 +479,32 @@ pub fn waitpid(pid: i64, status_ptr: u64, flags: u64) -> i64 {
     if pid == 0 || pid < -1 {
         return -EINVAL;
     }
+    let untraced = flags & WUNTRACED != 0;
     loop {
-        let found = if pid == -1 {
+        let (found, stopped) = if pid == -1 {
             if pcb(me).kids.is_empty() {
                 return -ECHILD;
             }
-            pcb(me).zombies.front()
+            let stopped = untraced.then(|| first_unreported_stop(me)).flatten();
+            (pcb(me).zombies.front(), stopped)
         } else {
             match lookup(pid) {
-                Some(c) if pcb(c).info.ppid == pcb(me).info.pid => {
-                    (state(c) == ProcState::Zombie).then_some(c)
-                }
+                Some(c) if pcb(c).info.ppid == pcb(me).info.pid => (
+                    (state(c) == ProcState::Zombie).then_some(c),
+                    (untraced && pcb(c).stop_unreported).then_some(c),
+                ),
                 _ => return -ECHILD,
             }
         };
-        if let Some(c) = found {
-            let (cpid, status) = reap(me, c);
+        let report = match (found, stopped) {
+            (Some(c), _) => Some(reap(me, c)),
+            (None, Some(c)) => {
+                pcb(c).stop_unreported = false;
+                Some((pcb(c).info.pid, WaitStatus::stopped().0))
+            }
+            (None, None) => None,
+        };
+        if let Some((cpid, status)) = report {
             if status_ptr != 0 {
                 // SAFETY: checked writable user memory of this process.
                 unsafe { (status_ptr as *mut i32).write_unaligned(status) };
@@ -508,6 +519,19 @@ pub fn waitpid(pid: i64, status_ptr: u64, flags: u64) -> i64 {
         }
         sched::sleep(SleepReason::Wait, core::ptr::null_mut());
     }
+}
+
+/// A child of `parent` whose stop no `waitpid` has reported yet.
+fn first_unreported_stop(parent: usize) -> Option<usize> {
+    let kids = pcb(parent).kids;
+    let mut at = kids.front();
+    while let Some(k) = at {
+        if pcb(k).stop_unreported {
+            return Some(k);
+        }
+        at = kids.next(&mut Sib, k);
+    }
+    None
 }
 
 /// The slot of a pid the process API may act on: EINVAL for `pid <= 0`,
@@ -562,6 +586,14 @@ pub fn suspend(pid: i64) -> i64 {
         return 0;
     }
     super::trace(slot, EventKind::Suspend, 0, 0);
+    if state(slot) != ProcState::Stopped {
+        pcb(slot).stop_unreported = true;
+        if let Some(parent) = lookup(i64::from(pcb(slot).info.ppid))
+            && is_waiting(parent)
+        {
+            wake(parent);
+        }
+    }
     match state(slot) {
         ProcState::Runnable => {
             procs().runq.remove(&mut Run, slot);
@@ -589,6 +621,7 @@ pub fn resume(pid: i64) -> i64 {
         Err(e) => return e,
     };
     super::trace(slot, EventKind::Resume, 0, 0);
+    pcb(slot).stop_unreported = false;
     if state(slot) == ProcState::Stopped {
         match core::mem::replace(&mut pcb(slot).stopped_sleep, SleepReason::None) {
             SleepReason::None => make_runnable(slot),

@@ -107,6 +107,8 @@ pub struct Pcb {
     /// sleeps; it is still on its wait list, and `resume` puts it back to
     /// sleep. `None` otherwise (all-zero, as an unused PCB is).
     pub stopped_sleep: SleepReason,
+    /// Stopped, and no `waitpid` with `WUNTRACED` has reported it yet.
+    pub stop_unreported: bool,
 }
 
 /// The process subsystem's globals.

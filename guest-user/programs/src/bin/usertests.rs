@@ -17,7 +17,7 @@
 use abi::PAGE_SIZE;
 use abi::sys::{
     MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_FDS, MAX_IO, MAX_PATH, STUB_ADDR, Str, USER_END,
-    WNOHANG, nr,
+    WNOHANG, WUNTRACED, nr,
 };
 use core::hint::black_box;
 use programs::crash::{KINDS, Kind};
@@ -167,6 +167,7 @@ fn cases() -> Vec<(String, Case)> {
         ("kill_errors", kill_errors),
         ("suspend_resume", suspend_resume),
         ("suspend_edges", suspend_edges),
+        ("wait_untraced", wait_untraced),
         ("bad_pointers", bad_pointers),
         ("huge_lengths", huge_lengths),
         ("io_bounded_per_call", io_bounded_per_call),
@@ -548,6 +549,48 @@ fn suspend_resume() -> Res {
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     Ok(())
+}
+
+/// `waitpid` with `WUNTRACED` reports each stop once, for a pid and for
+/// -1, wakes a parent already waiting, and never reaps the stopped child.
+fn wait_untraced() -> Res {
+    let pid = spinner()?;
+    let guard = Reaper(pid);
+    let p = i64::from(pid);
+    let nothing = |what: &str, pid: i64| -> Res {
+        let (r, _) = ok(what, ulib::waitpid(pid, WNOHANG | WUNTRACED))?;
+        ensure!(r == 0, "{what}: reported {r}, want nothing");
+        Ok(())
+    };
+    nothing("before any stop", p)?;
+    ok("suspend", ulib::suspend(p))?;
+    let (_, plain) = ok("waitpid WNOHANG", ulib::waitpid(p, WNOHANG))?;
+    ensure!(plain.0 == 0, "a stop without WUNTRACED was reported");
+    let (r, s) = ok("waitpid WUNTRACED", ulib::waitpid(p, WUNTRACED))?;
+    ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
+    nothing("the same stop again", p)?;
+    ok("suspend a stopped child", ulib::suspend(p))?;
+    nothing("a second suspend", -1)?;
+    ok("resume", ulib::resume(p))?;
+    nothing("after resume", -1)?;
+    ok("suspend after resume", ulib::suspend(p))?;
+    let (r, s) = ok("waitpid(-1, WUNTRACED)", ulib::waitpid(-1, WUNTRACED))?;
+    ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
+    ok("kill", ulib::kill(p))?;
+    expect_cause(pid, Cause::Killed)?;
+    guard.done();
+    // A parent already asleep in waitpid is woken by the stop.
+    let pid = child(|| {
+        let _ = ulib::suspend(i64::from(ulib::getpid()));
+        7
+    })?;
+    let (r, s) = ok(
+        "waitpid for a self-stop",
+        ulib::waitpid(i64::from(pid), WUNTRACED),
+    )?;
+    ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
+    ok("resume", ulib::resume(i64::from(pid)))?;
+    expect_code(pid, 7)
 }
 
 /// An address a system call must refuse, by what it is.
