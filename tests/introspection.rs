@@ -338,6 +338,39 @@ fn a_timeout_gives_the_post_mortem() {
 }
 
 #[test]
+fn a_timeout_on_an_idle_shell_says_the_guest_was_still_running_not_that_it_crashed() {
+    require_kvm();
+    let mut child = Command::new(vmm_bin())
+        .args(["--timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vmm");
+    // Held open until vmm has ended, so the shell waits for input.
+    let stdin = child.stdin.take();
+    let out = child.wait_with_output().expect("wait for vmm");
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(TIMEOUT), "{stderr}");
+    assert!(stderr.contains("vmm: post-mortem:"), "{stderr}");
+    assert!(
+        stderr.contains("no crash: the guest was still running when the timeout expired"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("did not see the end coming"), "{stderr}");
+    let table: String = stderr
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let sh = parse_ps(&table)
+        .into_iter()
+        .find(|r| r.name == "sh")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(sh.state, "sleeping(io)", "{stderr}");
+}
+
+#[test]
 fn a_kernel_that_registers_garbage_leaves_the_vmm_running_with_a_warning() {
     let dir = scratch_dir("garbage");
     let sock = dir.join("vm.sock");
