@@ -534,6 +534,33 @@ fn bad_flag() {
 }
 
 #[test]
+fn serial_and_debugcon_each_name_what_they_accept() {
+    // Each option's error lists exactly what that option takes, as its
+    // --help line and README do.
+    expect_host_error(
+        &["--timeout", "5", "--serial", "stderr"],
+        "'stderr' is not a console destination; --serial takes stdio, none or file:PATH",
+    );
+    expect_host_error(
+        &["--timeout", "5", "--debugcon", "stdio"],
+        "'stdio' is not a debug console destination; --debugcon takes none, stderr or file:PATH",
+    );
+    expect_host_error(&["--serial", "file:"], "file: needs a path");
+    let help = run_vmm(&["--help"], b"", Duration::from_secs(10));
+    assert_eq!(help.code, 0, "{}", help.dump());
+    let flat = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("--serial <SPEC> Where the serial console goes: stdio"),
+        "{flat}"
+    );
+    assert!(flat.contains("none, or file:PATH"), "{flat}");
+    assert!(
+        flat.contains("--debugcon <SPEC> Where the kernel's debug console (port 0xE9) goes: none, stderr or file:PATH"),
+        "{flat}"
+    );
+}
+
+#[test]
 fn no_kvm_device() {
     expect_host_error(&["--kvm", "/nonexistent/kvm"], "KVM is not available");
 }

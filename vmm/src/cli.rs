@@ -132,15 +132,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "STR", default_value = "")]
     pub cmdline: String,
 
-    /// Where the serial console goes: stdio (and input from stdin), none,
-    /// or file:PATH.
-    #[arg(long, value_name = "SPEC", default_value = "stdio", value_parser = parse_output)]
+    /// Where the serial console goes: stdio (output to stdout, input from
+    /// stdin), none, or file:PATH (output only; the console gets no input).
+    #[arg(long, value_name = "SPEC", default_value = "stdio", value_parser = parse_serial)]
     pub serial: Output,
 
     /// Where the kernel's debug console (port 0xE9) goes: none, stderr or
     /// file:PATH. With none the port is absent and the kernel writes no
     /// log at all (it costs boot time).
-    #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_output)]
+    #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_debugcon)]
     pub debugcon: Output,
 
     /// Run PROGRAM (from the initrd) as the first process instead of
@@ -179,7 +179,8 @@ pub struct RunArgs {
     pub kvm: PathBuf,
 }
 
-/// An output destination.
+/// An output destination: [`parse_serial`] gives `None`, `Stdout` or
+/// `File`, [`parse_debugcon`] `None`, `Stderr` or `File`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// Discard.
@@ -192,19 +193,37 @@ pub enum Output {
     File(PathBuf),
 }
 
-/// Parses `stdio`, `stdout`, `stderr`, `none` or `file:PATH`.
-pub fn parse_output(s: &str) -> Result<Output, String> {
+/// `file:PATH` as an output; `None` when `s` is not of that form.
+fn parse_file_output(s: &str) -> Option<Result<Output, String>> {
+    s.strip_prefix("file:").map(|path| match path {
+        "" => Err("file: needs a path, e.g. file:console.log".into()),
+        path => Ok(Output::File(PathBuf::from(path))),
+    })
+}
+
+/// Parses `--serial`: `stdio`, `none` or `file:PATH`.
+pub fn parse_serial(s: &str) -> Result<Output, String> {
     match s {
-        "none" | "null" => Ok(Output::None),
-        "stdio" | "stdout" => Ok(Output::Stdout),
+        "stdio" => Ok(Output::Stdout),
+        "none" => Ok(Output::None),
+        _ => parse_file_output(s).unwrap_or_else(|| {
+            Err(format!(
+                "'{s}' is not a console destination; --serial takes stdio, none or file:PATH"
+            ))
+        }),
+    }
+}
+
+/// Parses `--debugcon`: `none`, `stderr` or `file:PATH`.
+pub fn parse_debugcon(s: &str) -> Result<Output, String> {
+    match s {
+        "none" => Ok(Output::None),
         "stderr" => Ok(Output::Stderr),
-        _ => match s.strip_prefix("file:") {
-            Some("") => Err("file: needs a path, e.g. file:console.log".into()),
-            Some(path) => Ok(Output::File(PathBuf::from(path))),
-            None => Err(format!(
-                "'{s}' is not an output; use stdio, stderr, none or file:PATH"
-            )),
-        },
+        _ => parse_file_output(s).unwrap_or_else(|| {
+            Err(format!(
+                "'{s}' is not a debug console destination; --debugcon takes none, stderr or file:PATH"
+            ))
+        }),
     }
 }
 
@@ -357,14 +376,36 @@ mod tests {
 
     #[test]
     fn outputs() {
-        assert_eq!(parse_output("none"), Ok(Output::None));
-        assert_eq!(parse_output("stdio"), Ok(Output::Stdout));
+        assert_eq!(parse_serial("none"), Ok(Output::None));
+        assert_eq!(parse_serial("stdio"), Ok(Output::Stdout));
         assert_eq!(
-            parse_output("file:/tmp/x"),
+            parse_serial("file:/tmp/x"),
             Ok(Output::File("/tmp/x".into()))
         );
-        assert!(parse_output("file:").is_err());
-        assert!(parse_output("tcp:1").is_err());
+        assert!(parse_serial("file:").unwrap_err().contains("needs a path"));
+        assert_eq!(parse_debugcon("none"), Ok(Output::None));
+        assert_eq!(parse_debugcon("stderr"), Ok(Output::Stderr));
+        assert_eq!(
+            parse_debugcon("file:/tmp/x"),
+            Ok(Output::File("/tmp/x".into()))
+        );
+        // Each takes only what its help lists, and its error says so.
+        for bad in ["stderr", "stdout", "null", "tcp:1"] {
+            assert!(
+                parse_serial(bad)
+                    .unwrap_err()
+                    .ends_with("--serial takes stdio, none or file:PATH"),
+                "{bad}"
+            );
+        }
+        for bad in ["stdio", "stdout", "null", "tcp:1"] {
+            assert!(
+                parse_debugcon(bad)
+                    .unwrap_err()
+                    .ends_with("--debugcon takes none, stderr or file:PATH"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
