@@ -345,14 +345,28 @@ pub fn parse() -> Cli {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            // One line, like every other host error.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("vmm: {first} (see vmm --help)");
+            let args: Vec<String> = std::env::args().collect();
+            eprint!("{}", usage_error(&e, &args));
             std::process::exit(exitcode::HOST_ERROR);
         }
     }
+}
+
+/// A usage error as clap words it (what is wrong, the usage line of the
+/// command it is about), starting `vmm: ` like every host error, and
+/// pointing at the help of that command (`vmm ctl --help` for an error in
+/// `vmm ctl ...`).
+pub fn usage_error(e: &clap::Error, args: &[String]) -> String {
+    use clap::CommandFactory;
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    // A subcommand is the first argument (options conflict with them).
+    let help = match args.get(1) {
+        Some(sub) if Cli::command().find_subcommand(sub).is_some() => format!("vmm {sub} --help"),
+        _ => "vmm --help".into(),
+    };
+    let text = text.replace("try '--help'", &format!("try '{help}'"));
+    format!("vmm: {text}")
 }
 
 #[cfg(test)]
@@ -437,6 +451,38 @@ mod tests {
         assert!(kernel_cmdline(&a).unwrap_err().contains("white space"));
         let a = run_args(&["--timeout", "3"]);
         assert_eq!(kernel_cmdline(&a).unwrap(), "");
+    }
+
+    fn usage_error_of(argv: &[&str]) -> String {
+        let e = Cli::try_parse_from(argv).unwrap_err();
+        let args: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        usage_error(&e, &args)
+    }
+
+    #[test]
+    fn usage_errors_keep_clap_s_message_and_the_subcommand_s_usage() {
+        let t = usage_error_of(&["vmm", "ctl", "ps"]);
+        assert!(
+            t.starts_with(
+                "vmm: the following required arguments were not provided:\n  --api-sock <PATH>\n"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("\nUsage: vmm ctl --api-sock <PATH> <CMD>"),
+            "{t}"
+        );
+        assert!(t.contains("try 'vmm ctl --help'"), "{t}");
+        let t = usage_error_of(&["vmm", "--memory", "lots"]);
+        assert!(
+            t.starts_with("vmm: invalid value 'lots' for '--memory <SIZE>'"),
+            "{t}"
+        );
+        assert!(t.contains("try 'vmm --help'"), "{t}");
+        let t = usage_error_of(&["vmm", "export-guest"]);
+        assert!(t.contains("<DIR>"), "{t}");
+        assert!(t.contains("Usage: vmm export-guest <DIR>"), "{t}");
+        assert!(t.contains("try 'vmm export-guest --help'"), "{t}");
     }
 
     #[test]
