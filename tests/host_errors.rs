@@ -634,6 +634,88 @@ fn serial_and_debugcon_each_name_what_they_accept() {
 }
 
 #[test]
+fn api_sock_leaves_a_regular_file_alone() {
+    require_kvm();
+    let dir = scratch_dir("apifile");
+    let path = write(&dir, "notes.txt", b"precious data\n");
+    expect_host_error(
+        &["--timeout", "5", "--api-sock", &path],
+        &format!("--api-sock {path}: a regular file is there, not a socket"),
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"precious data\n");
+}
+
+#[test]
+fn api_sock_leaves_a_directory_alone() {
+    require_kvm();
+    let dir = scratch_dir("apidir");
+    let sub = dir.join("vm.sock");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("inside"), b"x").unwrap();
+    let path = sub.to_str().unwrap();
+    expect_host_error(
+        &["--timeout", "5", "--api-sock", path],
+        &format!("--api-sock {path}: a directory is there, not a socket"),
+    );
+    assert_eq!(std::fs::read(sub.join("inside")).unwrap(), b"x");
+}
+
+#[test]
+fn api_sock_refuses_a_socket_another_process_serves() {
+    require_kvm();
+    let dir = scratch_dir("apilive");
+    let sock = dir.join("vm.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let path = sock.to_str().unwrap();
+    expect_host_error(
+        &["--timeout", "5", "--api-sock", path],
+        &format!("--api-sock {path}: another VM is serving it"),
+    );
+    // Still there and still served by its owner.
+    let _client = std::os::unix::net::UnixStream::connect(&sock).expect("still served");
+    assert!(listener.accept().is_ok());
+}
+
+#[test]
+fn api_sock_replaces_a_stale_socket() {
+    use std::os::unix::fs::FileTypeExt;
+    require_kvm();
+    let dir = scratch_dir("apistale");
+    let sock = dir.join("vm.sock");
+    // A socket file nobody listens on (its listener is gone).
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    assert!(
+        std::fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
+    let path = sock.to_str().unwrap();
+    let mut s = Session::start(&["--api-sock", path]);
+    s.expect("$ ");
+    let ps = run_vmm(
+        &["ctl", "--api-sock", path, "ps"],
+        b"",
+        Duration::from_secs(20),
+    );
+    assert_eq!(ps.code, 0, "{}", ps.dump());
+    assert!(
+        parse_ps(&ps.stdout).iter().any(|r| r.name == "sh"),
+        "{}",
+        ps.dump()
+    );
+    let quit = run_vmm(
+        &["ctl", "--api-sock", path, "quit"],
+        b"",
+        Duration::from_secs(20),
+    );
+    assert_eq!(quit.code, 0, "{}", quit.dump());
+    let r = s.finish();
+    assert_eq!(r.code, USER_QUIT, "{}", r.dump());
+    assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+#[test]
 fn no_kvm_device() {
     expect_host_error(&["--kvm", "/nonexistent/kvm"], "KVM is not available");
 }

@@ -8,6 +8,7 @@
 //! gets its own thread, so a slow client never holds up the VM.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,8 +55,10 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Binds `path` (replacing a stale socket nobody listens on) and serves
-    /// it from a thread.
+    /// Binds `path` and serves it from a thread. Only a stale socket (one
+    /// nobody listens on) is replaced; anything else at `path` (a file, a
+    /// directory, a link, a live socket) is left as it is, and the error
+    /// says what is there.
     pub fn start(path: &Path, ctx: Context) -> std::io::Result<Server> {
         let err = |what: &str, e: std::io::Error| {
             std::io::Error::other(format!(
@@ -67,6 +70,17 @@ impl Server {
         let listener = match UnixListener::bind(path) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                let kind = std::fs::symlink_metadata(path)
+                    .map_err(|e| err("cannot bind", e))?
+                    .file_type();
+                if !kind.is_socket() {
+                    return Err(std::io::Error::other(format!(
+                        "--api-sock {}: {} is there, not a socket; vmm replaces only a \
+                         stale socket, so remove it or choose another path",
+                        path.display(),
+                        what_is(kind)
+                    )));
+                }
                 if UnixStream::connect(path).is_ok() {
                     return Err(std::io::Error::other(format!(
                         "--api-sock {}: another VM is serving it",
@@ -90,6 +104,27 @@ impl Server {
                 }
             })?;
         Ok(Server { path: path.into() })
+    }
+}
+
+/// What a file of type `t` is, in words.
+fn what_is(t: std::fs::FileType) -> &'static str {
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a file of unknown type"
     }
 }
 

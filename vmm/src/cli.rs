@@ -165,7 +165,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
-    /// Serve the control API on a Unix socket at PATH (see `vmm ctl`).
+    /// Serve the control API on a Unix socket at PATH (see `vmm ctl`). A
+    /// stale socket at PATH is replaced; anything else there (a file, a
+    /// directory, a socket another VM serves) is an error and left alone.
     #[arg(long, value_name = "PATH")]
     pub api_sock: Option<PathBuf>,
 
