@@ -10,7 +10,8 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -247,6 +248,62 @@ fn ctl_stop_cont_kill_are_carried_out_by_the_guest() {
     let r = s.finish();
     assert_eq!(r.code, USER_QUIT, "{}", r.dump());
     assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+/// Polls `vmm ctl ps` until every pid in `pids` is (`stopped`: true) or
+/// is not (false) in the stopped state; fails with the last table after a
+/// deadline.
+fn wait_for_stopped(sock: &Path, pids: &[u32], stopped: bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ps = ctl(sock, &["ps"]);
+        assert_eq!(ps.code, 0, "{what}: {}", ps.dump());
+        let done = pids
+            .iter()
+            .all(|&pid| row(&ps.stdout, pid).is_some_and(|r| (r.state == "stopped") == stopped));
+        if done {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: want {pids:?} {}stopped:\n{}",
+            if stopped { "" } else { "not " },
+            ps.stdout
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn concurrent_ctl_clients_each_get_their_command_carried_out() {
+    let (mut s, sock) = with_socket("ctl-concurrent", &[]);
+    let pids = [job_pid(&s.sh("spin &")), job_pid(&s.sh("spin &"))];
+    for round in 0..15 {
+        for (cmd, stopped) in [("stop", true), ("cont", false)] {
+            // Both clients connect at the same moment, each for its pid.
+            let start = Arc::new(Barrier::new(pids.len()));
+            let clients: Vec<_> = pids
+                .iter()
+                .map(|pid| {
+                    let (start, sock, pid) = (start.clone(), sock.clone(), pid.to_string());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        ctl(&sock, &[cmd, &pid])
+                    })
+                })
+                .collect();
+            for (pid, client) in pids.iter().zip(clients) {
+                let r = client.join().unwrap();
+                assert_eq!(r.code, 0, "round {round}: {cmd} {pid}: {}", r.dump());
+            }
+            wait_for_stopped(&sock, &pids, stopped, &format!("round {round}: {cmd}"));
+        }
+    }
+    for pid in pids {
+        assert_eq!(ctl(&sock, &["kill", &pid.to_string()]).code, 0);
+    }
+    assert_eq!(ctl(&sock, &["quit"]).code, 0);
+    assert_eq!(s.finish().code, USER_QUIT);
 }
 
 #[test]

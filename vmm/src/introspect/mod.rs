@@ -53,8 +53,10 @@ pub enum Unavailable {
     NoTable,
     #[error("the process table is not readable in guest memory")]
     Unreadable,
-    #[error("the guest's mailbox is unusable (its sequence counters are exhausted)")]
+    #[error("the guest's mailbox is unusable (unreadable, or its sequence counters are exhausted)")]
     Mailbox,
+    #[error("the guest kernel has not yet carried out the command posted before")]
+    MailboxBusy,
 }
 
 /// The host side of the debug port.
@@ -280,8 +282,19 @@ impl Introspect {
         s
     }
 
-    /// Posts a host command; its sequence number.
+    /// Whether the mailbox is free for a command (the kernel has carried
+    /// out the last one posted).
+    pub fn mailbox_idle(&self) -> Result<bool, Unavailable> {
+        let l = self.layout.as_ref().ok_or(Unavailable::NotRegistered)?;
+        reader::mailbox_idle(&*self.ram, l).ok_or(Unavailable::Mailbox)
+    }
+
+    /// Posts a host command; its sequence number. Refused while the mailbox
+    /// holds a command the kernel has not carried out: it has one slot.
     pub fn post(&self, cmd: debug::Command, pid: u32) -> Result<u64, Unavailable> {
+        if !self.mailbox_idle()? {
+            return Err(Unavailable::MailboxBusy);
+        }
         let l = self.layout.as_ref().ok_or(Unavailable::NotRegistered)?;
         reader::post_command(&*self.ram, l, cmd, pid).ok_or(Unavailable::Mailbox)
     }
