@@ -44,8 +44,7 @@ Examples:
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
 
 /// What `vmm ctl --help` prints after the options.
-const CTL_HELP: &str = "\
-Commands:
+const CTL_HELP: &str = r#"Commands:
   ps          the process table, read by the VMM from guest memory
   events [N]  the N most recent process events (default 20)
   stop PID    suspend a process (carried out by the guest kernel)
@@ -55,15 +54,58 @@ Commands:
   resume      run it again
   regs        the vCPU's registers
   quit        end the VM (exit status 130, as Ctrl-A x)
+stop, cont and kill are answered once the guest kernel has carried them
+out; the commands of clients that come at once take turns.
 
 Exit status: 0 on success; 1 when the VM refused the command (e.g. no such
 pid); 125 when the socket cannot be reached.
 
+Protocol (what --json prints, for programs that talk to the socket
+themselves): one JSON object per line each way; each request gets one
+answer line, in order, and a connection may carry many requests.
+Requests:
+  {"cmd": "ps"}
+  {"cmd": "events", "n": 20}
+  {"cmd": "stop", "pid": 3}
+  {"cmd": "cont", "pid": 3}
+  {"cmd": "kill", "pid": 3}
+  {"cmd": "pause"}
+  {"cmd": "resume"}
+  {"cmd": "regs"}
+  {"cmd": "quit"}
+Every answer has "ok": true and the fields below, or "ok": false and
+"error", a sentence saying why.
+  ps      "procs": a row per process: pid, ppid, name, state (its name),
+          state_raw, reason_raw, ticks, voluntary_switches,
+          involuntary_switches, page_faults, mem_bytes, brk, start_tick,
+          exit_status, killed; "consistent": false when the kernel was
+          changing the table while the VMM copied it
+  events  "events": the last n (at most 256), oldest first: t_us (since
+          kernel entry), tsc, tick, pid, name, event, text, and as the
+          event has them from, to, reason, ppid, status, how, cause,
+          addr; "lost": events the kernel overwrote before the VMM read
+          them; "total": events read
+  stop, cont, kill  "pid"
+  pause, resume     "paused"
+  regs    "regs": register names to hexadecimal strings; "paused"
+  quit    nothing more; the VM ends once the answer is sent
+
 Examples:
-  vmm --api-sock /tmp/vm.sock &          start a VM with a control socket
-  vmm ctl --api-sock /tmp/vm.sock ps
-  vmm ctl --api-sock /tmp/vm.sock stop 3
-  vmm ctl --api-sock /tmp/vm.sock --json events 5";
+  The VM in one terminal, with its console there:
+    vmm --api-sock /tmp/vm.sock
+  and in another terminal:
+    vmm ctl --api-sock /tmp/vm.sock ps
+    vmm ctl --api-sock /tmp/vm.sock stop 3
+    vmm ctl --api-sock /tmp/vm.sock --json events 5
+  Or the VM in the background of the same terminal, which it must then
+  leave alone (the shell stops a background job that uses its terminal):
+  a script as its input and its console in a file (killing spin, pid 3,
+  ends the script's wait, and with it the VM),
+    printf 'spin &\nwait\n' | vmm --api-sock /tmp/vm.sock >console.log &
+    vmm ctl --api-sock /tmp/vm.sock kill 3
+  or no console at all:
+    vmm --api-sock /tmp/vm.sock --serial none &
+    vmm ctl --api-sock /tmp/vm.sock quit"#;
 
 /// A tiny KVM virtual machine monitor that boots a process-running kernel.
 #[derive(Debug, Parser)]
