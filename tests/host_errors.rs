@@ -25,6 +25,36 @@ fn expect_host_error(args: &[&str], phrase: &str) {
     assert!(r.stdout.is_empty(), "nothing may boot: {}", r.dump());
 }
 
+/// Runs `vmm ARGS` and checks it failed as a usage error: the host-error
+/// status, clap's message starting `vmm: ` and containing `phrase`, the
+/// `usage` line when given, and a pointer to `help` (the help of the
+/// command the error is about).
+fn expect_usage_error(args: &[&str], phrase: &str, usage: Option<&str>, help: &str) {
+    let r = run_vmm(args, b"", Duration::from_secs(20));
+    assert_eq!(r.code, HOST_ERROR, "vmm {args:?}: {}", r.dump());
+    assert!(r.stderr.starts_with("vmm: "), "{}", r.dump());
+    assert!(
+        r.stderr.contains(phrase),
+        "vmm {args:?}: want {phrase:?} in the error: {}",
+        r.dump()
+    );
+    if let Some(usage) = usage {
+        assert!(
+            r.stderr.contains(&format!("\nUsage: {usage}\n")),
+            "vmm {args:?}: want the usage line {usage:?}: {}",
+            r.dump()
+        );
+    }
+    assert_eq!(
+        r.stderr.lines().last(),
+        Some(format!("For more information, try '{help}'.").as_str()),
+        "{}",
+        r.dump()
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.dump());
+    assert!(r.stdout.is_empty(), "nothing may boot: {}", r.dump());
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -507,30 +537,182 @@ fn initrd_too_large_for_memory() {
 
 #[test]
 fn memory_zero() {
-    expect_host_error(&["--memory", "0"], "cannot be zero");
+    expect_usage_error(&["--memory", "0"], "cannot be zero", None, "vmm --help");
 }
 
 #[test]
 fn memory_not_parseable() {
-    expect_host_error(&["--memory", "lots"], "not a size");
+    expect_usage_error(&["--memory", "lots"], "not a size", None, "vmm --help");
 }
 
 #[test]
 fn memory_more_than_the_host_has() {
-    expect_host_error(&["--memory", "100000G"], "more than this host has");
+    expect_usage_error(
+        &["--memory", "100000G"],
+        "more than this host has",
+        None,
+        "vmm --help",
+    );
 }
 
 #[test]
 fn memory_more_than_the_layout_supports() {
-    expect_host_error(
+    expect_usage_error(
         &["--memory", "3073M"],
         "more than the guest layout supports",
+        None,
+        "vmm --help",
     );
 }
 
 #[test]
 fn bad_flag() {
-    expect_host_error(&["--no-such-flag"], "unexpected argument");
+    expect_usage_error(
+        &["--no-such-flag"],
+        "vmm: unexpected argument '--no-such-flag' found",
+        Some("vmm [OPTIONS]"),
+        "vmm --help",
+    );
+}
+
+#[test]
+fn a_usage_error_in_ctl_names_what_is_missing_and_shows_ctl_s_usage() {
+    expect_usage_error(
+        &["ctl", "ps"],
+        "vmm: the following required arguments were not provided:\n  --api-sock <PATH>\n",
+        Some("vmm ctl --api-sock <PATH> <CMD>..."),
+        "vmm ctl --help",
+    );
+    expect_usage_error(
+        &["ctl", "--api-sock", "/tmp/x.sock"],
+        "  <CMD>...",
+        Some("vmm ctl --api-sock <PATH> <CMD>..."),
+        "vmm ctl --help",
+    );
+    expect_usage_error(
+        &["export-guest"],
+        "  <DIR>",
+        Some("vmm export-guest <DIR>"),
+        "vmm export-guest --help",
+    );
+}
+
+#[test]
+fn serial_and_debugcon_each_name_what_they_accept() {
+    // Each option's error lists exactly what that option takes, as its
+    // --help line and README do.
+    expect_usage_error(
+        &["--timeout", "5", "--serial", "stderr"],
+        "'stderr' is not a console destination; --serial takes stdio, none or file:PATH",
+        None,
+        "vmm --help",
+    );
+    expect_usage_error(
+        &["--timeout", "5", "--debugcon", "stdio"],
+        "'stdio' is not a debug console destination; --debugcon takes none, stderr or file:PATH",
+        None,
+        "vmm --help",
+    );
+    expect_usage_error(
+        &["--serial", "file:"],
+        "file: needs a path",
+        None,
+        "vmm --help",
+    );
+    let help = run_vmm(&["--help"], b"", Duration::from_secs(10));
+    assert_eq!(help.code, 0, "{}", help.dump());
+    let flat = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("--serial <SPEC> Where the serial console goes: stdio"),
+        "{flat}"
+    );
+    assert!(flat.contains("none, or file:PATH"), "{flat}");
+    assert!(
+        flat.contains("--debugcon <SPEC> Where the kernel's debug console (port 0xE9) goes: none, stderr or file:PATH"),
+        "{flat}"
+    );
+}
+
+#[test]
+fn api_sock_leaves_a_regular_file_alone() {
+    require_kvm();
+    let dir = scratch_dir("apifile");
+    let path = write(&dir, "notes.txt", b"precious data\n");
+    expect_host_error(
+        &["--timeout", "5", "--api-sock", &path],
+        &format!("--api-sock {path}: a regular file is there, not a socket"),
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"precious data\n");
+}
+
+#[test]
+fn api_sock_leaves_a_directory_alone() {
+    require_kvm();
+    let dir = scratch_dir("apidir");
+    let sub = dir.join("vm.sock");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("inside"), b"x").unwrap();
+    let path = sub.to_str().unwrap();
+    expect_host_error(
+        &["--timeout", "5", "--api-sock", path],
+        &format!("--api-sock {path}: a directory is there, not a socket"),
+    );
+    assert_eq!(std::fs::read(sub.join("inside")).unwrap(), b"x");
+}
+
+#[test]
+fn api_sock_refuses_a_socket_another_process_serves() {
+    require_kvm();
+    let dir = scratch_dir("apilive");
+    let sock = dir.join("vm.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let path = sock.to_str().unwrap();
+    expect_host_error(
+        &["--timeout", "5", "--api-sock", path],
+        &format!("--api-sock {path}: another VM is serving it"),
+    );
+    // Still there and still served by its owner.
+    let _client = std::os::unix::net::UnixStream::connect(&sock).expect("still served");
+    assert!(listener.accept().is_ok());
+}
+
+#[test]
+fn api_sock_replaces_a_stale_socket() {
+    use std::os::unix::fs::FileTypeExt;
+    require_kvm();
+    let dir = scratch_dir("apistale");
+    let sock = dir.join("vm.sock");
+    // A socket file nobody listens on (its listener is gone).
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    assert!(
+        std::fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
+    let path = sock.to_str().unwrap();
+    let mut s = Session::start(&["--api-sock", path]);
+    s.expect("$ ");
+    let ps = run_vmm(
+        &["ctl", "--api-sock", path, "ps"],
+        b"",
+        Duration::from_secs(20),
+    );
+    assert_eq!(ps.code, 0, "{}", ps.dump());
+    assert!(
+        parse_ps(&ps.stdout).iter().any(|r| r.name == "sh"),
+        "{}",
+        ps.dump()
+    );
+    let quit = run_vmm(
+        &["ctl", "--api-sock", path, "quit"],
+        b"",
+        Duration::from_secs(20),
+    );
+    assert_eq!(quit.code, 0, "{}", quit.dump());
+    let r = s.finish();
+    assert_eq!(r.code, USER_QUIT, "{}", r.dump());
+    assert!(!sock.exists(), "the socket is removed at exit");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The host's view of the guest's processes through the debug port: the
 //! Chrome trace and the events file of a scripted session, `vmm ctl` on a
 //! running VM (its `ps` against the guest's own, stop/cont/kill carried out
-//! by the guest kernel, pause and registers), the post-mortem after a
-//! kernel panic, a triple fault and a timeout, `--stats`, and a kernel that
+//! by the guest kernel, also from concurrent clients, pause and registers,
+//! the protocol `vmm ctl --help` documents), the post-mortem after a kernel
+//! panic, a triple fault and a timeout, `--stats`, and a kernel that
 //! registers garbage.
 
 mod common;
@@ -10,7 +11,8 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -249,6 +251,155 @@ fn ctl_stop_cont_kill_are_carried_out_by_the_guest() {
     assert!(!sock.exists(), "the socket is removed at exit");
 }
 
+/// Polls `vmm ctl ps` until every pid in `pids` is (`stopped`: true) or
+/// is not (false) in the stopped state; fails with the last table after a
+/// deadline.
+fn wait_for_stopped(sock: &Path, pids: &[u32], stopped: bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ps = ctl(sock, &["ps"]);
+        assert_eq!(ps.code, 0, "{what}: {}", ps.dump());
+        let done = pids
+            .iter()
+            .all(|&pid| row(&ps.stdout, pid).is_some_and(|r| (r.state == "stopped") == stopped));
+        if done {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: want {pids:?} {}stopped:\n{}",
+            if stopped { "" } else { "not " },
+            ps.stdout
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn concurrent_ctl_clients_each_get_their_command_carried_out() {
+    let (mut s, sock) = with_socket("ctl-concurrent", &[]);
+    let pids = [job_pid(&s.sh("spin &")), job_pid(&s.sh("spin &"))];
+    for round in 0..15 {
+        for (cmd, stopped) in [("stop", true), ("cont", false)] {
+            // Both clients connect at the same moment, each for its pid.
+            let start = Arc::new(Barrier::new(pids.len()));
+            let clients: Vec<_> = pids
+                .iter()
+                .map(|pid| {
+                    let (start, sock, pid) = (start.clone(), sock.clone(), pid.to_string());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        ctl(&sock, &[cmd, &pid])
+                    })
+                })
+                .collect();
+            for (pid, client) in pids.iter().zip(clients) {
+                let r = client.join().unwrap();
+                assert_eq!(r.code, 0, "round {round}: {cmd} {pid}: {}", r.dump());
+            }
+            wait_for_stopped(&sock, &pids, stopped, &format!("round {round}: {cmd}"));
+        }
+    }
+    for pid in pids {
+        assert_eq!(ctl(&sock, &["kill", &pid.to_string()]).code, 0);
+    }
+    assert_eq!(ctl(&sock, &["quit"]).code, 0);
+    assert_eq!(s.finish().code, USER_QUIT);
+}
+
+/// Whether `word` occurs in `text` as a whole word (`_` is part of one).
+fn has_word(text: &str, word: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(part)
+            && !text[i + word.len()..].chars().next().is_some_and(part)
+    })
+}
+
+#[test]
+fn ctl_help_documents_the_protocol_the_socket_speaks() {
+    use std::io::{BufRead, BufReader};
+    let help = run_vmm(&["ctl", "--help"], b"", Duration::from_secs(10));
+    assert_eq!(help.code, 0, "{}", help.dump());
+    let help = help.stdout;
+    let protocol = help
+        .split_once("\nProtocol")
+        .and_then(|(_, rest)| rest.split_once("\nExamples:"))
+        .unwrap_or_else(|| panic!("a Protocol section before the examples:\n{help}"))
+        .0;
+    assert!(
+        protocol.contains("one JSON object per line each way"),
+        "{protocol}"
+    );
+    let requests: Vec<Value> = protocol
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let cmds: Vec<&str> = requests
+        .iter()
+        .map(|r| r["cmd"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cmds,
+        [
+            "ps", "events", "stop", "cont", "kill", "pause", "resume", "regs", "quit"
+        ],
+        "{protocol}"
+    );
+
+    // Every documented request, on one connection, with the pid of a
+    // process that exists; then a bad one.
+    let (mut s, sock) = with_socket("ctl-protocol", &[]);
+    let spin = job_pid(&s.sh("spin &"));
+    let conn = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut answers = BufReader::new(conn.try_clone().unwrap()).lines();
+    let mut ask = |req: &Value| -> Value {
+        writeln!(&conn, "{req}").unwrap();
+        let line = answers.next().expect("an answer").unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    };
+    let refused = ask(&serde_json::json!({"cmd": "stop"}));
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert!(refused["error"].is_string(), "{refused}");
+    let mut keys = vec!["ok".to_string(), "error".to_string()];
+    for mut req in requests {
+        if req.get("pid").is_some() {
+            req["pid"] = spin.into();
+        }
+        let answer = ask(&req);
+        assert_eq!(answer["ok"], true, "{req} -> {answer}");
+        let object_keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        keys.extend(object_keys(&answer));
+        for list in ["procs", "events"] {
+            for item in answer[list].as_array().into_iter().flatten() {
+                keys.extend(object_keys(item));
+            }
+        }
+    }
+    // Every field the answers have is named in the help.
+    for key in &keys {
+        assert!(
+            has_word(protocol, key),
+            "{key:?} is not documented:\n{protocol}"
+        );
+    }
+    assert_eq!(s.finish().code, USER_QUIT);
+
+    // A VM sent to the background leaves the terminal alone: no console,
+    // or its input and output away from the terminal.
+    let examples = help.split_once("\nExamples:").unwrap().1;
+    for line in examples.lines().filter(|l| l.trim_end().ends_with('&')) {
+        assert!(
+            line.contains("--serial none") || (line.contains(" | vmm ") && line.contains('>')),
+            "a background VM that would use the terminal: {line}"
+        );
+    }
+}
+
 #[test]
 fn ctl_without_a_vm_is_one_clear_error() {
     let r = ctl(Path::new("/nonexistent/vm.sock"), &["ps"]);
@@ -335,6 +486,39 @@ fn a_timeout_gives_the_post_mortem() {
         "{spin:?}"
     );
     assert!(spin.ticks > 100, "it ran for most of a second: {spin:?}");
+}
+
+#[test]
+fn a_timeout_on_an_idle_shell_says_the_guest_was_still_running_not_that_it_crashed() {
+    require_kvm();
+    let mut child = Command::new(vmm_bin())
+        .args(["--timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vmm");
+    // Held open until vmm has ended, so the shell waits for input.
+    let stdin = child.stdin.take();
+    let out = child.wait_with_output().expect("wait for vmm");
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(TIMEOUT), "{stderr}");
+    assert!(stderr.contains("vmm: post-mortem:"), "{stderr}");
+    assert!(
+        stderr.contains("no crash: the guest was still running when the timeout expired"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("did not see the end coming"), "{stderr}");
+    let table: String = stderr
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let sh = parse_ps(&table)
+        .into_iter()
+        .find(|r| r.name == "sh")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(sh.state, "sleeping(io)", "{stderr}");
 }
 
 #[test]

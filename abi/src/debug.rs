@@ -23,10 +23,13 @@
 //!   on every VM exit anyway), and overwrites the oldest records when the
 //!   VMM does not keep up (the VMM sees `head - tail > capacity` and counts
 //!   the loss);
-//! - the mailbox: the VMM writes a [`Command`] and its pid argument, then
-//!   bumps [`Registration::mail_seq`]; the kernel compares `mail_seq` with
-//!   `mail_done` on its timer tick, carries the command out, stores the
-//!   result in `mail_result` and sets `mail_done = mail_seq`;
+//! - the mailbox, one command at a time: the VMM posts only while
+//!   `mail_done == mail_seq` (so it never overwrites a command the kernel
+//!   has not carried out): it writes a [`Command`] and its pid argument,
+//!   then bumps [`Registration::mail_seq`]; the kernel compares `mail_seq`
+//!   with `mail_done` at the end of its traps (timer tick, device
+//!   interrupt), carries the command out, stores the result in
+//!   `mail_result` and sets `mail_done = mail_seq`;
 //! - the panic record: on a panic or kernel exception the kernel fills
 //!   [`PanicRecord`] first thing, so the VMM can print the registers even
 //!   after a triple fault reset the vCPU.

@@ -6,12 +6,18 @@
 //! `{"cmd": "regs"}` or `{"cmd": "quit"}`; the answer has `"ok": true` and
 //! the data, or `"ok": false` and an `"error"` sentence. Each connection
 //! gets its own thread, so a slow client never holds up the VM.
+//!
+//! `stop`, `cont` and `kill` go to the guest kernel through the debug
+//! port's mailbox, which holds one command: concurrent clients' commands
+//! take turns, each posted only once the one before was carried out, and
+//! each answered with its own result or an error that says why not.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use abi::debug::Command;
@@ -39,8 +45,56 @@ pub struct Context {
     pub wake: EventFd,
 }
 
-/// How long a host command may take the guest kernel.
+/// How long a host command may take the guest kernel, from its turn at
+/// the mailbox to its result.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a host command waits for the commands before it.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long `vmm ctl` waits for an answer: longer than a command can take
+/// the server, queue included, so every command gets its own answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const _: () =
+    assert!(QUEUE_TIMEOUT.as_secs() + COMMAND_TIMEOUT.as_secs() < CLIENT_TIMEOUT.as_secs());
+
+/// What the connection threads share.
+struct Served {
+    ctx: Context,
+    turns: Turns,
+}
+
+/// Turns at the mailbox: one host command at a time, from its post to its
+/// result or its timeout.
+#[derive(Default)]
+struct Turns {
+    busy: Mutex<bool>,
+    freed: Condvar,
+}
+
+/// A turn at the mailbox; ends when dropped.
+struct Turn<'a>(&'a Turns);
+
+impl Turns {
+    /// Waits for the turn until `deadline`; `None` if it did not come.
+    fn take(&self, deadline: Instant) -> Option<Turn<'_>> {
+        let mut busy = self.busy.lock().unwrap();
+        while *busy {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            busy = self.freed.wait_timeout(busy, left).unwrap().0;
+        }
+        *busy = true;
+        Some(Turn(self))
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap() = false;
+        self.0.freed.notify_one();
+    }
+}
 
 /// The listening socket; removed when dropped.
 pub struct Server {
@@ -54,8 +108,10 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Binds `path` (replacing a stale socket nobody listens on) and serves
-    /// it from a thread.
+    /// Binds `path` and serves it from a thread. Only a stale socket (one
+    /// nobody listens on) is replaced; anything else at `path` (a file, a
+    /// directory, a link, a live socket) is left as it is, and the error
+    /// says what is there.
     pub fn start(path: &Path, ctx: Context) -> std::io::Result<Server> {
         let err = |what: &str, e: std::io::Error| {
             std::io::Error::other(format!(
@@ -67,6 +123,17 @@ impl Server {
         let listener = match UnixListener::bind(path) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                let kind = std::fs::symlink_metadata(path)
+                    .map_err(|e| err("cannot bind", e))?
+                    .file_type();
+                if !kind.is_socket() {
+                    return Err(std::io::Error::other(format!(
+                        "--api-sock {}: {} is there, not a socket; vmm replaces only a \
+                         stale socket, so remove it or choose another path",
+                        path.display(),
+                        what_is(kind)
+                    )));
+                }
                 if UnixStream::connect(path).is_ok() {
                     return Err(std::io::Error::other(format!(
                         "--api-sock {}: another VM is serving it",
@@ -78,22 +145,47 @@ impl Server {
             }
             Err(e) => return Err(err("cannot bind", e)),
         };
-        let ctx = Arc::new(ctx);
+        let served = Arc::new(Served {
+            ctx,
+            turns: Turns::default(),
+        });
         std::thread::Builder::new()
             .name("api".into())
             .spawn(move || {
                 for stream in listener.incoming().flatten() {
-                    let ctx = ctx.clone();
+                    let served = served.clone();
                     let _ = std::thread::Builder::new()
                         .name("api-conn".into())
-                        .spawn(move || serve(stream, &ctx));
+                        .spawn(move || serve(stream, &served));
                 }
             })?;
         Ok(Server { path: path.into() })
     }
 }
 
-fn serve(stream: UnixStream, ctx: &Context) {
+/// What a file of type `t` is, in words.
+fn what_is(t: std::fs::FileType) -> &'static str {
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a file of unknown type"
+    }
+}
+
+fn serve(stream: UnixStream, served: &Served) {
+    let ctx = &served.ctx;
     let Ok(mut out) = stream.try_clone() else {
         return;
     };
@@ -103,7 +195,7 @@ fn serve(stream: UnixStream, ctx: &Context) {
             continue;
         }
         let (answer, quit) = match serde_json::from_str::<Value>(&line) {
-            Ok(req) => (handle(&req, ctx), req["cmd"] == "quit"),
+            Ok(req) => (handle(&req, served), req["cmd"] == "quit"),
             Err(e) => (fail(format!("not a JSON request: {e}")), false),
         };
         let sent = writeln!(out, "{answer}").and_then(|()| out.flush());
@@ -158,7 +250,8 @@ pub fn proc_from_json(v: &Value) -> ProcInfo {
     p
 }
 
-fn handle(req: &Value, ctx: &Context) -> Value {
+fn handle(req: &Value, served: &Served) -> Value {
+    let ctx = &served.ctx;
     let cmd = req["cmd"].as_str().unwrap_or("");
     let pid = req["pid"].as_u64();
     match cmd {
@@ -204,7 +297,7 @@ fn handle(req: &Value, ctx: &Context) -> Value {
                 "cont" => Command::Cont,
                 _ => Command::Kill,
             };
-            host_command(ctx, command, pid as u32)
+            host_command(served, command, pid as u32)
         }
         "pause" => {
             if ctx.control.pause(Duration::from_secs(2)) {
@@ -228,10 +321,40 @@ fn handle(req: &Value, ctx: &Context) -> Value {
     }
 }
 
-/// Posts a command in the mailbox and waits for the kernel to carry it out.
-fn host_command(ctx: &Context, command: Command, pid: u32) -> Value {
+/// Waits for this command's turn at the mailbox, posts it once the mailbox
+/// is free, and waits for the kernel to carry it out.
+fn host_command(served: &Served, command: Command, pid: u32) -> Value {
+    let ctx = &served.ctx;
+    let paused = || fail("the VM is paused: resume it first (the guest kernel carries this out)");
     if ctx.control.is_paused() {
-        return fail("the VM is paused: resume it first (the guest kernel carries this out)");
+        return paused();
+    }
+    let Some(_turn) = served.turns.take(Instant::now() + QUEUE_TIMEOUT) else {
+        return fail(format!(
+            "the guest kernel did not finish the commands of other clients within {} s; \
+             this one was not posted",
+            QUEUE_TIMEOUT.as_secs()
+        ));
+    };
+    if ctx.control.is_paused() {
+        return paused();
+    }
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let poll = || std::thread::sleep(Duration::from_millis(1));
+    // A command whose client stopped waiting may still be in the mailbox.
+    loop {
+        match ctx.introspect.lock().unwrap().mailbox_idle() {
+            Ok(true) => break,
+            Ok(false) if Instant::now() < deadline => poll(),
+            Ok(false) => {
+                return fail(format!(
+                    "the guest kernel has not carried out an earlier command within {} s; \
+                     this one was not posted",
+                    COMMAND_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return fail(e.to_string()),
+        }
     }
     let seq = match ctx.introspect.lock().unwrap().post(command, pid) {
         Ok(seq) => seq,
@@ -240,7 +363,6 @@ fn host_command(ctx: &Context, command: Command, pid: u32) -> Value {
     // A device interrupt makes the kernel look at the mailbox now rather
     // than at its next full trap.
     ctx.serial.lock().unwrap().poke();
-    let start = Instant::now();
     loop {
         if let Some(r) = ctx.introspect.lock().unwrap().result(seq) {
             return if r == 0 {
@@ -249,13 +371,14 @@ fn host_command(ctx: &Context, command: Command, pid: u32) -> Value {
                 fail(format!("pid {pid}: {}", abi::sys::errno::describe(-r)))
             };
         }
-        if start.elapsed() > COMMAND_TIMEOUT {
+        if Instant::now() >= deadline {
             return fail(format!(
-                "the guest kernel did not carry the command out within {} s",
+                "the guest kernel did not carry the command out within {} s; it stays \
+                 posted, and the kernel may still carry it out",
                 COMMAND_TIMEOUT.as_secs()
             ));
         }
-        std::thread::sleep(Duration::from_millis(1));
+        poll();
     }
 }
 
@@ -327,7 +450,7 @@ fn exchange(sock: &Path, req: &Value) -> Result<Value, String> {
             io_reason(&e)
         )
     })?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_read_timeout(Some(CLIENT_TIMEOUT));
     let mut w = stream.try_clone().map_err(|e| io_reason(&e))?;
     writeln!(w, "{req}").map_err(|e| format!("sending: {}", io_reason(&e)))?;
     let mut line = String::new();
@@ -395,6 +518,20 @@ mod tests {
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn mailbox_turns_are_one_at_a_time() {
+        let turns = Turns::default();
+        let now = Instant::now;
+        let first = turns.take(now()).expect("free");
+        assert!(turns.take(now() + Duration::from_millis(1)).is_none());
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| turns.take(now() + Duration::from_secs(60)).is_some());
+            drop(first);
+            assert!(waiter.join().unwrap(), "the turn passes on when dropped");
+        });
+        assert!(turns.take(now()).is_some());
     }
 
     #[test]

@@ -44,8 +44,7 @@ Examples:
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
 
 /// What `vmm ctl --help` prints after the options.
-const CTL_HELP: &str = "\
-Commands:
+const CTL_HELP: &str = r#"Commands:
   ps          the process table, read by the VMM from guest memory
   events [N]  the N most recent process events (default 20)
   stop PID    suspend a process (carried out by the guest kernel)
@@ -55,15 +54,58 @@ Commands:
   resume      run it again
   regs        the vCPU's registers
   quit        end the VM (exit status 130, as Ctrl-A x)
+stop, cont and kill are answered once the guest kernel has carried them
+out; the commands of clients that come at once take turns.
 
 Exit status: 0 on success; 1 when the VM refused the command (e.g. no such
 pid); 125 when the socket cannot be reached.
 
+Protocol (what --json prints, for programs that talk to the socket
+themselves): one JSON object per line each way; each request gets one
+answer line, in order, and a connection may carry many requests.
+Requests:
+  {"cmd": "ps"}
+  {"cmd": "events", "n": 20}
+  {"cmd": "stop", "pid": 3}
+  {"cmd": "cont", "pid": 3}
+  {"cmd": "kill", "pid": 3}
+  {"cmd": "pause"}
+  {"cmd": "resume"}
+  {"cmd": "regs"}
+  {"cmd": "quit"}
+Every answer has "ok": true and the fields below, or "ok": false and
+"error", a sentence saying why.
+  ps      "procs": a row per process: pid, ppid, name, state (its name),
+          state_raw, reason_raw, ticks, voluntary_switches,
+          involuntary_switches, page_faults, mem_bytes, brk, start_tick,
+          exit_status, killed; "consistent": false when the kernel was
+          changing the table while the VMM copied it
+  events  "events": the last n (at most 256), oldest first: t_us (since
+          kernel entry), tsc, tick, pid, name, event, text, and as the
+          event has them from, to, reason, ppid, status, how, cause,
+          addr; "lost": events the kernel overwrote before the VMM read
+          them; "total": events read
+  stop, cont, kill  "pid"
+  pause, resume     "paused"
+  regs    "regs": register names to hexadecimal strings; "paused"
+  quit    nothing more; the VM ends once the answer is sent
+
 Examples:
-  vmm --api-sock /tmp/vm.sock &          start a VM with a control socket
-  vmm ctl --api-sock /tmp/vm.sock ps
-  vmm ctl --api-sock /tmp/vm.sock stop 3
-  vmm ctl --api-sock /tmp/vm.sock --json events 5";
+  The VM in one terminal, with its console there:
+    vmm --api-sock /tmp/vm.sock
+  and in another terminal:
+    vmm ctl --api-sock /tmp/vm.sock ps
+    vmm ctl --api-sock /tmp/vm.sock stop 3
+    vmm ctl --api-sock /tmp/vm.sock --json events 5
+  Or the VM in the background of the same terminal, which it must then
+  leave alone (the shell stops a background job that uses its terminal):
+  a script as its input and its console in a file (killing spin, pid 3,
+  ends the script's wait, and with it the VM),
+    printf 'spin &\nwait\n' | vmm --api-sock /tmp/vm.sock >console.log &
+    vmm ctl --api-sock /tmp/vm.sock kill 3
+  or no console at all:
+    vmm --api-sock /tmp/vm.sock --serial none &
+    vmm ctl --api-sock /tmp/vm.sock quit"#;
 
 /// A tiny KVM virtual machine monitor that boots a process-running kernel.
 #[derive(Debug, Parser)]
@@ -132,15 +174,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "STR", default_value = "")]
     pub cmdline: String,
 
-    /// Where the serial console goes: stdio (and input from stdin), none,
-    /// or file:PATH.
-    #[arg(long, value_name = "SPEC", default_value = "stdio", value_parser = parse_output)]
+    /// Where the serial console goes: stdio (output to stdout, input from
+    /// stdin), none, or file:PATH (output only; the console gets no input).
+    #[arg(long, value_name = "SPEC", default_value = "stdio", value_parser = parse_serial)]
     pub serial: Output,
 
     /// Where the kernel's debug console (port 0xE9) goes: none, stderr or
     /// file:PATH. With none the port is absent and the kernel writes no
     /// log at all (it costs boot time).
-    #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_output)]
+    #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_debugcon)]
     pub debugcon: Output,
 
     /// Run PROGRAM (from the initrd) as the first process instead of
@@ -165,7 +207,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
-    /// Serve the control API on a Unix socket at PATH (see `vmm ctl`).
+    /// Serve the control API on a Unix socket at PATH (see `vmm ctl`). A
+    /// stale socket at PATH is replaced; anything else there (a file, a
+    /// directory, a socket another VM serves) is an error and left alone.
     #[arg(long, value_name = "PATH")]
     pub api_sock: Option<PathBuf>,
 
@@ -179,7 +223,8 @@ pub struct RunArgs {
     pub kvm: PathBuf,
 }
 
-/// An output destination.
+/// An output destination: [`parse_serial`] gives `None`, `Stdout` or
+/// `File`, [`parse_debugcon`] `None`, `Stderr` or `File`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// Discard.
@@ -192,19 +237,37 @@ pub enum Output {
     File(PathBuf),
 }
 
-/// Parses `stdio`, `stdout`, `stderr`, `none` or `file:PATH`.
-pub fn parse_output(s: &str) -> Result<Output, String> {
+/// `file:PATH` as an output; `None` when `s` is not of that form.
+fn parse_file_output(s: &str) -> Option<Result<Output, String>> {
+    s.strip_prefix("file:").map(|path| match path {
+        "" => Err("file: needs a path, e.g. file:console.log".into()),
+        path => Ok(Output::File(PathBuf::from(path))),
+    })
+}
+
+/// Parses `--serial`: `stdio`, `none` or `file:PATH`.
+pub fn parse_serial(s: &str) -> Result<Output, String> {
     match s {
-        "none" | "null" => Ok(Output::None),
-        "stdio" | "stdout" => Ok(Output::Stdout),
+        "stdio" => Ok(Output::Stdout),
+        "none" => Ok(Output::None),
+        _ => parse_file_output(s).unwrap_or_else(|| {
+            Err(format!(
+                "'{s}' is not a console destination; --serial takes stdio, none or file:PATH"
+            ))
+        }),
+    }
+}
+
+/// Parses `--debugcon`: `none`, `stderr` or `file:PATH`.
+pub fn parse_debugcon(s: &str) -> Result<Output, String> {
+    match s {
+        "none" => Ok(Output::None),
         "stderr" => Ok(Output::Stderr),
-        _ => match s.strip_prefix("file:") {
-            Some("") => Err("file: needs a path, e.g. file:console.log".into()),
-            Some(path) => Ok(Output::File(PathBuf::from(path))),
-            None => Err(format!(
-                "'{s}' is not an output; use stdio, stderr, none or file:PATH"
-            )),
-        },
+        _ => parse_file_output(s).unwrap_or_else(|| {
+            Err(format!(
+                "'{s}' is not a debug console destination; --debugcon takes none, stderr or file:PATH"
+            ))
+        }),
     }
 }
 
@@ -325,14 +388,28 @@ pub fn parse() -> Cli {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            // One line, like every other host error.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("vmm: {first} (see vmm --help)");
+            let args: Vec<String> = std::env::args().collect();
+            eprint!("{}", usage_error(&e, &args));
             std::process::exit(exitcode::HOST_ERROR);
         }
     }
+}
+
+/// A usage error as clap words it (what is wrong, the usage line of the
+/// command it is about), starting `vmm: ` like every host error, and
+/// pointing at the help of that command (`vmm ctl --help` for an error in
+/// `vmm ctl ...`).
+pub fn usage_error(e: &clap::Error, args: &[String]) -> String {
+    use clap::CommandFactory;
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    // A subcommand is the first argument (options conflict with them).
+    let help = match args.get(1) {
+        Some(sub) if Cli::command().find_subcommand(sub).is_some() => format!("vmm {sub} --help"),
+        _ => "vmm --help".into(),
+    };
+    let text = text.replace("try '--help'", &format!("try '{help}'"));
+    format!("vmm: {text}")
 }
 
 #[cfg(test)]
@@ -356,14 +433,36 @@ mod tests {
 
     #[test]
     fn outputs() {
-        assert_eq!(parse_output("none"), Ok(Output::None));
-        assert_eq!(parse_output("stdio"), Ok(Output::Stdout));
+        assert_eq!(parse_serial("none"), Ok(Output::None));
+        assert_eq!(parse_serial("stdio"), Ok(Output::Stdout));
         assert_eq!(
-            parse_output("file:/tmp/x"),
+            parse_serial("file:/tmp/x"),
             Ok(Output::File("/tmp/x".into()))
         );
-        assert!(parse_output("file:").is_err());
-        assert!(parse_output("tcp:1").is_err());
+        assert!(parse_serial("file:").unwrap_err().contains("needs a path"));
+        assert_eq!(parse_debugcon("none"), Ok(Output::None));
+        assert_eq!(parse_debugcon("stderr"), Ok(Output::Stderr));
+        assert_eq!(
+            parse_debugcon("file:/tmp/x"),
+            Ok(Output::File("/tmp/x".into()))
+        );
+        // Each takes only what its help lists, and its error says so.
+        for bad in ["stderr", "stdout", "null", "tcp:1"] {
+            assert!(
+                parse_serial(bad)
+                    .unwrap_err()
+                    .ends_with("--serial takes stdio, none or file:PATH"),
+                "{bad}"
+            );
+        }
+        for bad in ["stdio", "stdout", "null", "tcp:1"] {
+            assert!(
+                parse_debugcon(bad)
+                    .unwrap_err()
+                    .ends_with("--debugcon takes none, stderr or file:PATH"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -400,6 +499,38 @@ mod tests {
         assert!(kernel_cmdline(&a).unwrap_err().contains("white space"));
         let a = run_args(&["--timeout", "3"]);
         assert_eq!(kernel_cmdline(&a).unwrap(), "");
+    }
+
+    fn usage_error_of(argv: &[&str]) -> String {
+        let e = Cli::try_parse_from(argv).unwrap_err();
+        let args: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        usage_error(&e, &args)
+    }
+
+    #[test]
+    fn usage_errors_keep_clap_s_message_and_the_subcommand_s_usage() {
+        let t = usage_error_of(&["vmm", "ctl", "ps"]);
+        assert!(
+            t.starts_with(
+                "vmm: the following required arguments were not provided:\n  --api-sock <PATH>\n"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("\nUsage: vmm ctl --api-sock <PATH> <CMD>"),
+            "{t}"
+        );
+        assert!(t.contains("try 'vmm ctl --help'"), "{t}");
+        let t = usage_error_of(&["vmm", "--memory", "lots"]);
+        assert!(
+            t.starts_with("vmm: invalid value 'lots' for '--memory <SIZE>'"),
+            "{t}"
+        );
+        assert!(t.contains("try 'vmm --help'"), "{t}");
+        let t = usage_error_of(&["vmm", "export-guest"]);
+        assert!(t.contains("<DIR>"), "{t}");
+        assert!(t.contains("Usage: vmm export-guest <DIR>"), "{t}");
+        assert!(t.contains("try 'vmm export-guest --help'"), "{t}");
     }
 
     #[test]

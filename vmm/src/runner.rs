@@ -89,7 +89,11 @@ pub fn run(args: &RunArgs) -> i32 {
             let code = report(&outcome);
             let mut i = introspect.lock().unwrap();
             if outcome.wants_post_mortem() {
-                eprint!("{}", indent_block("vmm: post-mortem", &i.post_mortem()));
+                let timed_out = matches!(outcome, Outcome::Timeout(..));
+                eprint!(
+                    "{}",
+                    indent_block("vmm: post-mortem", &i.post_mortem(timed_out))
+                );
             }
             i.finish();
             if args.stats {

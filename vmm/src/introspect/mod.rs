@@ -53,8 +53,10 @@ pub enum Unavailable {
     NoTable,
     #[error("the process table is not readable in guest memory")]
     Unreadable,
-    #[error("the guest's mailbox is unusable (its sequence counters are exhausted)")]
+    #[error("the guest's mailbox is unusable (unreadable, or its sequence counters are exhausted)")]
     Mailbox,
+    #[error("the guest kernel has not yet carried out the command posted before")]
+    MailboxBusy,
 }
 
 /// The host side of the debug port.
@@ -280,8 +282,19 @@ impl Introspect {
         s
     }
 
-    /// Posts a host command; its sequence number.
+    /// Whether the mailbox is free for a command (the kernel has carried
+    /// out the last one posted).
+    pub fn mailbox_idle(&self) -> Result<bool, Unavailable> {
+        let l = self.layout.as_ref().ok_or(Unavailable::NotRegistered)?;
+        reader::mailbox_idle(&*self.ram, l).ok_or(Unavailable::Mailbox)
+    }
+
+    /// Posts a host command; its sequence number. Refused while the mailbox
+    /// holds a command the kernel has not carried out: it has one slot.
     pub fn post(&self, cmd: debug::Command, pid: u32) -> Result<u64, Unavailable> {
+        if !self.mailbox_idle()? {
+            return Err(Unavailable::MailboxBusy);
+        }
         let l = self.layout.as_ref().ok_or(Unavailable::NotRegistered)?;
         reader::post_command(&*self.ram, l, cmd, pid).ok_or(Unavailable::Mailbox)
     }
@@ -340,12 +353,17 @@ impl Introspect {
     }
 
     /// The post-mortem: the crash record's registers, the table, the last
-    /// events. Drains first.
-    pub fn post_mortem(&mut self) -> String {
+    /// events. Drains first. `timed_out`: the run ended at `--timeout` with
+    /// the guest still running, rather than in a crash.
+    pub fn post_mortem(&mut self, timed_out: bool) -> String {
         self.drain();
         let mut s = String::new();
         match self.crash_record() {
             Some(r) => s.push_str(&format_crash(&r)),
+            None if timed_out => s.push_str(
+                "no crash: the guest was still running when the timeout expired \
+                 (the kernel left no crash record)\n",
+            ),
             None if self.layout.is_some() => {
                 s.push_str("the kernel left no crash record (it did not see the end coming)\n")
             }
@@ -462,6 +480,21 @@ mod tests {
         // The doorbell with no registration does nothing.
         i.port_write(DOORBELL);
         assert_eq!(i.total, 0);
+    }
+
+    #[test]
+    fn a_timeout_without_a_crash_record_is_not_called_a_crash() {
+        let (ram, mut i) = hub(8);
+        i.port_write(BLOCK as u32);
+        set_proc(&ram, 0, 1, ProcState::Sleeping, "init");
+        let timeout = i.post_mortem(true);
+        assert!(
+            timeout.starts_with("no crash: the guest was still running when the timeout expired"),
+            "{timeout}"
+        );
+        assert!(!timeout.contains("did not see the end coming"), "{timeout}");
+        let crash = i.post_mortem(false);
+        assert!(crash.contains("did not see the end coming"), "{crash}");
     }
 
     #[test]

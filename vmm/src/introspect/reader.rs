@@ -395,7 +395,19 @@ pub fn drain_ring(ram: &dyn GuestRam, layout: &Layout, tail: &mut u64) -> Draine
     out
 }
 
+/// Whether the mailbox is free for a command: the kernel has carried out
+/// the last one posted (`mail_done == mail_seq`, as the kernel sees it);
+/// `None` when it cannot be read.
+pub fn mailbox_idle(ram: &dyn GuestRam, layout: &Layout) -> Option<bool> {
+    let seq = read_u64(ram, layout.block + debug::MAIL_SEQ_OFFSET)?;
+    let done = read_u64(ram, layout.block + debug::MAIL_DONE_OFFSET)?;
+    Some(seq == done)
+}
+
 /// Posts a host command in the mailbox; returns its sequence number.
+/// Posts nothing (`None`) while the mailbox holds a command the kernel has
+/// not carried out (see [`mailbox_idle`]): the mailbox has one slot, and
+/// the kernel may be reading it.
 pub fn post_command(
     ram: &dyn GuestRam,
     layout: &Layout,
@@ -404,8 +416,12 @@ pub fn post_command(
 ) -> Option<u64> {
     let seq_at = layout.block + debug::MAIL_SEQ_OFFSET;
     let done = read_u64(ram, layout.block + debug::MAIL_DONE_OFFSET)?;
-    // A guest that parks either counter at u64::MAX gets no more commands.
-    let seq = read_u64(ram, seq_at)?.max(done).checked_add(1)?;
+    let seq = read_u64(ram, seq_at)?;
+    if seq != done {
+        return None;
+    }
+    // A guest that parks the counters at u64::MAX gets no more commands.
+    let seq = seq.checked_add(1)?;
     let mut cmd_pid = [0u8; 8];
     cmd_pid[..4].copy_from_slice(&(cmd as u32).to_le_bytes());
     cmd_pid[4..].copy_from_slice(&pid.to_le_bytes());
@@ -680,16 +696,21 @@ pub(crate) mod tests {
         let seq = post_command(&ram, &l, debug::Command::Stop, 7).unwrap();
         assert_eq!(seq, 1);
         assert_eq!(command_result(&ram, &l, seq), None);
+        // Not yet carried out: a second post would overwrite it.
+        assert_eq!(mailbox_idle(&ram, &l), Some(false));
+        assert_eq!(post_command(&ram, &l, debug::Command::Kill, 9), None);
         patch(&ram, |r| {
             assert_eq!((r.mail_cmd, r.mail_pid), (debug::Command::Stop as u32, 7));
             r.mail_result = -3;
             r.mail_done = 1;
         });
         assert_eq!(command_result(&ram, &l, seq), Some(-3));
+        assert_eq!(mailbox_idle(&ram, &l), Some(true));
         assert_eq!(post_command(&ram, &l, debug::Command::Cont, 7), Some(2));
-        // A guest that parks the counter at the end gets nothing posted
+        // A guest that parks the counters at the end gets nothing posted
         // (found by the fuzzer: it overflowed).
-        patch(&ram, |r| r.mail_seq = u64::MAX);
+        patch(&ram, |r| (r.mail_seq, r.mail_done) = (u64::MAX, u64::MAX));
+        assert_eq!(mailbox_idle(&ram, &l), Some(true));
         assert_eq!(post_command(&ram, &l, debug::Command::Kill, 7), None);
     }
 }
