@@ -7,9 +7,13 @@
 //!   plays the block against it; `<!-- check: continue -->` goes on with the
 //!   last VM; `<!-- check: host -->` runs host commands only.
 //! - In a block, `$ LINE` is typed at the guest shell; `host$ LINE` runs
-//!   on the host with bash (`vmm` is the binary under test, `$SOCK` the
-//!   control socket of the running VM, `$DIR` a scratch directory; stdout
-//!   and stderr together); other lines are the output of the command above.
+//!   on the host with bash (`vmm` is the binary under test, the document's
+//!   socket path [`DOC_SOCK`] stands for the running VM's control socket,
+//!   `$DIR` is a scratch directory; stdout and stderr together), once the
+//!   guest's shell waits for input again; other lines are the output of
+//!   the command above.
+//! - Every `vmm ARGS` a check boots is also written out for the reader,
+//!   outside the comments, so the text cannot lose a step the test takes.
 //!
 //! A command's shown lines must appear, in order, among the lines it
 //! printed, after both are normalised: every number (decimal or hex)
@@ -22,6 +26,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use abi::proc::SleepReason;
 use common::*;
 
 /// One command of a transcript and the lines shown under it.
@@ -145,7 +150,53 @@ fn bin_dir(scratch: &Path) -> PathBuf {
     dir
 }
 
+/// The control socket the document's commands name; the test puts the
+/// socket in its scratch directory instead.
+const DOC_SOCK: &str = "/tmp/vm.sock";
+
+/// The document without its HTML comments: what a reader sees.
+fn visible(doc: &str) -> String {
+    let mut out = String::new();
+    let mut rest = doc;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("-->")
+            .map_or("", |end| &rest[start + end + 3..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Waits until the guest's shell sleeps reading the console (the state a
+/// host command that follows a prompt expects: the prompt is written just
+/// before the shell goes to sleep).
+fn wait_for_shell_input(sock: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let out = Command::new(vmm_bin())
+            .args(["ctl", "--api-sock", sock.to_str().unwrap(), "--json", "ps"])
+            .output()
+            .expect("run vmm ctl");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let waiting = v["procs"].as_array().is_some_and(|procs| {
+            procs
+                .iter()
+                .any(|p| p["name"] == "sh" && p["reason_raw"] == SleepReason::Io as u32)
+        });
+        if waiting {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shell never went back to reading the console: {v}"
+        );
+        std::thread::yield_now();
+    }
+}
+
 fn host(cmd: &str, scratch: &Path, sock: &Path) -> String {
+    let cmd = cmd.replace(DOC_SOCK, sock.to_str().unwrap());
     let path = format!(
         "{}:{}",
         bin_dir(scratch).display(),
@@ -154,7 +205,6 @@ fn host(cmd: &str, scratch: &Path, sock: &Path) -> String {
     let out = Command::new("bash")
         .args(["-c", &format!("{cmd} 2>&1")])
         .env("PATH", path)
-        .env("SOCK", sock)
         .env("DIR", scratch)
         .current_dir(scratch)
         .output()
@@ -168,6 +218,15 @@ fn the_walkthrough_runs_as_written() {
     let doc = std::fs::read_to_string(&path).expect("docs/walkthrough.md");
     let blocks = parse(&doc);
     assert!(blocks.len() >= 5, "the walkthrough checks its transcripts");
+    let shown = visible(&doc);
+    for b in blocks.iter().filter(|b| b.how.starts_with("vmm")) {
+        assert!(
+            shown.lines().any(|l| l.trim() == b.how),
+            "line {}: the check boots `{}`, which the text never tells the reader to run",
+            b.line,
+            b.how
+        );
+    }
     let print = std::env::var_os("WALKTHROUGH_PRINT").is_some();
     let scratch = scratch_dir("walkthrough");
     let sock = scratch.join("vm.sock");
@@ -188,7 +247,7 @@ fn the_walkthrough_runs_as_written() {
                 let args: Vec<String> = args
                     .split_whitespace()
                     .map(|a| {
-                        a.replace("$SOCK", sock.to_str().unwrap())
+                        a.replace(DOC_SOCK, sock.to_str().unwrap())
                             .replace("$DIR", scratch.to_str().unwrap())
                     })
                     .collect();
@@ -206,14 +265,18 @@ fn the_walkthrough_runs_as_written() {
                         .unwrap_or_else(|| panic!("line {}: `$ {cmd}` with no VM", block.line));
                     let printed = if cmd.starts_with("exit") || cmd == "poweroff" {
                         s.send(&format!("{cmd}\n"));
-                        std::thread::sleep(std::time::Duration::from_millis(300));
-                        s.take()
+                        vm.take().unwrap().finish_unread().stdout
                     } else {
                         s.sh(cmd)
                     };
                     (cmd, shown, printed)
                 }
-                Step::Host(cmd, shown) => (cmd, shown, host(cmd, &scratch, &sock)),
+                Step::Host(cmd, shown) => {
+                    if vm.is_some() {
+                        wait_for_shell_input(&sock);
+                    }
+                    (cmd, shown, host(cmd, &scratch, &sock))
+                }
             };
             if print {
                 eprintln!("--- {cmd}\n{printed}");

@@ -250,6 +250,15 @@ impl Session {
         self.expect("$ ")
     }
 
+    /// [`Session::finish`], keeping in `stdout` only the output that no
+    /// `expect` or `take` consumed.
+    pub fn finish_unread(self) -> Run {
+        let seen = self.seen;
+        let mut run = self.finish();
+        run.stdout = run.stdout[seen..].to_string();
+        run
+    }
+
     /// Closes stdin and waits for vmm to end.
     pub fn finish(self) -> Run {
         self.finish_within(Duration::from_secs(30))
