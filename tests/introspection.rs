@@ -158,8 +158,10 @@ fn ctl_ps_matches_the_guests_own_ps() {
     let sleeper = job_pid(&s.sh("sleep 60 &"));
     // ps in the background, so the shell is back reading the console.
     s.send("ps &\n");
-    std::thread::sleep(Duration::from_millis(500));
-    let guest = s.take();
+    let ps_pid = job_pid(&s.expect("]"));
+    let guest = s.expect_where("the whole ps table", |t| {
+        has_rows(t, &[1, 2, sleeper, ps_pid])
+    });
     let host = ctl(&sock, &["ps"]);
     assert_eq!(host.code, 0, "{}", host.dump());
     assert!(
@@ -604,30 +606,17 @@ fn ctrl_a_p_shows_the_table_of_a_wedged_guest() {
         panic!("this test needs script(1), from util-linux");
     }
     let vmm = format!("{} --timeout 20 --cmdline crash=hang", vmm_bin());
-    let mut child = Command::new("script")
-        .args(["-qec", &vmm, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start script");
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    stdin.write_all(b"\x01p").unwrap();
-    stdin.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    stdin.write_all(b"\x01x").unwrap();
-    stdin.flush().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
-    assert!(text.contains("crash: triggering hang"), "{text}");
-    assert!(
-        text.contains("vmm: process table (read from guest memory):"),
-        "{text}"
-    );
+    let mut s = Session::spawn_program("script", &["-qec", &vmm, "/dev/null"]);
+    s.expect("crash: triggering hang");
+    s.send("\x01p");
+    s.expect("vmm: process table (read from guest memory):");
+    let table = s.expect_where("init's row", |t| row(t, 1).is_some());
+    s.send("\x01x");
+    let r = s.finish();
+    assert!(r.stdout.contains("vmm: quit"), "{}", r.dump());
+    let text = table.replace('\r', "");
     let init = row(&text, 1).unwrap_or_else(|| panic!("{text}"));
     assert_eq!(init.name, "init", "{text}");
-    assert!(text.contains("vmm: quit"), "{text}");
 }
 
 #[test]

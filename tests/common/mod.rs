@@ -166,7 +166,12 @@ impl Session {
 
     /// Starts `vmm ARGS` as given.
     pub fn spawn(args: &[&str]) -> Session {
-        let mut child = Command::new(vmm_bin())
+        Session::spawn_program(vmm_bin(), args)
+    }
+
+    /// Starts `PROGRAM ARGS` (e.g. `script`, to give vmm a terminal).
+    pub fn spawn_program(program: &str, args: &[&str]) -> Session {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -227,6 +232,31 @@ impl Session {
                 std::thread::sleep(Duration::from_millis(50));
                 panic!(
                     "no {pattern:?} in the output:\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.out.lock().unwrap(),
+                    self.err.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits until `done` holds for the output not yet consumed (`what`
+    /// names the wait in a failure); returns that output and consumes it.
+    pub fn expect_where(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let exited = self.child.try_wait().unwrap().is_some();
+            {
+                let out = self.out.lock().unwrap();
+                if done(&out[self.seen..]) {
+                    let text = out[self.seen..].to_string();
+                    self.seen = out.len();
+                    return text;
+                }
+            }
+            if exited || Instant::now() > deadline {
+                panic!(
+                    "never {what}:\n--- stdout ---\n{}\n--- stderr ---\n{}",
                     self.out.lock().unwrap(),
                     self.err.lock().unwrap()
                 );
@@ -337,6 +367,12 @@ pub fn parse_ps(text: &str) -> Vec<PsRow> {
             })
         })
         .collect()
+}
+
+/// Whether `text` holds a `ps` row for each of `pids`.
+pub fn has_rows(text: &str, pids: &[u32]) -> bool {
+    let rows = parse_ps(text);
+    pids.iter().all(|p| rows.iter().any(|r| r.pid == *p))
 }
 
 /// The pid in a shell's `[PID]` background-job line.
