@@ -65,11 +65,19 @@ impl PageList {
 
     /// Makes sure the next [`push`](Self::push) needs no memory: `false`
     /// when a chunk was needed and there was no memory for it.
+    #[inline]
     pub fn reserve(&mut self) -> bool {
         // SAFETY: head is null or a live chunk of this list.
         if !self.head.is_null() && unsafe { (*self.head).len } < CHUNK {
             return true;
         }
+        self.grow()
+    }
+
+    /// Puts a new, empty chunk in front: `false` without memory for it.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) -> bool {
         let layout = Layout::new::<Chunk>();
         // SAFETY: a non-zero-sized layout.
         let c = unsafe { alloc(layout) } as *mut Chunk;
@@ -87,6 +95,7 @@ impl PageList {
     }
 
     /// Adds an entry: `false` (and nothing added) without memory for it.
+    #[inline]
     pub fn push(&mut self, addr: u64, entry: u64) -> bool {
         if !self.reserve() {
             return false;
