@@ -302,17 +302,12 @@ fn ctrl_p_prints_the_table_from_inside_the_kernel_while_processes_spin() {
     // Ctrl-P: the kernel prints its table from the console interrupt, with
     // no process's help (both spinners keep the CPU busy).
     s.send("\x10");
-    let row_of = |t: &str, pid: u32| {
-        t.lines()
-            .find(|l| l.split_whitespace().next() == Some(&pid.to_string()))
-            .map(String::from)
-    };
+    // The kernel prints the table as `ps` does.
     let table = s.expect_where("a Ctrl-P table with init, sh and both spinners", |t| {
-        t.contains("TICKS") && [1, 2, a, b].iter().all(|&p| row_of(t, p).is_some())
+        t.contains("TICKS") && has_rows(t, &[1, 2, a, b])
     });
     for pid in [a, b] {
-        let row = row_of(&table, pid).unwrap();
-        assert!(row.contains("spin"), "pid {pid}: {row}\n{table}");
+        assert_eq!(row(&table, pid).name, "spin", "{table}");
     }
     s.sh(&format!("kill {a} {b}"));
     s.send("exit 0\n");
@@ -434,9 +429,9 @@ fn a_killed_shell_is_replaced_and_stopping_your_own_shell_is_refused() {
     let r = boot(&[], "stop 2\necho  still  here\nexit 4\n");
     assert_eq!(r.code, 4, "{}", r.dump());
     assert!(
-        r.stdout
-            .lines()
-            .any(|l| l.starts_with("stop: 2 is the shell you are typing into;")),
+        r.stdout.lines().any(|l| l
+            .trim_start_matches("$ ")
+            .starts_with("stop: 2 is the shell you are typing into;")),
         "{}",
         r.dump()
     );

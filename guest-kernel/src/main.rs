@@ -15,26 +15,32 @@ extern crate alloc;
 #[macro_use]
 mod log;
 mod arch;
-mod boot;
-mod clock;
+mod console;
+mod crash;
 mod dev;
-mod initrd;
+mod fs;
 mod kmon;
 mod mm;
 mod proc;
 mod sync;
+mod syscall;
+mod time;
+mod trap;
 
 use abi::cmdline::{self, Cmdline};
 use abi::exit::ExitRequest;
-use arch::x86_64::{cpu, gdt, idt, ioapic, lapic, pic, trap};
-use dev::{debugcon, poweroff, serial};
-use kernel::command::CrashKind;
-use kernel::hex::Hex;
-use kernel::memmap::Range;
-use kernel::time::{self, Millis};
+use arch::x86_64::{boot, cpu, gdt, idt, ioapic, lapic, pic, vectors};
+use dev::{debugcon, poweroff};
+use fs::initrd;
+use logic::kmon::command::CrashKind;
+use logic::log::hex::Hex;
+use logic::mm::memmap::Range;
+use logic::time::units::{self, Millis};
 
-/// The Rust entry point, called by the boot stub on the boot stack with
+/// The Rust entry point, called by the boot stub
+/// ([`arch::x86_64::boot`], by this symbol name) on the boot stack with
 /// interrupts off and the physical address of the PVH start info.
+#[unsafe(no_mangle)]
 extern "C" fn kmain(start_info: u64) -> ! {
     let boot_tsc = cpu::rdtsc();
     let mut stages = Stages::new(boot_tsc);
@@ -42,10 +48,13 @@ extern "C" fn kmain(start_info: u64) -> ! {
     idt::init();
     stages.mark("gdt+idt");
     debugcon::init();
-    serial::init();
+    console::init();
     stages.mark("consoles");
 
     let info = boot::parse(start_info);
+    if let Some(at) = info.cmdline_bad_at {
+        log!("kernel: warning: command line is not UTF-8 after byte {at}");
+    }
     stages.mark("start info");
     // Words after a standalone `--` are init's arguments, not options.
     let (kernel_words, init_args) = split_init_args(info.cmdline);
@@ -119,7 +128,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
     // Interrupts: LAPIC and IOAPIC only; COM1 to this CPU.
     pic::mask_all();
     lapic::init();
-    ioapic::route_isa(abi::port::COM1_IRQ, trap::SERIAL_VECTOR, lapic::id());
+    ioapic::route_isa(abi::port::COM1_IRQ, vectors::SERIAL_VECTOR, lapic::id());
     stages.mark("apics");
     let cal = lapic::calibrate();
     stages.mark("calibration");
@@ -127,7 +136,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
         report!("kernel: warning: no PIT answered; timer rates are guesses");
     }
     let hz = options.hz;
-    let count = clock::start(&cal, hz);
+    let count = time::start(&cal, hz);
     vlog!(
         "ioapic: {} pins; lapic id {}; guard page {} unmapped: {}",
         ioapic::pins(),
@@ -140,7 +149,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
     stages.mark("timer");
 
     let (free, _) = mm::frame::stats();
-    let boot_us = time::tsc_to_us(cpu::rdtsc() - boot_tsc, cal.tsc_khz);
+    let boot_us = units::tsc_to_us(cpu::rdtsc() - boot_tsc, cal.tsc_khz);
     println!(
         "kernel: {ram_mib} MiB RAM ({} MiB free), {hz} Hz timer, initrd {initrd_kib} KiB, booted in {} ms",
         (free * abi::PAGE_SIZE) >> 20,
@@ -195,22 +204,22 @@ fn split_init_args(line: &str) -> (&str, &str) {
 /// 1), and becomes the idle loop.
 fn start_processes(options: &Options, init_args: &str) -> ! {
     cpu::disable_interrupts();
-    let kernel_pml4 = mm::paging::PhysAddr(cpu::read_cr3() & !0xFFF);
+    let kernel_pml4 = arch::x86_64::layout::PhysAddr(cpu::read_cr3() & !0xFFF);
     mm::kstack::init(kernel_pml4);
     let stub = if options.syscall_insn {
-        trap::enable_syscall();
-        proc::syscall::STUB_SYSCALL
+        arch::x86_64::syscall::enable_syscall();
+        arch::x86_64::syscall::STUB_SYSCALL
     } else {
-        proc::syscall::STUB_INT3
+        arch::x86_64::syscall::STUB_INT3
     };
     mm::uvm::init(kernel_pml4, stub);
     proc::init(options.nproc as usize, options.quantum, options.hz);
-    serial::set_cooked();
+    console::set_cooked();
     dev::debugport::mark_sched_start();
     let name = options.init.rsplit('/').next().unwrap_or(options.init);
     let mut argv = alloc::vec![alloc::string::String::from(name)];
     argv.extend(cmdline::args(init_args).map(|w| cmdline::unquote(w).collect()));
-    if let Err(e) = proc::life::start_init(options.init, &argv) {
+    if let Err(e) = proc::exec::start_init(options.init, &argv) {
         let looked_in = if options.init.contains('/') {
             ""
         } else {
@@ -299,7 +308,7 @@ impl Options {
                 _ => report!("kernel: warning: unknown command line key '{key}'"),
             }
         }
-        let hz = match time::choose_hz(hz.map(str::parse).transpose().map_err(|_| "")) {
+        let hz = match units::choose_hz(hz.map(str::parse).transpose().map_err(|_| "")) {
             Ok(hz) => hz,
             Err(default) => {
                 report!(
@@ -361,7 +370,7 @@ impl Stages {
         for (name, cycles) in &self.marks[..self.n] {
             log!(
                 "boot: {name}: {} ms",
-                Millis(time::tsc_to_us(*cycles, tsc_khz))
+                Millis(units::tsc_to_us(*cycles, tsc_khz))
             );
         }
     }

@@ -12,7 +12,7 @@ use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, Ordering, compiler_fence};
 
 use crate::arch::x86_64::cpu;
-use crate::mm::paging::kernel_virt_to_phys;
+use crate::arch::x86_64::layout::kernel_virt_to_phys;
 use abi::debug::{
     self, CrashKind, DOORBELL, Event, EventKind, MAGIC, PORT, PanicRecord, RING_CAPACITY,
     Registration, VERSION,
@@ -241,7 +241,7 @@ fn push(pid: u32, high: u32, arg: u64) {
             out("edx") _,
             options(nostack, preserves_flags)
         );
-        write_volatile(slot.add(1), crate::clock::ticks());
+        write_volatile(slot.add(1), crate::time::ticks());
         let id = slot.add(2) as *mut u32;
         write_volatile(id, pid);
         write_volatile(id.add(1), high);

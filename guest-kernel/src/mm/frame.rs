@@ -2,7 +2,7 @@
 //!
 //! Usable RAM is the loader's E820 RAM minus the kernel image (and all below
 //! it) and the initrd, up to the end of the direct map
-//! ([`kernel::memmap::usable`]). Frames are handed out by a bump pointer
+//! ([`logic::mm::memmap::usable`]). Frames are handed out by a bump pointer
 //! that walks those ranges once; a freed frame goes on a free list threaded
 //! through the frames themselves (the first 8 bytes of a free frame hold the
 //! physical address of the next, through the direct map). Allocation and
@@ -10,10 +10,10 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use kernel::memmap::{self, Range};
+use logic::mm::memmap::{self, Range};
 
-use super::paging::{self, PhysAddr};
 use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::layout::{self, PhysAddr};
 use crate::sync::IrqLock;
 use abi::PAGE_SIZE;
 
@@ -57,7 +57,7 @@ static FRAMES: IrqLock<Frames> = IrqLock::new(Frames {
 pub fn init(ram: impl IntoIterator<Item = Range>, exclude: &[Range]) -> u64 {
     let mut f = FRAMES.lock();
     let mut ranges = [Range::default(); MAX_RANGES];
-    let (n, dropped) = memmap::usable(ram, exclude, paging::DIRECT_MAP_SIZE, &mut ranges);
+    let (n, dropped) = memmap::usable(ram, exclude, layout::DIRECT_MAP_SIZE, &mut ranges);
     f.ranges = ranges;
     f.nranges = n;
     f.bump_range = 0;
@@ -107,7 +107,7 @@ impl Frames {
 
     /// Puts a frame on the free list (does not count it).
     fn push_free(&mut self, frame: u64) {
-        let link: *mut u64 = paging::direct(PhysAddr(frame));
+        let link: *mut u64 = layout::direct(PhysAddr(frame));
         // SAFETY: `frame` is a usable RAM frame (below the direct map's
         // end) that no one else uses any more; its first word becomes the
         // list link.
@@ -120,7 +120,7 @@ impl Frames {
             return None;
         }
         let frame = self.free_head;
-        let link: *const u64 = paging::direct(PhysAddr(frame));
+        let link: *const u64 = layout::direct(PhysAddr(frame));
         // SAFETY: a frame on the free list holds the next link in its first
         // word (push_free) and belongs to no one else.
         self.free_head = unsafe { link.read() };
@@ -181,7 +181,7 @@ fn take_zeroed(keep: u64) -> Option<PhysAddr> {
     };
     if !(fresh && FRESH_IS_ZERO.load(Ordering::Relaxed)) {
         // SAFETY: the frame is ours, mapped by the direct map, 4 KiB long.
-        unsafe { cpu::zero_bytes(paging::direct(frame), PAGE_SIZE as usize) };
+        unsafe { cpu::zero_bytes(layout::direct(frame), PAGE_SIZE as usize) };
     }
     Some(frame)
 }

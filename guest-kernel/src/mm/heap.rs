@@ -16,7 +16,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 
 use super::frame;
-use super::paging::{self, PhysAddr};
+use crate::arch::x86_64::layout::{self, PhysAddr};
 use crate::sync::IrqLock;
 use abi::PAGE_SIZE;
 
@@ -113,7 +113,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                         let Some(frame) = frame::alloc() else {
                             return ptr::null_mut();
                         };
-                        let start = paging::direct::<u8>(frame) as usize;
+                        let start = layout::direct::<u8>(frame) as usize;
                         let c = &mut heap.classes[class];
                         c.carve = start;
                         c.carve_end = start + PAGE_SIZE as usize;
@@ -136,7 +136,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                     Some(frame) => {
                         heap.in_use += pages * PAGE_SIZE as usize;
                         heap.large += pages;
-                        paging::direct(frame)
+                        layout::direct(frame)
                     }
                     None => ptr::null_mut(),
                 }
@@ -158,7 +158,7 @@ unsafe impl GlobalAlloc for KernelHeap {
             }
             None => {
                 let pages = pages_of(layout);
-                let phys = paging::direct_to_phys(ptr as u64);
+                let phys = layout::direct_to_phys(ptr as u64);
                 for i in 0..pages as u64 {
                     // SAFETY: these frames came from alloc_contiguous in
                     // alloc() with the same layout and are no longer used.

@@ -14,8 +14,9 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::frame;
-use super::paging::{self, PhysAddr};
-use super::uvm::{self, PTE_P, PTE_W};
+use super::paging::{PTE_ADDR, PTE_P, PTE_W};
+use super::uvm;
+use crate::arch::x86_64::layout::{self, PhysAddr};
 use crate::arch::x86_64::switch::invlpg;
 use abi::PAGE_SIZE;
 
@@ -41,7 +42,7 @@ pub fn table_frames() -> u64 {
 /// Installs the region's PDPT in the kernel PML4 (`kernel_pml4`). Boot only.
 pub fn init(kernel_pml4: PhysAddr) {
     let pdpt = frame::alloc_zeroed().expect("no memory for the kernel stack region");
-    let entry: *mut u64 = paging::direct(PhysAddr(kernel_pml4.0 + PML4_INDEX as u64 * 8));
+    let entry: *mut u64 = layout::direct(PhysAddr(kernel_pml4.0 + PML4_INDEX as u64 * 8));
     // SAFETY: the kernel PML4 is mapped by the direct map; entry 510 is
     // unused (the image is in 511, the direct map in 256).
     unsafe { entry.write(pdpt.0 | PTE_P | PTE_W) };
@@ -110,7 +111,7 @@ fn free_pages(kernel_pml4: PhysAddr, base: u64, n: u64) {
                 if old & PTE_P != 0 {
                     pte.write(0);
                     invlpg(va);
-                    frame::free(PhysAddr(old & uvm::PTE_ADDR));
+                    frame::free(PhysAddr(old & PTE_ADDR));
                 }
             }
         }

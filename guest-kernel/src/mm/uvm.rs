@@ -23,30 +23,16 @@ use alloc::collections::BTreeMap;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::frame;
-use super::paging::{self, PhysAddr};
+use super::paging::{PTE_ADDR, PTE_NX, PTE_P, PTE_SHARED, PTE_U, PTE_W};
 use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::layout::{self, PhysAddr};
 use crate::arch::x86_64::switch::invlpg;
 use crate::sync::IrqLock;
 use abi::PAGE_SIZE;
 use abi::proc::Cause;
 use abi::sys::{STUB_ADDR, USER_END, USER_STACK_TOP};
-use kernel::image::{GUARD_BOTTOM, Image, MAX_SEGMENTS, STACK_BOTTOM, Segment};
-use kernel::pagelist::PageList;
-
-/// Present.
-pub const PTE_P: u64 = 1;
-/// Writable.
-pub const PTE_W: u64 = 1 << 1;
-/// User accessible.
-pub const PTE_U: u64 = 1 << 2;
-/// No execute (only when EFER.NXE is on).
-pub const PTE_NX: u64 = 1 << 63;
-/// Software bit (SDM Vol. 3A, 4.5: bits 9-11 are ignored by the MMU): the
-/// frame belongs to the text cache, is shared and is never freed with the
-/// address space.
-pub const PTE_SHARED: u64 = 1 << 9;
-/// Frame address bits.
-pub const PTE_ADDR: u64 = 0x000F_FFFF_FFFF_F000;
+use logic::mm::image::{GUARD_BOTTOM, Image, MAX_SEGMENTS, STACK_BOTTOM, Segment};
+use logic::mm::pagelist::PageList;
 
 /// Whether the CPU has NX (EFER.NXE was turned on at boot).
 static NX: AtomicBool = AtomicBool::new(false);
@@ -71,7 +57,7 @@ pub fn init(kernel_pml4: PhysAddr, code: &[u8]) {
         Ordering::Relaxed,
     );
     let f = frame::alloc().expect("no memory for the stub page");
-    let page: *mut u8 = paging::direct(f);
+    let page: *mut u8 = layout::direct(f);
     // SAFETY: a fresh frame, mapped by the direct map, 4 KiB.
     unsafe {
         // int3 everywhere else, by words (rep stosb: 3 ms here, stosq 0.4).
@@ -102,7 +88,7 @@ pub fn walk(
 ) -> Option<*mut u64> {
     let mut table = root.0;
     for shift in [39u32, 30, 21] {
-        let entry: *mut u64 = paging::direct(PhysAddr(table + ((va >> shift) & 0x1FF) * 8));
+        let entry: *mut u64 = layout::direct(PhysAddr(table + ((va >> shift) & 0x1FF) * 8));
         // SAFETY: page tables are frames under 4 GiB, in the direct map.
         let e = unsafe { entry.read() };
         table = if e & PTE_P != 0 {
@@ -115,7 +101,7 @@ pub fn walk(
             t.0
         };
     }
-    Some(paging::direct(PhysAddr(table + ((va >> 12) & 0x1FF) * 8)))
+    Some(layout::direct(PhysAddr(table + ((va >> 12) & 0x1FF) * 8)))
 }
 
 /// How a page may be used, from its region.
@@ -147,8 +133,8 @@ impl Space {
     /// A new address space for `image` (nothing mapped but the stub).
     pub fn new(image: &Image, file: &'static [u8]) -> Option<Box<Space>> {
         let pml4 = frame::alloc_zeroed_user()?;
-        let src: *const u64 = paging::direct(PhysAddr(kernel_pml4().0 + 2048));
-        let dst: *mut u64 = paging::direct(PhysAddr(pml4.0 + 2048));
+        let src: *const u64 = layout::direct(PhysAddr(kernel_pml4().0 + 2048));
+        let dst: *mut u64 = layout::direct(PhysAddr(pml4.0 + 2048));
         // SAFETY: both are PML4 frames in the direct map; one rep movsq
         // copies the 256 kernel-half entries.
         unsafe { cpu::copy_qwords(dst, src, 256) };
@@ -291,7 +277,7 @@ impl Space {
             return Ok(());
         }
         let f = frame::alloc_user().ok_or(Cause::PageFault)?;
-        let dst: *mut u8 = paging::direct(f);
+        let dst: *mut u8 = layout::direct(f);
         // SAFETY: a fresh frame in the direct map; the copy stays inside
         // the page and the file (Segment::fill, checked by Image::parse).
         // Only what the file does not cover is zeroed: each byte of a
@@ -409,8 +395,8 @@ impl Space {
         });
         let pml4 = frame::alloc_zeroed_user()?;
         s.pml4 = pml4;
-        let src: *const u64 = paging::direct(PhysAddr(self.pml4.0 + 2048));
-        let dst: *mut u64 = paging::direct(PhysAddr(pml4.0 + 2048));
+        let src: *const u64 = layout::direct(PhysAddr(self.pml4.0 + 2048));
+        let dst: *mut u64 = layout::direct(PhysAddr(pml4.0 + 2048));
         // SAFETY: PML4 frames in the direct map.
         unsafe { cpu::copy_qwords(dst, src, 256) };
         let pte = s.pte(STUB_ADDR, true)?;
@@ -441,8 +427,8 @@ impl Space {
             // SAFETY: both frames are whole pages in the direct map.
             unsafe {
                 cpu::copy_qwords(
-                    paging::direct(f),
-                    paging::direct(PhysAddr(old & PTE_ADDR)),
+                    layout::direct(f),
+                    layout::direct(PhysAddr(old & PTE_ADDR)),
                     512,
                 );
                 pte.write(new);
@@ -473,7 +459,7 @@ impl Space {
             }
             let off = (at - page) as usize;
             let n = (PAGE_SIZE as usize - off).min(bytes.len() - done);
-            let dst: *mut u8 = paging::direct(PhysAddr(e & PTE_ADDR));
+            let dst: *mut u8 = layout::direct(PhysAddr(e & PTE_ADDR));
             // SAFETY: inside one mapped frame; the source is a slice.
             unsafe { cpu::copy_bytes(dst.add(off), bytes.as_ptr().add(done), n) };
             done += n;

@@ -13,11 +13,32 @@
 
 use core::sync::atomic::Ordering;
 
+use core::sync::atomic::AtomicBool;
+
 use super::{Run, current, pcb, procs, set_state, set_state_untraced, state};
 use crate::arch::x86_64::switch::{self, fxrstor, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
+use crate::sync::Sleeper;
 use abi::proc::{ProcState, SleepReason};
-use kernel::procs::list::List;
+use logic::sync::list::List;
+
+/// The scheduler as the [`Sleeper`] of code below it (pipes): sleeping is
+/// [`sleep`], waking [`wake_all`].
+pub struct Sched;
+
+impl Sleeper for Sched {
+    fn sleep(&mut self, reason: SleepReason, list: *mut List) {
+        sleep(reason, list);
+    }
+
+    fn wake_all(&mut self, list: *mut List) {
+        wake_all(list);
+    }
+
+    fn killed(&mut self) -> bool {
+        super::current_killed()
+    }
+}
 
 /// Puts `slot` on the run queue.
 pub fn make_runnable(slot: usize) {
@@ -97,19 +118,31 @@ pub fn sleep_until(deadline: u64) {
     switch_out(me, ProcState::Sleeping, SleepReason::Sleep);
 }
 
+/// Set while work other than sleepers waits for a timer tick's full path
+/// ([`tick_soon`]); every deadline update keeps the next tick full.
+static KICK: AtomicBool = AtomicBool::new(false);
+
 /// Publishes the earliest deadline to the timer fast path.
 fn update_deadline() {
     let p = procs();
     let d = p.timers.front().map_or(u64::MAX, |s| pcb(s).deadline);
     trap::NEXT_DEADLINE.store(d, Ordering::Relaxed);
-    if crate::dev::serial::backlog() {
+    if KICK.load(Ordering::Relaxed) {
         tick_soon();
     }
 }
 
-/// Makes the next timer tick take the full path ([`timer_tick`]).
+/// Makes the next timer tick take the full path, and every one after it
+/// until [`tick_done`] (the console uses it to take the rest of a flood of
+/// input a tick at a time).
 pub fn tick_soon() {
-    trap::NEXT_DEADLINE.fetch_min(crate::clock::ticks() + 1, Ordering::Relaxed);
+    KICK.store(true, Ordering::Relaxed);
+    trap::NEXT_DEADLINE.fetch_min(crate::time::ticks() + 1, Ordering::Relaxed);
+}
+
+/// Ends [`tick_soon`]: the work it was for is done.
+pub fn tick_done() {
+    KICK.store(false, Ordering::Relaxed);
 }
 
 /// Gives up the CPU (`yield`, `sleep(0)`): to the back of the run queue.
@@ -121,20 +154,17 @@ pub fn yield_now() {
     switch_out(me, ProcState::Runnable, SleepReason::None);
 }
 
-/// The full path of a timer tick (EOI done): wakes sleepers whose deadline
-/// came, takes console input a flood left waiting, and preempts a process
+/// The full path of a timer tick (EOI done, the console's share of input
+/// taken): wakes sleepers whose deadline came, and preempts a process
 /// interrupted in ring 3 whose quantum is up.
 pub fn timer_tick(from_user: bool) {
-    let now = crate::clock::ticks();
+    let now = crate::time::ticks();
     let p = procs();
     while let Some(s) = p.timers.front() {
         if pcb(s).deadline > now {
             break;
         }
         wake(s);
-    }
-    if crate::dev::serial::backlog() {
-        crate::dev::serial::pump_backlog();
     }
     update_deadline();
     if from_user && trap::QUANTUM_LEFT.load(Ordering::Relaxed) <= 0 {

@@ -24,18 +24,18 @@
 
 use core::arch::asm;
 
-use crate::boot;
-use crate::sync::BootCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::boot;
+use logic::sync::cell::BootCell;
 
 /// Kernel code selector.
 pub const KERNEL_CS: u16 = 0x08;
 /// Kernel data/stack selector.
 pub const KERNEL_DS: u16 = 0x10;
 /// User data/stack selector (RPL 3).
-#[allow(dead_code, reason = "for ring 3 and processes, the next step")]
 pub const USER_DS: u16 = 0x18 | 3;
 /// User code selector (RPL 3).
-#[allow(dead_code, reason = "for ring 3 and processes, the next step")]
 pub const USER_CS: u16 = 0x20 | 3;
 /// TSS selector.
 pub const TSS_SEL: u16 = 0x28;
@@ -146,10 +146,14 @@ pub fn init() {
     }
 }
 
+/// Top of the running process's kernel stack, as in TSS.RSP0 (kept by
+/// [`set_kernel_stack`]), for the `syscall` entry, which the CPU does not
+/// switch stacks for.
+pub static KERNEL_STACK_TOP: AtomicU64 = AtomicU64::new(0);
+
 /// Sets the stack the CPU switches to on an interrupt from ring 3.
-#[allow(dead_code, reason = "for ring 3 and processes, the next step")]
 pub fn set_kernel_stack(top: u64) {
-    super::trap::SYSCALL_KERNEL_RSP.store(top, core::sync::atomic::Ordering::Relaxed);
+    KERNEL_STACK_TOP.store(top, Ordering::Relaxed);
     // SAFETY: a single aligned-enough store the CPU reads only on a ring
     // change; callers run with interrupts off (one CPU).
     unsafe {

@@ -2,7 +2,7 @@
 //!
 //! 256 16-byte gates. The #BP gate (vector 3) has DPL 3, so `int3` in ring
 //! 3 reaches it: that is the system-call instruction (see
-//! [`crate::proc::syscall`]). Every gate here is an interrupt gate (type 0xE: the
+//! [`super::syscall`]). Every gate here is an interrupt gate (type 0xE: the
 //! CPU clears IF on entry, so handlers start with interrupts off) to the
 //! kernel code segment. Vectors 0..31 are the CPU's exceptions, all handled;
 //! #DF runs on IST1 and NMI/#MC on IST2 so they work even when the kernel
@@ -10,7 +10,7 @@
 //! is reported like any other exception.
 //!
 //! The table is static data: the entry stubs are at fixed addresses
-//! ([`trap::STUBS_VMA`]), so the assembler computes every gate and boot only
+//! ([`vectors::STUBS_VMA`]), so the assembler computes every gate and boot only
 //! runs `lidt` (filling it at run time cost about a millisecond where ring 0
 //! is emulated).
 //!
@@ -20,8 +20,8 @@
 use core::arch::{asm, global_asm};
 
 use super::gdt::{self, DescriptorTablePointer};
-use super::trap;
-use kernel::exception;
+use super::vectors;
+use logic::arch::x86_64::exception;
 
 global_asm!(
     r#"
@@ -67,8 +67,8 @@ idt_table_end:
     .endif
     .popsection
 "#,
-    stubs = const trap::STUBS_VMA as i64,
-    stride = const trap::STUB_STRIDE,
+    stubs = const vectors::STUBS_VMA as i64,
+    stride = const vectors::STUB_STRIDE,
     cs = const gdt::KERNEL_CS,
     df = const exception::DOUBLE_FAULT,
     nmi = const exception::NMI,
@@ -76,12 +76,12 @@ idt_table_end:
     bp = const exception::BREAKPOINT,
     ist_df = const gdt::IST_DOUBLE_FAULT,
     ist_nmi = const gdt::IST_NMI,
-    timer = const trap::TIMER_VECTOR,
-    serial = const trap::SERIAL_VECTOR,
-    spurious = const trap::SPURIOUS_VECTOR,
-    slot_timer = const trap::SLOT_TIMER,
-    slot_serial = const trap::SLOT_SERIAL,
-    slot_spurious = const trap::SLOT_SPURIOUS,
+    timer = const vectors::TIMER_VECTOR,
+    serial = const vectors::SERIAL_VECTOR,
+    spurious = const vectors::SPURIOUS_VECTOR,
+    slot_timer = const vectors::SLOT_TIMER,
+    slot_serial = const vectors::SLOT_SERIAL,
+    slot_spurious = const vectors::SLOT_SPURIOUS,
     options(att_syntax)
 );
 

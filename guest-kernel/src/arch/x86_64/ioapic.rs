@@ -7,7 +7,7 @@
 //! registers 0x10 + 2n (low) and 0x11 + 2n (high). Every entry starts masked
 //! at reset; we unmask only what we route.
 
-use crate::mm::paging::{self, PhysAddr};
+use super::layout::{self, PhysAddr};
 
 const IOAPIC_PHYS: u64 = 0xFEC0_0000;
 const IOREGSEL: usize = 0x00;
@@ -20,7 +20,7 @@ const REG_REDIRECTION: u32 = 0x10;
 const FIXED_EDGE_HIGH: u32 = 0;
 
 fn base() -> usize {
-    paging::direct::<u32>(PhysAddr(IOAPIC_PHYS)) as usize
+    layout::direct::<u32>(PhysAddr(IOAPIC_PHYS)) as usize
 }
 
 fn write(reg: u32, value: u32) {

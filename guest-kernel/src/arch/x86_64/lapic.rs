@@ -9,9 +9,9 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::{cpu, pit, trap};
-use crate::mm::paging::{self, PhysAddr};
-use kernel::time;
+use super::layout::{self, PhysAddr};
+use super::{cpu, pit, vectors};
+use logic::time::units;
 
 const IA32_APIC_BASE: u32 = 0x1B;
 /// IA32_APIC_BASE: the APIC is enabled (hardware enable).
@@ -69,14 +69,14 @@ pub fn init() {
         panic!("the local APIC is disabled in IA32_APIC_BASE ({msr:#x})");
     }
     let phys = PhysAddr(msr & APIC_BASE_ADDR);
-    let virt = paging::phys_to_virt(phys, 4096)
+    let virt = layout::phys_to_virt(phys, 4096)
         .unwrap_or_else(|| panic!("LAPIC at {:#x} is outside the direct map", phys.0));
     BASE.store(virt, Ordering::Relaxed);
     EOI_ADDRESS.store(virt + REG_EOI as u64, Ordering::Relaxed);
     write(REG_TPR, 0);
-    write(REG_LVT_TIMER, LVT_MASKED | u32::from(trap::TIMER_VECTOR));
+    write(REG_LVT_TIMER, LVT_MASKED | u32::from(vectors::TIMER_VECTOR));
     write(REG_LVT_ERROR, LVT_MASKED);
-    write(REG_SVR, SVR_ENABLE | u32::from(trap::SPURIOUS_VECTOR));
+    write(REG_SVR, SVR_ENABLE | u32::from(vectors::SPURIOUS_VECTOR));
 }
 
 /// This CPU's APIC ID.
@@ -123,7 +123,7 @@ pub struct Calibration {
 }
 
 /// PIT periods to calibrate over: 10 ms.
-const CALIBRATION_PIT_TICKS: u64 = time::PIT_HZ / 100;
+const CALIBRATION_PIT_TICKS: u64 = units::PIT_HZ / 100;
 /// Give up on the PIT after this many reads (it may not exist).
 const CALIBRATION_MAX_READS: u32 = 100_000;
 /// KVM's and QEMU's LAPIC timer input clock (1 GHz).
@@ -185,7 +185,7 @@ fn best_sample() -> Sample {
 /// of one does not skew the result.
 fn calibrate_with_pit() -> Option<Calibration> {
     write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
-    write(REG_LVT_TIMER, LVT_MASKED | u32::from(trap::TIMER_VECTOR));
+    write(REG_LVT_TIMER, LVT_MASKED | u32::from(vectors::TIMER_VECTOR));
     write(REG_TIMER_INITIAL, u32::MAX);
     pit::start_countdown();
     let start = best_sample();
@@ -205,8 +205,8 @@ fn calibrate_with_pit() -> Option<Calibration> {
     write(REG_TIMER_INITIAL, 0);
     let elapsed = u64::from(start.pit.wrapping_sub(end.pit));
     Some(Calibration {
-        tsc_khz: time::per_second(end.tsc - start.tsc, elapsed) / 1000,
-        lapic_hz: time::per_second(u64::from(start.apic.wrapping_sub(end.apic)), elapsed),
+        tsc_khz: units::per_second(end.tsc - start.tsc, elapsed) / 1000,
+        lapic_hz: units::per_second(u64::from(start.apic.wrapping_sub(end.apic)), elapsed),
         source: Source::Pit,
     })
 }
@@ -230,12 +230,12 @@ fn hypervisor_timing() -> Option<(u64, u64)> {
 /// Starts the timer: periodic, `hz` interrupts per second. Returns the
 /// initial count used.
 pub fn start_periodic(cal: &Calibration, hz: u32) -> u32 {
-    let count = time::initial_count(cal.lapic_hz, hz);
+    let count = units::initial_count(cal.lapic_hz, hz);
     TICKS.store(0, Ordering::Relaxed);
     write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
     write(
         REG_LVT_TIMER,
-        LVT_TIMER_PERIODIC | u32::from(trap::TIMER_VECTOR),
+        LVT_TIMER_PERIODIC | u32::from(vectors::TIMER_VECTOR),
     );
     write(REG_TIMER_INITIAL, count);
     count

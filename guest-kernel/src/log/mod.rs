@@ -12,7 +12,7 @@
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::dev::{debugcon, serial};
+use crate::dev::{debugcon, uart};
 
 /// Sink bit: the serial console.
 pub const SERIAL: u8 = 1;
@@ -59,7 +59,7 @@ impl Line {
     pub fn flush(&mut self) {
         let bytes = &self.buf[..self.len];
         if self.sinks & SERIAL != 0 {
-            serial::write(bytes);
+            uart::write(bytes);
         }
         if self.sinks & DEBUGCON != 0 {
             debugcon::write(bytes);
@@ -102,7 +102,7 @@ pub fn emit_line(mut sinks: u8, args: fmt::Arguments) {
 /// Prints a line to the serial console.
 macro_rules! println {
     () => {
-        $crate::dev::serial::write(b"\n")
+        $crate::dev::uart::write(b"\n")
     };
     ($($arg:tt)*) => {
         $crate::log::emit_line($crate::log::SERIAL, format_args!($($arg)*))

@@ -11,7 +11,7 @@
 //!    "Initializing IA-32e Mode");
 //! 2. jumps to the higher half, unmaps the identity map (PML4[0]) and the
 //!    boot stack's guard page, zeroes .bss with one `rep stosq`, and calls
-//!    [`kmain`](crate::kmain) with the start info address.
+//!    `kmain` (the kernel's entry, in `main.rs`) with the start info address.
 //!
 //! CR4.OSFXSR/OSXMMEXCPT and CR0.MP (with CR0.EM clear) are set so user
 //! programs may use SSE and the kernel can `fxsave` their state; the kernel
@@ -36,9 +36,9 @@ use core::arch::global_asm;
 
 use abi::pvh::{E820_RAM, MemmapEntry, ModlistEntry, START_MAGIC, StartInfo};
 
-use crate::mm::paging::{self, PhysAddr};
-use crate::sync::BootCell;
-use kernel::memmap::Range;
+use super::layout::{self, PhysAddr};
+use logic::mm::memmap::Range;
+use logic::sync::cell::BootCell;
 
 global_asm!(
     r#"
@@ -209,7 +209,7 @@ ist2_stack_top:
     .popsection
 "#,
     note_type = const abi::pvh::XEN_ELFNOTE_PHYS32_ENTRY,
-    kmain = sym crate::kmain,
+    kmain = sym kmain,
     boot_stack_size = const BOOT_STACK_SIZE,
     ist_stack_size = const IST_STACK_SIZE,
     options(att_syntax)
@@ -221,6 +221,9 @@ pub const BOOT_STACK_SIZE: usize = 64 * 1024;
 pub const IST_STACK_SIZE: usize = 16 * 1024;
 
 unsafe extern "C" {
+    /// The kernel's entry (in `main.rs`, by this symbol name), on the boot
+    /// stack with interrupts off, given the start info's physical address.
+    fn kmain(start_info: u64) -> !;
     static boot_stack_guard: u8;
     static boot_stack_bottom: u8;
     static boot_stack_top: u8;
@@ -255,7 +258,7 @@ pub fn ist2_top() -> u64 {
 /// Physical address of the first byte after the kernel image (stacks
 /// included).
 pub fn kernel_end_phys() -> PhysAddr {
-    paging::kernel_virt_to_phys(&raw const __kernel_end as u64)
+    layout::kernel_virt_to_phys(&raw const __kernel_end as u64)
 }
 
 /// Most memory map entries kept.
@@ -270,6 +273,8 @@ pub struct BootInfo {
     pub memmap: &'static [MemmapEntry],
     /// Physical range of module 0, the initrd, if any.
     pub initrd: Option<Range>,
+    /// The command line was not UTF-8 from this byte on (and is cut there).
+    pub cmdline_bad_at: Option<usize>,
 }
 
 impl BootInfo {
@@ -294,7 +299,7 @@ static MEMMAP: BootCell<[MemmapEntry; MAX_MEMMAP]> = BootCell::new(
 
 /// Reads a `T` at physical address `phys` through the direct map.
 fn read_phys<T: Copy>(phys: u64, what: &str) -> T {
-    let ptr = match paging::phys_to_virt(PhysAddr(phys), core::mem::size_of::<T>() as u64) {
+    let ptr = match layout::phys_to_virt(PhysAddr(phys), core::mem::size_of::<T>() as u64) {
         Some(p) => p as *const T,
         None => panic!("PVH {what} at {phys:#x} is outside the direct map"),
     };
@@ -322,11 +327,12 @@ pub fn parse(start_info: u64) -> BootInfo {
     let (cmdline_buf, memmap_buf) = unsafe { (&mut *CMDLINE.as_ptr(), &mut *MEMMAP.as_ptr()) };
 
     let mut cmdline = "";
+    let mut cmdline_bad_at = None;
     if si.cmdline_paddr != 0
-        && let Some(p) = paging::phys_to_virt(PhysAddr(si.cmdline_paddr), 1)
+        && let Some(p) = layout::phys_to_virt(PhysAddr(si.cmdline_paddr), 1)
     {
         // Never read past the end of the direct map.
-        let max = (paging::DIRECT_MAP_SIZE - si.cmdline_paddr).min(abi::cmdline::MAX_LEN as u64);
+        let max = (layout::DIRECT_MAP_SIZE - si.cmdline_paddr).min(abi::cmdline::MAX_LEN as u64);
         // SAFETY: [p, p + max) is inside the direct map (above); the
         // loader wrote a NUL-terminated string at p.
         let len = unsafe { c_strlen(p as *const u8, max as usize) };
@@ -336,11 +342,8 @@ pub fn parse(start_info: u64) -> BootInfo {
         cmdline = match core::str::from_utf8(&cmdline_buf[..len]) {
             Ok(s) => s,
             Err(e) => {
-                // Keep the valid prefix; the rest is reported.
-                log!(
-                    "kernel: warning: command line is not UTF-8 after byte {}",
-                    e.valid_up_to()
-                );
+                // Keep the valid prefix; the caller reports the rest.
+                cmdline_bad_at = Some(e.valid_up_to());
                 core::str::from_utf8(&cmdline_buf[..e.valid_up_to()]).unwrap_or("")
             }
         };
@@ -350,7 +353,7 @@ pub fn parse(start_info: u64) -> BootInfo {
     if si.version >= abi::pvh::START_VERSION_MEMMAP && si.memmap_paddr != 0 {
         n = (si.memmap_entries as usize).min(MAX_MEMMAP);
         let bytes = (n * core::mem::size_of::<MemmapEntry>()) as u64;
-        match paging::phys_to_virt(PhysAddr(si.memmap_paddr), bytes) {
+        match layout::phys_to_virt(PhysAddr(si.memmap_paddr), bytes) {
             Some(p) => {
                 // SAFETY: the n entries are inside the direct map (checked);
                 // the loader wrote them there. One rep movs.
@@ -376,6 +379,7 @@ pub fn parse(start_info: u64) -> BootInfo {
         cmdline,
         memmap: &memmap_buf[..n],
         initrd,
+        cmdline_bad_at,
     }
 }
 

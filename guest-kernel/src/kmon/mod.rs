@@ -5,13 +5,15 @@
 use alloc::vec::Vec;
 
 use crate::arch::x86_64::idt;
-use crate::dev::{poweroff, serial};
+use crate::console;
+use crate::dev::{poweroff, uart};
+use crate::fs::initrd;
 use crate::mm::{frame, heap};
-use crate::{clock, initrd};
+use crate::time;
 use abi::exit::ExitRequest;
-use kernel::command::{Command, CrashKind, HELP};
-use kernel::line::{Action, LineEditor};
-use kernel::time;
+use logic::console::line::{Action, LineEditor};
+use logic::kmon::command::{Command, CrashKind, HELP};
+use logic::time::units;
 
 /// The prompt.
 pub const PROMPT: &str = "kmon> ";
@@ -23,11 +25,11 @@ pub fn run() -> ! {
     let mut editor = LineEditor::<MAX_LINE>::new();
     // Echo is collected and written when input pauses: a pasted or piped
     // line costs one write, not one per byte.
-    let mut echo = serial::Echo::new();
+    let mut echo = console::Echo::new();
     loop {
-        serial::write_raw(PROMPT.as_bytes());
+        uart::write_raw(PROMPT.as_bytes());
         loop {
-            match editor.feed(serial::read_byte()) {
+            match editor.feed(console::read_byte()) {
                 Action::None => {}
                 Action::Echo(b) => echo.push(&[b]),
                 Action::Erase(n) => {
@@ -45,7 +47,7 @@ pub fn run() -> ! {
                     println!("\nkmon: a command is at most {MAX_LINE} bytes; the rest is dropped");
                 }
             }
-            if !serial::has_input() {
+            if !console::has_input() {
                 echo.flush();
             }
         }
@@ -57,7 +59,7 @@ pub fn run() -> ! {
 fn execute(command: Command) {
     match command {
         Command::Empty => {}
-        Command::Help => serial::write(HELP.as_bytes()),
+        Command::Help => console::write(HELP.as_bytes()),
         Command::Echo(text) => {
             let words: Vec<&str> = text.split_ascii_whitespace().collect();
             let mut line = alloc::string::String::new();
@@ -68,19 +70,19 @@ fn execute(command: Command) {
                 line.push_str(w);
             }
             line.push('\n');
-            serial::write(line.as_bytes());
+            console::write(line.as_bytes());
         }
         Command::Uptime => {
-            let (ticks, tsc) = (clock::ticks(), clock::tsc_since_start());
-            let khz = clock::tsc_khz();
+            let (ticks, tsc) = (time::ticks(), time::tsc_since_start());
+            let khz = time::tsc_khz();
             println!(
                 "uptime: {ticks} ticks in {} ms ({} Hz measured, {} Hz requested)",
-                time::tsc_to_ms(tsc, khz),
-                time::measured_hz(ticks, tsc, khz),
-                clock::hz()
+                units::tsc_to_ms(tsc, khz),
+                units::measured_hz(ticks, tsc, khz),
+                time::hz()
             );
         }
-        Command::Sleep(ms) => clock::sleep_ms(ms),
+        Command::Sleep(ms) => time::sleep_ms(ms),
         Command::Mem => {
             let (free, total) = frame::stats();
             let (heap_bytes, heap_frames) = heap::stats();
@@ -100,7 +102,7 @@ fn execute(command: Command) {
             }
         },
         Command::Cat(path) => match initrd::archive().find(path) {
-            Some(entry) => serial::write(entry.data),
+            Some(entry) => console::write(entry.data),
             None => println!("cat: {path}: no such file"),
         },
         Command::Crash(kind) => crash(kind),
@@ -117,7 +119,7 @@ fn execute(command: Command) {
 /// (all ones, as an empty bus does) and carry on.
 fn probe() {
     use crate::arch::x86_64::cpu;
-    use crate::mm::paging::{PhysAddr, direct};
+    use crate::arch::x86_64::layout::{PhysAddr, direct};
     let port = abi::port::PROBE_PORT;
     // SAFETY: nothing is at this port; the accesses only reach the VMM.
     let (b, w, l) = unsafe {
@@ -155,14 +157,14 @@ fn probe() {
 
 /// Times a few ring-0 basics, to see what the hypervisor charges for them.
 fn bench() {
-    let khz = clock::tsc_khz();
+    let khz = time::tsc_khz();
     let time = |name: &str, runs: u64, f: &mut dyn FnMut()| {
         let start = crate::arch::x86_64::cpu::rdtsc();
         for _ in 0..runs {
             f();
         }
         let cycles = crate::arch::x86_64::cpu::rdtsc() - start;
-        let ns = time::muldiv(cycles, 1_000_000, khz * runs);
+        let ns = units::muldiv(cycles, 1_000_000, khz * runs);
         println!("bench: {name}: {ns} ns");
     };
     time("empty loop iteration", 1000, &mut || {
@@ -180,7 +182,7 @@ fn bench() {
         line.clear();
     });
     time("serial write, 64 bytes", 10, &mut || {
-        serial::write_raw(&[b'\r'; 64])
+        uart::write_raw(&[b'\r'; 64])
     });
     time("debugcon write, 64 bytes", 10, &mut || {
         crate::dev::debugcon::write(&[b' '; 64])
@@ -188,7 +190,7 @@ fn bench() {
     // Console throughput (scripts/bench): bytes per second is the size
     // over the time; a 1-byte write is one `out`, one VM exit: the floor.
     time("serial write, 4096 bytes", 4, &mut || {
-        serial::write_raw(&[b'\r'; 4096])
+        uart::write_raw(&[b'\r'; 4096])
     });
     time("debugcon write, 4096 bytes", 4, &mut || {
         crate::dev::debugcon::write(&[b' '; 4096])
@@ -231,7 +233,11 @@ pub fn crash(kind: CrashKind) -> ! {
                 report!("crash: recursing on the kernel stack below {top:#x}");
                 // Leaves the boot stack for good: the recursion runs off
                 // the bottom of the process's stack into its guard page.
+                // Interrupts off, as kernel code runs with processes: the
+                // overflow is the recursion's own push, not an interrupt
+                // frame pushed at a random depth.
                 core::arch::asm!(
+                    "cli",
                     "mov rsp, {top}",
                     "xor ebp, ebp",
                     "xor edi, edi",
@@ -245,9 +251,9 @@ pub fn crash(kind: CrashKind) -> ! {
             CrashKind::Panic => panic!("crash=panic requested"),
             CrashKind::Mmio => {
                 // The direct map covers the address; no memory is behind it.
-                let at = crate::mm::paging::direct::<u8>(crate::mm::paging::PhysAddr(
-                    abi::port::PROBE_MMIO,
-                ));
+                let at = crate::arch::x86_64::layout::direct::<u8>(
+                    crate::arch::x86_64::layout::PhysAddr(abi::port::PROBE_MMIO),
+                );
                 core::arch::asm!("call {0}", in(reg) at, options(noreturn));
             }
             CrashKind::Spin => loop {
@@ -285,7 +291,8 @@ fn process_kernel_stack() -> u64 {
     let top = if p.cap != 0 && crate::proc::pcb(0).kstack != 0 {
         crate::proc::pcb(0).kstack
     } else {
-        let pml4 = crate::mm::paging::PhysAddr(crate::arch::x86_64::cpu::read_cr3() & !0xFFF);
+        let pml4 =
+            crate::arch::x86_64::layout::PhysAddr(crate::arch::x86_64::cpu::read_cr3() & !0xFFF);
         crate::mm::kstack::init(pml4);
         crate::mm::kstack::alloc(pml4, 0).expect("no memory for a kernel stack")
     };

@@ -4,7 +4,7 @@
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::arch::x86_64::{cpu, lapic};
-use kernel::time;
+use logic::time::units;
 
 static HZ: AtomicU32 = AtomicU32::new(0);
 static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
@@ -43,6 +43,6 @@ pub fn tsc_since_start() -> u64 {
 
 /// Sleeps (halted) until `ms` milliseconds of ticks have passed.
 pub fn sleep_ms(ms: u64) {
-    let until = ticks().saturating_add(time::ticks_for_ms(ms, hz()));
+    let until = ticks().saturating_add(units::ticks_for_ms(ms, hz()));
     cpu::wait_until(|| ticks() >= until);
 }

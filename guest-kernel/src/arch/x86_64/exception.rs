@@ -11,8 +11,14 @@ pub const DIVIDE_ERROR: u8 = 0;
 pub const NMI: u8 = 2;
 /// Vector of #BP.
 pub const BREAKPOINT: u8 = 3;
+/// Vector of #UD.
+pub const INVALID_OPCODE: u8 = 6;
 /// Vector of #DF.
 pub const DOUBLE_FAULT: u8 = 8;
+/// Vector of #SS.
+pub const STACK_SEGMENT_FAULT: u8 = 12;
+/// Vector of #GP.
+pub const GENERAL_PROTECTION: u8 = 13;
 /// Vector of #PF.
 pub const PAGE_FAULT: u8 = 14;
 /// Vector of #MC.
@@ -65,6 +71,20 @@ pub fn name(vector: u64) -> Option<(&'static str, &'static str)> {
 pub const fn has_error_code(vector: u8) -> bool {
     matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30)
 }
+
+/// The exceptions with an error code as a bit mask (bit `v` for vector
+/// `v`), for the entry stubs, which push a zero in the others' place.
+pub const ERROR_CODE_MASK: u32 = {
+    let mut mask = 0;
+    let mut v = 0;
+    while v < EXCEPTIONS as u8 {
+        if has_error_code(v) {
+            mask |= 1 << v;
+        }
+        v += 1;
+    }
+    mask
+};
 
 /// A page-fault error code, displayed as words, e.g. `write to a non-present
 /// page in kernel mode`.
@@ -121,6 +141,8 @@ mod tests {
         assert_eq!(name(32), None);
         let with: Vec<u8> = (0..32).filter(|&v| has_error_code(v)).collect();
         assert_eq!(with, [8, 10, 11, 12, 13, 14, 17, 21, 29, 30]);
+        let from_mask: Vec<u8> = (0..32).filter(|v| ERROR_CODE_MASK >> v & 1 == 1).collect();
+        assert_eq!(from_mask, with);
     }
 
     #[test]

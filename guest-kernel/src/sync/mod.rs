@@ -1,4 +1,6 @@
-//! Mutual exclusion on one CPU: [`IrqLock`] disables interrupts while held.
+//! Kernel state shared between contexts on one CPU: [`IrqLock`] disables
+//! interrupts while held. (The pure building blocks, [`logic::sync::cell`]
+//! and [`logic::sync::list`], are in this folder too.)
 //!
 //! The kernel runs on one CPU, so the only concurrency is an interrupt
 //! handler running in the middle of other kernel code. Holding an
@@ -8,29 +10,12 @@
 //! would alias `&mut`, so it panics instead.
 
 use core::cell::{Cell, UnsafeCell};
+
 use core::ops::{Deref, DerefMut};
 
 use crate::arch::x86_64::cpu;
-
-/// A static that only single-threaded boot code writes, through
-/// [`BootCell::as_ptr`] (the CPU may read it afterwards, e.g. the GDT).
-pub struct BootCell<T>(UnsafeCell<T>);
-
-// SAFETY: writers promise (at each `as_ptr` use) that boot is
-// single-threaded and no other reference to the value is live.
-unsafe impl<T> Sync for BootCell<T> {}
-
-impl<T> BootCell<T> {
-    /// Wraps a value.
-    pub const fn new(value: T) -> Self {
-        BootCell(UnsafeCell::new(value))
-    }
-
-    /// A pointer to the value.
-    pub const fn as_ptr(&self) -> *mut T {
-        self.0.get()
-    }
-}
+use abi::proc::SleepReason;
+use logic::sync::list::List;
 
 /// A value shared between contexts on one CPU.
 pub struct IrqLock<T> {
@@ -90,4 +75,48 @@ impl<T> Drop for IrqGuard<'_, T> {
         self.lock.held.set(false);
         cpu::interrupts_restore(self.interrupts_were_on);
     }
+}
+
+/// A global the kernel touches only with interrupts off, on one CPU.
+pub struct KCell<T>(UnsafeCell<T>);
+
+// SAFETY: one CPU, and kernel code runs with interrupts off (see the module
+// documentation), so accesses never overlap.
+unsafe impl<T> Sync for KCell<T> {}
+
+impl<T> KCell<T> {
+    /// Wraps a value.
+    pub const fn new(v: T) -> Self {
+        KCell(UnsafeCell::new(v))
+    }
+
+    /// The value. Callers keep the reference short (never across a
+    /// context switch).
+    #[allow(clippy::mut_from_ref)]
+    pub fn get(&self) -> &mut T {
+        // SAFETY: see the Sync impl: no overlapping access exists.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+impl<T> KCell<T> {
+    /// A pointer to the value, for code that keeps an address (a wait list
+    /// a sleeper is queued on).
+    pub const fn as_ptr(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+/// How code below the scheduler blocks: sleeping on a wait list, waking a
+/// list's sleepers. The scheduler implements it
+/// ([`crate::proc::sched::Sched`]); a pipe or the console takes it as a
+/// parameter, so it needs nothing of the process table.
+pub trait Sleeper {
+    /// Puts the current process to sleep on `list` for `reason` until it is
+    /// woken; the caller then checks its condition again.
+    fn sleep(&mut self, reason: SleepReason, list: *mut List);
+    /// Wakes every process sleeping on `list`.
+    fn wake_all(&mut self, list: *mut List);
+    /// Whether the current process was killed (it must not sleep again).
+    fn killed(&mut self) -> bool;
 }

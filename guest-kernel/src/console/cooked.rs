@@ -1,5 +1,5 @@
 //! The console's line discipline (xv6's console, cooked mode): bytes typed
-//! or piped in are edited into lines ([`crate::line::LineEditor`]: echo,
+//! or piped in are edited into lines ([`super::line::LineEditor`]: echo,
 //! backspace, Ctrl-U) and only whole lines reach readers. Ctrl-D ends the
 //! input: at the start of a line a read returns 0; after some text it
 //! delivers that text without a newline. Ctrl-P is reported to the caller
@@ -15,7 +15,7 @@
 //! (which holds off the sender). A line never exceeds half the buffer, so a
 //! full buffer always holds a whole line a reader can take.
 
-use crate::line::{Action, LineEditor};
+use super::line::{Action, LineEditor};
 
 /// Longest line, in bytes (without its newline).
 pub const MAX_LINE: usize = 4095;

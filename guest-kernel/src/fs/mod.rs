@@ -1,0 +1,8 @@
+//! Files: the initrd the programs come from, open files and pipes.
+//!
+//! Nothing here knows processes: a call that must wait takes the
+//! scheduler as a [`crate::sync::Sleeper`].
+
+pub mod file;
+pub mod initrd;
+pub mod pipe;

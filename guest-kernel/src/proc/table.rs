@@ -1,0 +1,258 @@
+//! The PCB table: the [`Pcb`] record, the subsystem's globals ([`Procs`]),
+//! and the one function every state change goes through ([`set_state`]).
+
+use alloc::boxed::Box;
+
+use crate::arch::x86_64::frame::TrapFrame;
+use crate::arch::x86_64::switch::{Context, FxArea};
+use crate::fs::file::File;
+use crate::mm::uvm::Space;
+use crate::sync::KCell;
+use abi::proc::{ProcInfo, ProcState, SleepReason};
+use abi::sys::MAX_FDS;
+use logic::sync::list::{Link, Links, List};
+
+/// A process control block. All-zero is a valid Unused slot.
+#[repr(C, align(64))]
+pub struct Pcb {
+    /// What `procinfo` and the VMM see; first, at offset 0.
+    pub info: ProcInfo,
+    /// The user FPU/SSE state while the process does not own the FPU.
+    pub fx: FxArea,
+    /// User FS and GS bases (a program may set them with `wrfsbase` where
+    /// the CPU allows it); saved and loaded with the FPU state.
+    pub fs_base: u64,
+    /// See `fs_base`.
+    pub gs_base: u64,
+    /// Saved kernel registers while not running.
+    pub ctx: Context,
+    /// Run queue / timer list / wait queue / zombie list / free list.
+    pub run: Link,
+    /// Position in the parent's `kids`.
+    pub sib: Link,
+    /// Children (live and zombie).
+    pub kids: List,
+    /// Children that are zombies, oldest first.
+    pub zombies: List,
+    /// Top of the kernel stack (0: none); the trap frame sits just below.
+    pub kstack: u64,
+    /// The address space.
+    pub space: Option<Box<Space>>,
+    /// Open files.
+    pub fds: [File; MAX_FDS],
+    /// The list it sleeps on (null: none, e.g. in waitpid).
+    pub chan: *mut List,
+    /// Tick at which a `sleep` ends.
+    pub deadline: u64,
+    /// Bumped each time the slot is freed; part of the pid.
+    pub generation: u32,
+    /// Suspended while sleeping (so Stopped) and not yet woken: why it
+    /// sleeps; it is still on its wait list, and `resume` puts it back to
+    /// sleep. `None` otherwise (all-zero, as an unused PCB is).
+    pub stopped_sleep: SleepReason,
+    /// Stopped, and no `waitpid` with `WUNTRACED` has reported it yet.
+    pub stop_unreported: bool,
+}
+
+/// The process subsystem's globals.
+pub struct Procs {
+    /// The PCB array.
+    pub table: *mut Pcb,
+    /// Number of slots.
+    pub cap: usize,
+    /// Slots at or above this were never used.
+    pub hwm: usize,
+    /// Freed slots, oldest first (so pids are not reused soon).
+    pub free: List,
+    /// Runnable processes, round-robin order.
+    pub runq: List,
+    /// Sleepers with a deadline, earliest first.
+    pub timers: List,
+    /// The Running process (None: idle).
+    pub current: Option<usize>,
+    /// The idle loop's context (on the boot stack).
+    pub idle: Context,
+    /// Quantum in ticks.
+    pub quantum: i64,
+    /// Whose FPU state is in the FPU.
+    pub fpu_owner: Option<usize>,
+    /// CR3 now loaded.
+    pub cr3: u64,
+    /// Timer rate, for sleep.
+    pub hz: u32,
+}
+
+static PROCS: KCell<Procs> = KCell::new(Procs {
+    table: core::ptr::null_mut(),
+    cap: 0,
+    hwm: 0,
+    free: List::new(),
+    runq: List::new(),
+    timers: List::new(),
+    current: None,
+    idle: Context {
+        rsp: 0,
+        rbx: 0,
+        rbp: 0,
+        r12: 0,
+        r13: 0,
+        r14: 0,
+        r15: 0,
+    },
+    quantum: 10,
+    fpu_owner: None,
+    cr3: 0,
+    hz: 1000,
+});
+
+/// The globals.
+pub fn procs() -> &'static mut Procs {
+    PROCS.get()
+}
+
+/// The PCB of `slot` (< capacity).
+pub fn pcb(slot: usize) -> &'static mut Pcb {
+    let p = procs();
+    debug_assert!(slot < p.cap);
+    // SAFETY: the table has cap PCBs (init); see KCell for aliasing.
+    unsafe { &mut *p.table.add(slot) }
+}
+
+/// The `run` links of the table.
+pub struct Run;
+impl Links for Run {
+    fn link(&mut self, slot: usize) -> &mut Link {
+        &mut pcb(slot).run
+    }
+}
+
+/// The `sib` links of the table.
+pub struct Sib;
+impl Links for Sib {
+    fn link(&mut self, slot: usize) -> &mut Link {
+        &mut pcb(slot).sib
+    }
+}
+
+/// Allocates the zeroed table of `cap` slots and sets the scheduler's
+/// parameters. Boot only.
+pub fn init(cap: usize, quantum: u32, hz: u32) {
+    let layout = core::alloc::Layout::array::<Pcb>(cap).expect("table size");
+    // SAFETY: a non-zero-sized layout. All-zero is a valid (Unused) Pcb,
+    // see the module documentation; the heap takes never-used (zero)
+    // frames for it rather than zeroing them.
+    let table = unsafe { alloc::alloc::alloc_zeroed(layout) } as *mut Pcb;
+    if table.is_null() {
+        panic!("no memory for a process table of {cap} slots");
+    }
+    let p = procs();
+    p.table = table;
+    p.cap = cap;
+    p.quantum = i64::from(quantum.max(1));
+    p.hz = hz;
+    p.cr3 = crate::arch::x86_64::cpu::read_cr3();
+    crate::dev::debugport::register_table(
+        crate::arch::x86_64::layout::direct_to_phys(table as u64).0,
+        cap as u32,
+        core::mem::size_of::<Pcb>() as u32,
+    );
+}
+
+/// Changes a process's state: the one place every state transition goes
+/// through (tracing hooks in here).
+/// The VMM reads the table meanwhile: the change is bracketed by the debug
+/// port's generation counter, and recorded in its event ring.
+pub fn set_state(slot: usize, state: ProcState, reason: SleepReason) {
+    let old = set_state_untraced(slot, state, reason);
+    crate::dev::debugport::emit(
+        abi::debug::EventKind::State,
+        pcb(slot).info.pid,
+        old,
+        state as u32,
+        reason as u32,
+        0,
+    );
+}
+
+/// [`set_state`] without its event: for the scheduler, which records the
+/// two transitions of a switch as one [`abi::debug::EventKind::Switch`].
+/// Returns the old state.
+#[inline(always)]
+pub fn set_state_untraced(slot: usize, state: ProcState, reason: SleepReason) -> u32 {
+    use crate::dev::debugport;
+    debugport::begin_change();
+    let info = &mut pcb(slot).info;
+    let old = info.state;
+    info.state = state as u32;
+    info.reason = reason as u32;
+    debugport::end_change();
+    old
+}
+
+/// Gives `slot` its address space, and its PCB the record's sizes.
+pub fn set_space(slot: usize, space: Box<Space>) {
+    let pc = pcb(slot);
+    pc.info.brk = space.brk;
+    pc.info.mem_bytes = space.mem_bytes();
+    pc.space = Some(space);
+}
+
+/// Records a lifecycle event of `slot` in the debug port's ring.
+pub fn trace(slot: usize, kind: abi::debug::EventKind, reason: u32, arg: u64) {
+    crate::dev::debugport::emit(kind, pcb(slot).info.pid, 0, 0, reason, arg);
+}
+
+/// The state of `slot`.
+pub fn state(slot: usize) -> ProcState {
+    ProcState::from_raw(pcb(slot).info.state).unwrap_or(ProcState::Unused)
+}
+
+/// The slot of live or zombie process `pid`.
+pub fn lookup(pid: i64) -> Option<usize> {
+    let slot = logic::proc::pid::slot_of(pid, procs().cap)?;
+    (slot < procs().hwm && i64::from(pcb(slot).info.pid) == pid && state(slot) != ProcState::Unused)
+        .then_some(slot)
+}
+
+/// The trap frame of `slot` (at the top of its kernel stack).
+pub fn trap_frame(slot: usize) -> &'static mut TrapFrame {
+    let top = pcb(slot).kstack;
+    // SAFETY: every process has a mapped kernel stack whose top holds its
+    // user-mode trap frame.
+    unsafe { &mut *((top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame) }
+}
+
+/// The running process's pid, 0 when none (for crash records: never
+/// panics).
+pub fn current_pid() -> u64 {
+    let p = procs();
+    match p.current {
+        Some(slot) if slot < p.cap => u64::from(pcb(slot).info.pid),
+        _ => 0,
+    }
+}
+
+/// The running process's slot. Panics in the idle loop (a kernel bug).
+pub fn current() -> usize {
+    procs().current.expect("no current process")
+}
+
+/// Whether the running process was killed (it dies on its way back to
+/// user mode, so it must not sleep again).
+pub fn current_killed() -> bool {
+    pcb(current()).info.killed != 0
+}
+
+/// Prints the table (Ctrl-P, xv6's procdump) as `ps` does: one row per
+/// process.
+pub fn procdump() {
+    use abi::proc::{PS_HEADER, PsRow};
+    let p = procs();
+    println!("\n{PS_HEADER}");
+    for slot in 0..p.hwm {
+        let info = &pcb(slot).info;
+        if state(slot) != ProcState::Unused {
+            println!("{}", PsRow(info));
+        }
+    }
+}

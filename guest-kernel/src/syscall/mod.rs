@@ -1,0 +1,150 @@
+//! System calls: the entry, the dispatch table and user memory; the calls
+//! themselves are in [`proc`] (processes) and [`file`] (file descriptors).
+//!
+//! # Entry
+//! Programs `call` the stub page the kernel maps at [`STUB_ADDR`] in every
+//! process (one shared frame, read/execute, user). The stub is chosen at
+//! boot (`syscall=` on the command line):
+//! - `int3; ret` (the default): `int3` traps through the IDT's vector-3
+//!   gate, which has DPL 3 so ring 3 may use it. That works everywhere: on
+//!   PVM KVM (where `syscall` and `int 0x80` do not), on VMX/SVM KVM and
+//!   under QEMU. The #BP handler tells a system call from a stray
+//!   breakpoint by the saved RIP: only `STUB_ADDR + 1` (just after the
+//!   stub's `int3`) is a system call; a user `int3` anywhere else kills the
+//!   process (Cause::Breakpoint).
+//! - `syscall; ret` (`syscall=insn`): the `syscall` instruction enters at
+//!   `syscall_entry` (arch/x86_64/syscall.rs), which builds the same trap
+//!   frame an interrupt would and returns through the same `iretq`.
+//!
+//! Either way every register is saved in the trap frame, so `fork` can copy
+//! it and the ABI's "all but rax, rcx, r11 preserved" holds trivially.
+//!
+//! # Convention
+//! Number in `rax`, arguments in `rdi rsi rdx r10 r8 r9`, result in `rax`
+//! (`>= 0`, or `-errno`); a number at or above `nr::COUNT` (any 64-bit
+//! value) gives `-ENOSYS`.
+//!
+//! # User memory
+//! Every pointer + length is checked before use ([`check`]: user half,
+//! no overflow, every page mapped or lazily mappable with the access
+//! needed), then accessed directly: the kernel never faults on user memory,
+//! and a bad range is `-EFAULT` with nothing copied.
+
+mod file;
+mod proc;
+
+use alloc::vec::Vec;
+
+use crate::arch::x86_64::frame::TrapFrame;
+use crate::proc::{current, fault, pcb};
+use abi::sys::errno::*;
+use abi::sys::{STUB_ADDR, nr};
+use file::*;
+use proc::*;
+
+type Handler = fn(&mut TrapFrame) -> i64;
+
+/// The handlers, indexed by number.
+const TABLE: [Handler; nr::COUNT as usize] = [
+    sys_exit,
+    sys_fork,
+    sys_exec,
+    sys_spawn,
+    sys_waitpid,
+    sys_kill,
+    sys_getpid,
+    sys_getppid,
+    sys_sleep,
+    sys_yield,
+    sys_sbrk,
+    sys_read,
+    sys_write,
+    sys_close,
+    sys_dup,
+    sys_pipe,
+    sys_suspend,
+    sys_resume,
+    sys_procinfo,
+    sys_uptime,
+    sys_poweroff,
+    sys_sysinfo,
+];
+
+/// #BP from ring 3: a system call if it came from the stub, else a stray
+/// breakpoint that kills the process.
+pub fn on_int3(tf: &mut TrapFrame) {
+    if tf.rip != STUB_ADDR + 1 {
+        fault::die(abi::proc::Cause::Breakpoint, None, tf.rip.wrapping_sub(1));
+    }
+    dispatch(tf);
+}
+
+/// A `syscall` instruction from ring 3 (only the stub's, when it uses one).
+pub fn on_syscall(tf: &mut TrapFrame) {
+    dispatch(tf);
+}
+
+/// Runs system call `rax` on the trap frame's arguments; the result goes
+/// to `rax`.
+fn dispatch(tf: &mut TrapFrame) {
+    let n = tf.rax;
+    tf.rax = match TABLE.get(n as usize) {
+        Some(h) if n < nr::COUNT => h(tf),
+        _ => -ENOSYS,
+    } as u64;
+}
+
+/// Whether the current process may access `[ptr, ptr + len)` (`write`:
+/// for writing), mapping lazily mappable pages.
+pub fn check(ptr: u64, len: u64, write: bool) -> bool {
+    match pcb(current()).space.as_mut() {
+        Some(s) => {
+            let ok = s.check(ptr, len, write);
+            pcb(current()).info.mem_bytes = s.mem_bytes();
+            ok
+        }
+        None => false,
+    }
+}
+
+/// Copies `len` bytes in from user memory.
+pub fn copy_in(ptr: u64, len: u64) -> Result<Vec<u8>, i64> {
+    if !check(ptr, len, false) {
+        return Err(-EFAULT);
+    }
+    let mut v = Vec::with_capacity(len as usize);
+    // SAFETY: checked readable; v has the capacity.
+    unsafe {
+        crate::arch::x86_64::cpu::copy_bytes(v.as_mut_ptr(), ptr as *const u8, len as usize);
+        v.set_len(len as usize);
+    }
+    Ok(v)
+}
+
+/// The buffer of a `read` or `write`: `[ptr, ptr + len)` must lie in user
+/// space; of it, the first [`abi::sys::MAX_IO`] bytes are checked (and
+/// mapped) and moved.
+pub(crate) fn io_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
+    // The common, short buffer costs one compare more than user_slice.
+    if len > abi::sys::MAX_IO
+        && ptr
+            .checked_add(len)
+            .is_none_or(|end| end > abi::sys::USER_END)
+    {
+        return Err(-EFAULT);
+    }
+    user_slice(ptr, len.min(abi::sys::MAX_IO), write)
+}
+
+/// A checked user buffer as a slice.
+fn user_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
+    if !check(ptr, len, write) {
+        return Err(-EFAULT);
+    }
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: checked: mapped user memory of this process, which only this
+    // process (running now, single-threaded) can change.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr as *mut u8, len as usize) })
+}
