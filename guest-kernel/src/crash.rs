@@ -68,8 +68,11 @@ pub fn exception(f: &TrapFrame) -> ! {
         } else if let Some(slot) =
             crate::mm::kstack::guard_slot(cr2).or_else(|| crate::mm::kstack::guard_slot(f.rsp))
         {
-            let p = crate::proc::procs();
-            let info = (slot < p.cap).then(|| &crate::proc::pcb(slot).info);
+            // SAFETY: the kernel ends with this report; the code the
+            // exception interrupted never runs again.
+            let k = &mut unsafe { crate::proc::Kernel::enter() };
+            let cap = k.procs().cap;
+            let info = (slot < cap).then(|| &k.pcb(slot).info);
             let (pid, name) = info.map_or((0, "no process"), |i| (i.pid, i.name()));
             report!(
                 "  kernel stack overflow: rsp={} reached the guard page of the kernel stack of slot {slot} (pid {pid}, {name})",

@@ -213,13 +213,16 @@ fn start_processes(options: &Options, init_args: &str) -> ! {
         arch::x86_64::syscall::STUB_INT3
     };
     mm::uvm::init(kernel_pml4, stub);
-    proc::init(options.nproc as usize, options.quantum, options.hz);
+    // SAFETY: boot, interrupts off; the token is dropped before the idle
+    // loop takes its own.
+    let k = &mut unsafe { proc::Kernel::enter() };
+    k.init(options.nproc as usize, options.quantum, options.hz);
     console::set_cooked();
     dev::debugport::mark_sched_start();
     let name = options.init.rsplit('/').next().unwrap_or(options.init);
     let mut argv = alloc::vec![alloc::string::String::from(name)];
     argv.extend(cmdline::args(init_args).map(|w| cmdline::unquote(w).collect()));
-    if let Err(e) = proc::exec::start_init(options.init, &argv) {
+    if let Err(e) = proc::exec::start_init(k, options.init, &argv) {
         let looked_in = if options.init.contains('/') {
             ""
         } else {

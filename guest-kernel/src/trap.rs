@@ -8,7 +8,7 @@ use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::lapic;
 use crate::arch::x86_64::vectors::{SERIAL_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::dev::debugport;
-use crate::proc::{fault, life, sched};
+use crate::proc::{Kernel, fault, life, sched};
 use abi::debug::Command;
 use abi::sys::errno::EINVAL;
 use logic::arch::x86_64::exception;
@@ -16,21 +16,23 @@ use logic::arch::x86_64::exception;
 /// Called by the entry stubs (`arch::x86_64::trap`) by this symbol name.
 #[unsafe(no_mangle)]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    // SAFETY: a trap handler, interrupts off (see Kernel::enter).
+    let k = &mut unsafe { Kernel::enter() };
     let user = frame.cs & 3 == 3;
     match frame.vector {
-        v if v == u64::from(exception::BREAKPOINT) && user => crate::syscall::on_int3(frame),
-        v if v == u64::from(SYSCALL_VECTOR) && user => crate::syscall::on_syscall(frame),
-        v if v < exception::EXCEPTIONS as u64 && user => fault::user_fault(frame),
+        v if v == u64::from(exception::BREAKPOINT) && user => crate::syscall::on_int3(k, frame),
+        v if v == u64::from(SYSCALL_VECTOR) && user => crate::syscall::on_syscall(k, frame),
+        v if v < exception::EXCEPTIONS as u64 && user => fault::user_fault(k, frame),
         v if v < exception::EXCEPTIONS as u64 => crate::crash::exception(frame),
         v if v == u64::from(TIMER_VECTOR) => {
             lapic::eoi();
             if crate::console::backlog() {
-                crate::console::pump_backlog();
+                crate::console::pump_backlog(k);
             }
-            sched::timer_tick(user);
+            sched::timer_tick(k, user);
         }
         v if v == u64::from(SERIAL_VECTOR) => {
-            crate::console::handle_interrupt();
+            crate::console::handle_interrupt(k);
             lapic::eoi();
         }
         v => {
@@ -38,36 +40,36 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             lapic::eoi();
         }
     }
-    if crate::proc::procs().cap != 0 {
-        host_command();
+    if k.procs().cap != 0 {
+        host_command(k);
     }
     if user {
-        life::before_user_return();
+        life::before_user_return(k);
     }
 }
 
 /// Carries out a command the VMM posted in the debug port's mailbox (host
 /// `vmm ctl kill/stop/cont`); called at the end of every full trap, after
 /// the EOI, so a stop of the interrupted process is an ordinary preemption.
-fn host_command() {
+fn host_command(k: &mut Kernel) {
     let Some((cmd, pid, seq)) = debugport::pending_command() else {
         return;
     };
     let pid = i64::from(pid);
     let result = match cmd {
-        Command::Kill => life::kill(pid),
+        Command::Kill => life::kill(k, pid),
         // Stopping the interrupted process switches away inside `suspend`
         // and comes back only when it is resumed: report first.
-        Command::Stop if crate::proc::current_pid() == pid as u64 => match life::target(pid) {
+        Command::Stop if k.current_pid() == pid as u64 => match life::target(k, pid) {
             Ok(_) => {
                 debugport::complete_command(seq, 0);
-                life::suspend(pid);
+                life::suspend(k, pid);
                 return;
             }
             Err(e) => e,
         },
-        Command::Stop => life::suspend(pid),
-        Command::Cont => life::resume(pid),
+        Command::Stop => life::suspend(k, pid),
+        Command::Cont => life::resume(k, pid),
         Command::None => -EINVAL,
     };
     debugport::complete_command(seq, result);

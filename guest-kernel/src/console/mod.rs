@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::arch::x86_64::cpu;
 use crate::dev::uart::{self, data_ready, take, write_raw};
-use crate::proc::sched;
+use crate::proc::{Kernel, sched};
 use crate::sync::KCell;
 use abi::proc::SleepReason;
 use logic::console::cooked::{Cooked, Event};
@@ -126,8 +126,8 @@ pub fn backlog() -> bool {
 
 /// Called on a timer tick when [`backlog`]: the next share of input.
 /// Interrupts off.
-pub fn pump_backlog() {
-    pump();
+pub fn pump_backlog(k: &mut Kernel) {
+    pump(k);
 }
 
 /// Cooked mode: feeds received bytes through the line discipline while a
@@ -135,8 +135,9 @@ pub fn pump_backlog() {
 /// within [`PUMP_MAX`] and [`DISCARD_PER_TICK`]; wakes console readers when
 /// a line is complete; Ctrl-P prints the process table at once. Interrupts
 /// off.
-fn pump() {
-    let c = COOKED.get();
+fn pump(k: &mut Kernel) {
+    // SAFETY: see read_cooked; nothing this pass calls reaches COOKED.
+    let c = unsafe { COOKED.get() };
     let mut echo = Echo::new();
     let mut ready = false;
     let mut share = PUMP_MAX;
@@ -172,7 +173,7 @@ fn pump() {
             Event::Procdump => {
                 discarded = DISCARD_PER_TICK;
                 echo.flush();
-                crate::proc::procdump();
+                k.procdump();
                 continue;
             }
             Event::Overflow => {
@@ -204,7 +205,7 @@ fn pump() {
     DISCARDED.store(discarded, Ordering::Relaxed);
     echo.flush();
     if ready {
-        sched::wake_all(READERS.as_ptr());
+        sched::wake_all(k, READERS.as_ptr());
     }
 }
 
@@ -212,41 +213,48 @@ fn pump() {
 /// `buf`: `Some(count)`, `Some(0)` at end of input, `None` when no line is
 /// ready (the caller sleeps). Takes more input from the UART afterwards,
 /// since the interrupt handler may have left some there. Interrupts off.
-fn read_cooked(buf: &mut [u8]) -> Option<usize> {
-    let c = COOKED.get();
-    if !c.readable() {
-        pump();
-        if !COOKED.get().readable() {
+fn read_cooked(k: &mut Kernel, buf: &mut [u8]) -> Option<usize> {
+    if !cooked_readable() {
+        pump(k);
+        if !cooked_readable() {
             return None;
         }
     }
-    let n = COOKED.get().read(buf);
-    pump();
+    // SAFETY: COOKED is reached only here, in cooked_readable and in pump,
+    // and no reference to it outlives the statement that took it.
+    let n = unsafe { COOKED.get() }.read(buf);
+    pump(k);
     Some(n)
+}
+
+/// Whether a reader would get something now.
+fn cooked_readable() -> bool {
+    // SAFETY: as in read_cooked.
+    unsafe { COOKED.get() }.readable()
 }
 
 /// Reads a line (or what fits) for the current process, sleeping until one
 /// is typed: the count, 0 at end of input, `-EPIPE` when the reader is
 /// killed while it waits.
-pub fn read(buf: &mut [u8]) -> i64 {
+pub fn read(k: &mut Kernel, buf: &mut [u8]) -> i64 {
     if buf.is_empty() {
         return 0;
     }
     loop {
-        if let Some(n) = read_cooked(buf) {
+        if let Some(n) = read_cooked(k, buf) {
             return n as i64;
         }
-        if crate::proc::current_killed() {
+        if k.current_killed() {
             return -abi::sys::errno::EPIPE;
         }
-        sched::sleep(SleepReason::Io, READERS.as_ptr());
+        sched::sleep(k, SleepReason::Io, READERS.as_ptr());
     }
 }
 
 /// COM1's interrupt handler (interrupts off).
-pub fn handle_interrupt() {
+pub fn handle_interrupt(k: &mut Kernel) {
     if COOKED_MODE.load(Ordering::Relaxed) {
-        pump();
+        pump(k);
     } else {
         drain();
     }

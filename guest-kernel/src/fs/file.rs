@@ -4,8 +4,6 @@
 //! Copies of a pipe end (dup, fork) are counted, one per fd across
 //! processes; the pipe goes when the last of both ends is closed.
 
-use alloc::boxed::Box;
-
 use super::pipe::Pipe;
 use crate::sync::Sleeper;
 
@@ -58,17 +56,27 @@ impl File {
         Some((File { kind: 2, pipe }, File { kind: 3, pipe }))
     }
 
-    /// The pipe of a pipe end.
-    pub fn pipe(&self) -> &'static mut Pipe {
-        // SAFETY: an open pipe end keeps its pipe alive (reference counts).
-        unsafe { &mut *self.pipe }
+    /// Reads from a pipe's read end (see [`Pipe::read`]).
+    pub fn read_pipe(&self, out: &mut [u8], s: &mut impl Sleeper) -> Option<usize> {
+        debug_assert!(self.kind() == Kind::Reader);
+        // SAFETY: an open end keeps its pipe alive (reference counts).
+        unsafe { Pipe::read(self.pipe, out, s) }
+    }
+
+    /// Writes to a pipe's write end (see [`Pipe::write`]).
+    pub fn write_pipe(&self, data: &[u8], s: &mut impl Sleeper) -> i64 {
+        debug_assert!(self.kind() == Kind::Writer);
+        // SAFETY: as read_pipe.
+        unsafe { Pipe::write(self.pipe, data, s) }
     }
 
     /// Another reference to the same file (dup, fork): counts it.
     pub fn dup(&self) -> File {
         match self.kind() {
-            Kind::Reader => self.pipe().readers += 1,
-            Kind::Writer => self.pipe().writers += 1,
+            // SAFETY: an open end keeps its pipe alive.
+            Kind::Reader => unsafe { Pipe::open_end(self.pipe, true) },
+            // SAFETY: as above.
+            Kind::Writer => unsafe { Pipe::open_end(self.pipe, false) },
             _ => {}
         }
         *self
@@ -77,24 +85,12 @@ impl File {
     /// Drops this reference: wakes the other side when the last reader or
     /// writer goes, frees the pipe when both are gone.
     pub fn close(self, s: &mut impl Sleeper) {
-        let kind = self.kind();
-        if !matches!(kind, Kind::Reader | Kind::Writer) {
-            return;
-        }
-        let p = self.pipe();
-        if kind == Kind::Reader {
-            p.readers -= 1;
-            s.wake_all(&raw mut p.wq);
-        } else {
-            p.writers -= 1;
-            s.wake_all(&raw mut p.rq);
-        }
-        if p.readers == 0 && p.writers == 0 {
-            // SAFETY: Pipe::new made both; no references are left.
-            unsafe {
-                crate::mm::frame::free(crate::arch::x86_64::layout::direct_to_phys(p.buf as u64));
-                drop(Box::from_raw(self.pipe));
-            }
+        match self.kind() {
+            // SAFETY: this open end keeps its pipe alive until now.
+            Kind::Reader => unsafe { Pipe::close_end(self.pipe, true, s) },
+            // SAFETY: as above.
+            Kind::Writer => unsafe { Pipe::close_end(self.pipe, false, s) },
+            _ => {}
         }
     }
 }

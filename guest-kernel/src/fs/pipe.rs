@@ -7,6 +7,8 @@
 //! the caller's [`Sleeper`] (the scheduler), so a pipe knows nothing of
 //! processes.
 
+use alloc::boxed::Box;
+
 use crate::sync::Sleeper;
 use abi::proc::SleepReason;
 use abi::sys::errno::EPIPE;
@@ -18,16 +20,16 @@ pub const PIPE_SIZE: usize = 4096;
 /// A pipe.
 pub struct Pipe {
     /// The ring: one frame, through the direct map.
-    pub(super) buf: *mut [u8; PIPE_SIZE],
+    buf: *mut [u8; PIPE_SIZE],
     /// Bytes ever written / read (wrapping).
     head: usize,
     tail: usize,
-    pub(super) readers: u32,
-    pub(super) writers: u32,
+    readers: u32,
+    writers: u32,
     /// Readers waiting for data.
-    pub(super) rq: List,
+    rq: List,
     /// Writers waiting for room.
-    pub(super) wq: List,
+    wq: List,
 }
 
 impl Pipe {
@@ -58,64 +60,132 @@ impl Pipe {
         Some(p)
     }
 
-    /// Reads into `out` (user memory, checked): sleeps while empty and a
-    /// writer exists. Returns the count (0: end of file), or `None` when
-    /// the reader was killed while waiting.
-    pub fn read(&mut self, out: &mut [u8], s: &mut impl Sleeper) -> Option<usize> {
+    /// The readers' wait list (an address, valid while the pipe is).
+    fn readers_list(pipe: *mut Pipe) -> *mut List {
+        // SAFETY: only the field's address is computed.
+        unsafe { &raw mut (*pipe).rq }
+    }
+
+    /// The writers' wait list (as [`Pipe::readers_list`]).
+    fn writers_list(pipe: *mut Pipe) -> *mut List {
+        // SAFETY: only the field's address is computed.
+        unsafe { &raw mut (*pipe).wq }
+    }
+
+    /// Reads from `pipe` into `out` (user memory, checked): sleeps while
+    /// empty and a writer exists. Returns the count (0: end of file), or
+    /// `None` when the reader was killed while waiting. Other processes
+    /// use the pipe while this one sleeps: no reference to it is held
+    /// across a sleep or a wake.
+    ///
+    /// # Safety
+    /// `pipe` is a live pipe (an open end keeps it alive).
+    pub unsafe fn read(pipe: *mut Pipe, out: &mut [u8], s: &mut impl Sleeper) -> Option<usize> {
         loop {
-            let avail = self.head.wrapping_sub(self.tail);
+            // SAFETY: live (the caller's promise); dropped before any call.
+            let p = unsafe { &mut *pipe };
+            let avail = p.head.wrapping_sub(p.tail);
             if avail > 0 {
                 let n = avail.min(out.len());
-                let start = self.tail % PIPE_SIZE;
+                let start = p.tail % PIPE_SIZE;
                 let first = n.min(PIPE_SIZE - start);
                 // SAFETY: the pipe's own frame, alive while the pipe is.
-                let buf = unsafe { &*self.buf };
+                let buf = unsafe { &*p.buf };
                 copy(&mut out[..first], &buf[start..start + first]);
                 copy(&mut out[first..n], &buf[..n - first]);
-                self.tail = self.tail.wrapping_add(n);
-                s.wake_all(&raw mut self.wq);
+                p.tail = p.tail.wrapping_add(n);
+                s.wake_all(Self::writers_list(pipe));
                 return Some(n);
             }
-            if self.writers == 0 || out.is_empty() {
+            if p.writers == 0 || out.is_empty() {
                 return Some(0);
             }
             if s.killed() {
                 return None;
             }
-            s.sleep(SleepReason::Pipe, &raw mut self.rq);
+            s.sleep(SleepReason::Pipe, Self::readers_list(pipe));
         }
     }
 
-    /// Writes all of `data` (user memory, checked), sleeping while full.
-    /// Returns the count, or `-EPIPE` when no reader is left (before any
-    /// byte went), or the count so far when killed.
-    pub fn write(&mut self, data: &[u8], s: &mut impl Sleeper) -> i64 {
+    /// Writes all of `data` (user memory, checked) into `pipe`, sleeping
+    /// while full. Returns the count, or `-EPIPE` when no reader is left
+    /// (before any byte went), or the count so far when killed. No
+    /// reference to the pipe is held across a sleep or a wake.
+    ///
+    /// # Safety
+    /// `pipe` is a live pipe (an open end keeps it alive).
+    pub unsafe fn write(pipe: *mut Pipe, data: &[u8], s: &mut impl Sleeper) -> i64 {
         let mut done = 0;
         while done < data.len() {
-            if self.readers == 0 {
+            // SAFETY: live (the caller's promise); dropped before any call.
+            let p = unsafe { &mut *pipe };
+            if p.readers == 0 {
                 return if done > 0 { done as i64 } else { -EPIPE };
             }
-            let room = PIPE_SIZE - self.head.wrapping_sub(self.tail);
+            let room = PIPE_SIZE - p.head.wrapping_sub(p.tail);
             if room == 0 {
-                s.wake_all(&raw mut self.rq);
+                s.wake_all(Self::readers_list(pipe));
                 if s.killed() {
                     return done as i64;
                 }
-                s.sleep(SleepReason::Pipe, &raw mut self.wq);
+                s.sleep(SleepReason::Pipe, Self::writers_list(pipe));
                 continue;
             }
             let n = room.min(data.len() - done);
-            let start = self.head % PIPE_SIZE;
+            let start = p.head % PIPE_SIZE;
             let first = n.min(PIPE_SIZE - start);
             // SAFETY: the pipe's own frame, alive while the pipe is.
-            let buf = unsafe { &mut *self.buf };
+            let buf = unsafe { &mut *p.buf };
             copy(&mut buf[start..start + first], &data[done..done + first]);
             copy(&mut buf[..n - first], &data[done + first..done + n]);
-            self.head = self.head.wrapping_add(n);
+            p.head = p.head.wrapping_add(n);
             done += n;
         }
-        s.wake_all(&raw mut self.rq);
+        s.wake_all(Self::readers_list(pipe));
         done as i64
+    }
+
+    /// Counts one more reader (`true`) or writer of `pipe`.
+    ///
+    /// # Safety
+    /// `pipe` is a live pipe.
+    pub(super) unsafe fn open_end(pipe: *mut Pipe, reader: bool) {
+        // SAFETY: live (the caller's promise).
+        let p = unsafe { &mut *pipe };
+        if reader {
+            p.readers += 1;
+        } else {
+            p.writers += 1;
+        }
+    }
+
+    /// Counts one reader (`true`) or writer of `pipe` less, waking the
+    /// other side, and frees the pipe when no end is left.
+    ///
+    /// # Safety
+    /// `pipe` is a live pipe and the caller held the end it closes; the
+    /// pointer is not used again if this was the last end.
+    pub(super) unsafe fn close_end(pipe: *mut Pipe, reader: bool, s: &mut impl Sleeper) {
+        // SAFETY: live (the caller's promise); dropped before the wake.
+        let p = unsafe { &mut *pipe };
+        let other = if reader {
+            p.readers -= 1;
+            Self::writers_list(pipe)
+        } else {
+            p.writers -= 1;
+            Self::readers_list(pipe)
+        };
+        s.wake_all(other);
+        // SAFETY: as above.
+        let p = unsafe { &mut *pipe };
+        if p.readers == 0 && p.writers == 0 {
+            // SAFETY: Pipe::new made the frame and the box; no end, and so
+            // no reference or sleeper, is left.
+            unsafe {
+                crate::mm::frame::free(crate::arch::x86_64::layout::direct_to_phys(p.buf as u64));
+                drop(Box::from_raw(pipe));
+            }
+        }
     }
 }
 

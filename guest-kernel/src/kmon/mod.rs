@@ -287,9 +287,10 @@ pub fn crash(kind: CrashKind) -> ! {
 /// The top of a process's kernel stack to overflow: init's (slot 0), or,
 /// with no processes (`init=kmon`), a stack mapped for slot 0 now.
 fn process_kernel_stack() -> u64 {
-    let p = crate::proc::procs();
-    let top = if p.cap != 0 && crate::proc::pcb(0).kstack != 0 {
-        crate::proc::pcb(0).kstack
+    // SAFETY: the kernel is about to crash on purpose; nothing else runs.
+    let k = &mut unsafe { crate::proc::Kernel::enter() };
+    let top = if k.procs().cap != 0 && k.pcb(0).kstack != 0 {
+        k.pcb(0).kstack
     } else {
         let pml4 =
             crate::arch::x86_64::layout::PhysAddr(crate::arch::x86_64::cpu::read_cr3() & !0xFFF);

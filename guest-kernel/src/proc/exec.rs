@@ -5,9 +5,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::life::alloc_proc;
+use super::Kernel;
+use super::life::{USER_RFLAGS, alloc_proc};
 use super::sched::make_runnable;
-use super::{current, pcb, procs, set_space, trap_frame};
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, FxArea, fxrstor};
@@ -18,9 +18,6 @@ use abi::debug::EventKind;
 use abi::sys::errno::*;
 use abi::sys::{USER_STACK_MAX, USER_STACK_TOP};
 use logic::mm::image::Image;
-
-/// RFLAGS of a new process: IF and the always-one bit.
-const USER_RFLAGS: u64 = 0x202;
 
 /// The last path component.
 fn basename(path: &str) -> &str {
@@ -104,68 +101,68 @@ fn enter(tf: &mut TrapFrame, l: &Loaded) {
 
 /// Records that `slot` now runs the program its name says (exec, and the
 /// program half of spawn): the event carries the name's first 8 bytes.
-fn trace_exec(slot: usize) {
-    let name = pcb(slot).info.name().as_bytes();
+fn trace_exec(k: &mut Kernel, slot: usize) {
+    let name = k.pcb(slot).info.name().as_bytes();
     let mut short = [0u8; 8];
     let n = name.len().min(8);
     short[..n].copy_from_slice(&name[..n]);
-    super::trace(slot, EventKind::Exec, 0, u64::from_le_bytes(short));
+    k.trace(slot, EventKind::Exec, 0, u64::from_le_bytes(short));
 }
 
 /// Starts the first process (pid 1) running `path` with `argv`.
-pub fn start_init(path: &str, argv: &[alloc::string::String]) -> Result<(), i64> {
+pub fn start_init(k: &mut Kernel, path: &str, argv: &[alloc::string::String]) -> Result<(), i64> {
     let args = Args {
         path: path.as_bytes().to_vec(),
         argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
     };
     let l = load(&args)?;
-    let slot = alloc_proc(None, basename(path))?;
-    trace_exec(slot);
-    enter(trap_frame(slot), &l);
-    set_space(slot, l.space);
-    pcb(slot).fds[..3].copy_from_slice(&[File::CONSOLE; 3]);
-    make_runnable(slot);
+    let slot = alloc_proc(k, None, basename(path))?;
+    trace_exec(k, slot);
+    enter(k.trap_frame(slot), &l);
+    k.set_space(slot, l.space);
+    k.pcb(slot).fds[..3].copy_from_slice(&[File::CONSOLE; 3]);
+    make_runnable(k, slot);
     Ok(())
 }
 
 /// `spawn`: a new child running the program, inheriting the fds.
-pub fn spawn(args: &Args) -> i64 {
-    let me = current();
+pub fn spawn(k: &mut Kernel, args: &Args) -> i64 {
+    let me = k.current();
     let l = match load(args) {
         Ok(l) => l,
         Err(e) => return e,
     };
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
-    let slot = match alloc_proc(Some(me), basename(path)) {
+    let slot = match alloc_proc(k, Some(me), basename(path)) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    trace_exec(slot);
-    enter(trap_frame(slot), &l);
-    set_space(slot, l.space);
+    trace_exec(k, slot);
+    enter(k.trap_frame(slot), &l);
+    k.set_space(slot, l.space);
     for i in 0..abi::sys::MAX_FDS {
-        pcb(slot).fds[i] = pcb(me).fds[i].dup();
+        k.pcb(slot).fds[i] = k.pcb(me).fds[i].dup();
     }
-    make_runnable(slot);
-    i64::from(pcb(slot).info.pid)
+    make_runnable(k, slot);
+    i64::from(k.pcb(slot).info.pid)
 }
 
 /// `exec`: replaces the current program. Returns only on error.
-pub fn exec(args: &Args, tf: &mut TrapFrame) -> i64 {
-    let me = current();
+pub fn exec(k: &mut Kernel, args: &Args, tf: &mut TrapFrame) -> i64 {
+    let me = k.current();
     let l = match load(args) {
         Ok(l) => l,
         Err(e) => return e,
     };
-    let p = procs();
+    let p = k.procs();
     // SAFETY: the new PML4 maps the kernel half.
     unsafe { switch::write_cr3(l.space.pml4.0) };
     p.cr3 = l.space.pml4.0;
     enter(tf, &l);
-    set_space(me, l.space);
+    k.set_space(me, l.space);
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
-    pcb(me).info.set_name(basename(path));
-    trace_exec(me);
+    k.pcb(me).info.set_name(basename(path));
+    trace_exec(k, me);
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();
     fxrstor(&fresh);

@@ -1,8 +1,8 @@
 //! The process lifecycle: a PCB's creation (fork, and the slot that the
 //! first process and spawn take), exit, wait, kill and suspend/resume.
 
+use super::Kernel;
 use super::sched::{self, Sched, make_runnable, wake};
-use super::{Run, Sib, current, lookup, pcb, procs, set_space, set_state, state, trap_frame};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
@@ -22,9 +22,9 @@ pub(super) const USER_RFLAGS: u64 = 0x202;
 /// Takes a free slot, maps its kernel stack and makes it an Embryo child
 /// of `parent` whose first switch enters user mode through `trap_return`
 /// with the (zeroed) trap frame. `-EAGAIN` when the table is full.
-pub(super) fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64> {
-    let p = procs();
-    let slot = match p.free.pop_front(&mut Run) {
+pub(super) fn alloc_proc(k: &mut Kernel, parent: Option<usize>, name: &str) -> Result<usize, i64> {
+    let (p, mut run) = k.run_lists();
+    let slot = match p.free.pop_front(&mut run) {
         Some(s) => s,
         None if p.hwm < p.cap => {
             p.hwm += 1;
@@ -32,19 +32,22 @@ pub(super) fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64
         }
         None => return Err(-EAGAIN),
     };
+    let cap = p.cap;
     let Some(top) = kstack::alloc(uvm::kernel_pml4(), slot) else {
-        p.free.push_back(&mut Run, slot);
+        let (p, mut run) = k.run_lists();
+        p.free.push_back(&mut run, slot);
         return Err(-ENOMEM);
     };
-    let pc = pcb(slot);
+    let ppid = parent.map_or(0, |s| k.pcb(s).info.pid);
+    let pc = k.pcb(slot);
     pc.kstack = top;
-    pc.info.pid = logic::proc::pid::make(pc.generation, slot, p.cap);
-    pc.info.ppid = parent.map_or(0, |s| pcb(s).info.pid);
+    pc.info.pid = logic::proc::pid::make(pc.generation, slot, cap);
+    pc.info.ppid = ppid;
     pc.info.start_tick = crate::time::ticks();
     pc.info.set_name(name);
     pc.fx.set_default();
     (pc.fs_base, pc.gs_base) = (0, 0);
-    let tf = trap_frame(slot);
+    let tf = k.trap_frame(slot);
     // SAFETY: the frame lies inside the freshly mapped stack.
     unsafe {
         core::ptr::write_bytes(
@@ -60,26 +63,26 @@ pub(super) fn alloc_proc(parent: Option<usize>, name: &str) -> Result<usize, i64
     let ret = (tf as *mut TrapFrame as u64) - 8;
     // SAFETY: just below the frame, inside the stack.
     unsafe { (ret as *mut u64).write(trap::trap_return as *const () as u64) };
-    pc.ctx = switch::Context {
+    k.pcb(slot).ctx = switch::Context {
         rsp: ret,
         ..Default::default()
     };
-    super::trace(slot, EventKind::Create, 0, u64::from(pcb(slot).info.ppid));
-    set_state(slot, ProcState::Embryo, SleepReason::None);
+    k.trace(slot, EventKind::Create, 0, u64::from(ppid));
+    k.set_state(slot, ProcState::Embryo, SleepReason::None);
     if let Some(par) = parent {
-        let mut kids = pcb(par).kids;
-        kids.push_back(&mut Sib, slot);
-        pcb(par).kids = kids;
+        let mut kids = k.pcb(par).kids;
+        kids.push_back(&mut k.sib(), slot);
+        k.pcb(par).kids = kids;
     }
     Ok(slot)
 }
 
 /// Returns an Embryo or reaped Zombie's slot to the free list: frees its
 /// kernel stack, clears the PCB, bumps the generation.
-fn free_slot(slot: usize) {
+fn free_slot(k: &mut Kernel, slot: usize) {
     kstack::free(uvm::kernel_pml4(), slot);
-    let generation = pcb(slot).generation.wrapping_add(1);
-    let (pid, old) = (pcb(slot).info.pid, pcb(slot).info.state);
+    let generation = k.pcb(slot).generation.wrapping_add(1);
+    let (pid, old) = (k.pcb(slot).info.pid, k.pcb(slot).info.state);
     // The clearing is the state change to Unused: inside the debug port's
     // generation bracket (the VMM never sees a half-cleared PCB as valid),
     // and traced with the pid it had.
@@ -87,61 +90,60 @@ fn free_slot(slot: usize) {
     // SAFETY: the PCB is unreferenced now; all-zero is a valid Unused PCB.
     unsafe {
         cpu::zero_bytes(
-            pcb(slot) as *mut super::Pcb as *mut u8,
+            k.pcb(slot) as *mut super::Pcb as *mut u8,
             core::mem::size_of::<super::Pcb>(),
         )
     };
-    pcb(slot).generation = generation;
+    k.pcb(slot).generation = generation;
     crate::dev::debugport::end_change();
     crate::dev::debugport::emit(EventKind::State, pid, old, ProcState::Unused as u32, 0, 0);
-    procs().free.push_back(&mut Run, slot);
+    let (p, mut run) = k.run_lists();
+    p.free.push_back(&mut run, slot);
 }
 
 /// Undoes alloc_proc for a child that never ran.
-pub(super) fn abandon(parent: usize, slot: usize) {
-    let mut kids = pcb(parent).kids;
-    kids.remove(&mut Sib, slot);
-    pcb(parent).kids = kids;
-    for f in core::mem::replace(&mut pcb(slot).fds, [File::CLOSED; abi::sys::MAX_FDS]) {
-        f.close(&mut Sched);
+pub(super) fn abandon(k: &mut Kernel, parent: usize, slot: usize) {
+    let mut kids = k.pcb(parent).kids;
+    kids.remove(&mut k.sib(), slot);
+    k.pcb(parent).kids = kids;
+    for f in core::mem::replace(&mut k.pcb(slot).fds, [File::CLOSED; abi::sys::MAX_FDS]) {
+        f.close(&mut Sched(k));
     }
-    pcb(slot).space = None;
-    free_slot(slot);
+    k.pcb(slot).space = None;
+    free_slot(k, slot);
 }
 
 /// `fork`: a copy of the current process; 0 in the child.
-pub fn fork(tf: &TrapFrame) -> i64 {
-    let me = current();
-    let name = pcb(me).info;
-    let slot = match alloc_proc(Some(me), name.name()) {
+pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
+    let me = k.current();
+    let name = k.pcb(me).info;
+    let slot = match alloc_proc(k, Some(me), name.name()) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let Some(space) = pcb(me).space.as_ref().and_then(|s| s.duplicate()) else {
-        abandon(me, slot);
+    let Some(space) = k.pcb(me).space.as_ref().and_then(|s| s.duplicate()) else {
+        abandon(k, me, slot);
         return -ENOMEM;
     };
-    set_space(slot, space);
+    k.set_space(slot, space);
     for i in 0..abi::sys::MAX_FDS {
-        pcb(slot).fds[i] = pcb(me).fds[i].dup();
+        k.pcb(slot).fds[i] = k.pcb(me).fds[i].dup();
     }
-    fxsave(&mut pcb(slot).fx);
-    (pcb(slot).fs_base, pcb(slot).gs_base) = cpu::user_bases();
-    let child_tf = trap_frame(slot);
+    fxsave(&mut k.pcb(slot).fx);
+    (k.pcb(slot).fs_base, k.pcb(slot).gs_base) = cpu::user_bases();
+    let child_tf = k.trap_frame(slot);
     *child_tf = *tf;
     child_tf.rax = 0;
-    make_runnable(slot);
-    i64::from(pcb(slot).info.pid)
+    make_runnable(k, slot);
+    i64::from(k.pcb(slot).info.pid)
 }
 
 /// Ends the current process with `status`: closes its files, frees its
 /// memory, hands its children to init, becomes a Zombie for its parent.
 /// When init ends, the machine powers off.
-pub fn exit(status: WaitStatus) -> ! {
-    let me = current();
-    let p = procs();
-    let pc = pcb(me);
-    if pc.info.pid == 1 {
+pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
+    let me = k.current();
+    if k.pcb(me).info.pid == 1 {
         let code = match status.code() {
             Some(c) => c,
             None => {
@@ -151,56 +153,58 @@ pub fn exit(status: WaitStatus) -> ! {
         };
         poweroff::exit(ExitRequest::PowerOff(code));
     }
-    for f in core::mem::replace(&mut pc.fds, [File::CLOSED; abi::sys::MAX_FDS]) {
-        f.close(&mut Sched);
+    for f in core::mem::replace(&mut k.pcb(me).fds, [File::CLOSED; abi::sys::MAX_FDS]) {
+        f.close(&mut Sched(k));
     }
     let kernel = uvm::kernel_pml4().0;
+    let p = k.procs();
     if p.cr3 != kernel {
         // SAFETY: the kernel PML4 maps the kernel half (and this stack).
         unsafe { switch::write_cr3(kernel) };
         p.cr3 = kernel;
     }
-    pcb(me).space = None;
     if p.fpu_owner == Some(me) {
         p.fpu_owner = None;
     }
+    k.pcb(me).space = None;
     // Children go to init (slot 0 holds pid 1 for good).
     let init = 0;
-    let mut kids = pcb(me).kids;
-    let mut init_kids = pcb(init).kids;
-    let mut init_zombies = pcb(init).zombies;
-    let mut zombies = pcb(me).zombies;
+    let mut kids = k.pcb(me).kids;
+    let mut init_kids = k.pcb(init).kids;
+    let mut init_zombies = k.pcb(init).zombies;
+    let mut zombies = k.pcb(me).zombies;
     let mut orphaned_zombie = false;
-    while let Some(k) = kids.pop_front(&mut Sib) {
-        pcb(k).info.ppid = 1;
-        init_kids.push_back(&mut Sib, k);
-        if state(k) == ProcState::Zombie {
-            zombies.remove(&mut Run, k);
-            init_zombies.push_back(&mut Run, k);
+    while let Some(kid) = kids.pop_front(&mut k.sib()) {
+        k.pcb(kid).info.ppid = 1;
+        init_kids.push_back(&mut k.sib(), kid);
+        if k.state(kid) == ProcState::Zombie {
+            zombies.remove(&mut k.run(), kid);
+            init_zombies.push_back(&mut k.run(), kid);
             orphaned_zombie = true;
         }
     }
-    pcb(me).kids = kids;
-    pcb(me).zombies = zombies;
-    pcb(init).kids = init_kids;
-    pcb(init).zombies = init_zombies;
-    if orphaned_zombie && is_waiting(init) {
-        wake(init);
+    k.pcb(me).kids = kids;
+    k.pcb(me).zombies = zombies;
+    k.pcb(init).kids = init_kids;
+    k.pcb(init).zombies = init_zombies;
+    if orphaned_zombie && is_waiting(k, init) {
+        wake(k, init);
     }
-    super::trace(me, EventKind::Exit, 0, status.0 as u32 as u64);
-    let pc = pcb(me);
+    k.trace(me, EventKind::Exit, 0, status.0 as u32 as u64);
+    let pc = k.pcb(me);
     pc.info.exit_status = status.0;
     pc.info.mem_bytes = 0;
-    set_state(me, ProcState::Zombie, SleepReason::None);
-    if let Some(parent) = lookup(i64::from(pc.info.ppid)) {
-        let mut z = pcb(parent).zombies;
-        z.push_back(&mut Run, me);
-        pcb(parent).zombies = z;
-        if is_waiting(parent) {
-            wake(parent);
+    let ppid = pc.info.ppid;
+    k.set_state(me, ProcState::Zombie, SleepReason::None);
+    if let Some(parent) = k.lookup(i64::from(ppid)) {
+        let mut z = k.pcb(parent).zombies;
+        z.push_back(&mut k.run(), me);
+        k.pcb(parent).zombies = z;
+        if is_waiting(k, parent) {
+            wake(k, parent);
         }
     }
-    sched::schedule();
+    sched::schedule(k);
     unreachable!("a zombie ran again");
 }
 
@@ -208,57 +212,57 @@ pub fn exit(status: WaitStatus) -> ! {
 /// [`wake`] ends its wait: it stays Stopped, and `resume` makes it
 /// runnable, so it finds the zombie; without the wake it went back to
 /// sleep on resume, with no one left to wake it).
-fn is_waiting(slot: usize) -> bool {
-    match state(slot) {
-        ProcState::Sleeping => pcb(slot).info.reason == SleepReason::Wait as u32,
-        ProcState::Stopped => pcb(slot).stopped_sleep == SleepReason::Wait,
+fn is_waiting(k: &mut Kernel, slot: usize) -> bool {
+    match k.state(slot) {
+        ProcState::Sleeping => k.pcb(slot).info.reason == SleepReason::Wait as u32,
+        ProcState::Stopped => k.pcb(slot).stopped_sleep == SleepReason::Wait,
         _ => false,
     }
 }
 
 /// Frees a zombie child of `parent`: returns its pid and status.
-fn reap(parent: usize, child: usize) -> (u32, i32) {
-    let (pid, status) = (pcb(child).info.pid, pcb(child).info.exit_status);
-    let mut z = pcb(parent).zombies;
-    z.remove(&mut Run, child);
-    pcb(parent).zombies = z;
-    let mut k = pcb(parent).kids;
-    k.remove(&mut Sib, child);
-    pcb(parent).kids = k;
-    free_slot(child);
+fn reap(k: &mut Kernel, parent: usize, child: usize) -> (u32, i32) {
+    let (pid, status) = (k.pcb(child).info.pid, k.pcb(child).info.exit_status);
+    let mut z = k.pcb(parent).zombies;
+    z.remove(&mut k.run(), child);
+    k.pcb(parent).zombies = z;
+    let mut kids = k.pcb(parent).kids;
+    kids.remove(&mut k.sib(), child);
+    k.pcb(parent).kids = kids;
+    free_slot(k, child);
     (pid, status)
 }
 
 /// `waitpid(pid or -1, flags)`: a child's pid, with its wait status handed
 /// to `status` first; 0 for nothing yet with `WNOHANG`; or a negative
 /// errno.
-pub fn waitpid(pid: i64, flags: u64, status: impl FnOnce(i32)) -> i64 {
-    let me = current();
+pub fn waitpid(k: &mut Kernel, pid: i64, flags: u64, status: impl FnOnce(i32)) -> i64 {
+    let me = k.current();
     if pid == 0 || pid < -1 {
         return -EINVAL;
     }
     let untraced = flags & WUNTRACED != 0;
     loop {
         let (found, stopped) = if pid == -1 {
-            if pcb(me).kids.is_empty() {
+            if k.pcb(me).kids.is_empty() {
                 return -ECHILD;
             }
-            let stopped = untraced.then(|| first_unreported_stop(me)).flatten();
-            (pcb(me).zombies.front(), stopped)
+            let stopped = untraced.then(|| first_unreported_stop(k, me)).flatten();
+            (k.pcb(me).zombies.front(), stopped)
         } else {
-            match lookup(pid) {
-                Some(c) if pcb(c).info.ppid == pcb(me).info.pid => (
-                    (state(c) == ProcState::Zombie).then_some(c),
-                    (untraced && pcb(c).stop_unreported).then_some(c),
+            match k.lookup(pid) {
+                Some(c) if k.pcb(c).info.ppid == k.pcb(me).info.pid => (
+                    (k.state(c) == ProcState::Zombie).then_some(c),
+                    (untraced && k.pcb(c).stop_unreported).then_some(c),
                 ),
                 _ => return -ECHILD,
             }
         };
         let report = match (found, stopped) {
-            (Some(c), _) => Some(reap(me, c)),
+            (Some(c), _) => Some(reap(k, me, c)),
             (None, Some(c)) => {
-                pcb(c).stop_unreported = false;
-                Some((pcb(c).info.pid, WaitStatus::stopped().0))
+                k.pcb(c).stop_unreported = false;
+                Some((k.pcb(c).info.pid, WaitStatus::stopped().0))
             }
             (None, None) => None,
         };
@@ -269,34 +273,34 @@ pub fn waitpid(pid: i64, flags: u64, status: impl FnOnce(i32)) -> i64 {
         if flags & WNOHANG != 0 {
             return 0;
         }
-        if pcb(me).info.killed != 0 {
+        if k.pcb(me).info.killed != 0 {
             return -ECHILD;
         }
-        sched::sleep(SleepReason::Wait, core::ptr::null_mut());
+        sched::sleep(k, SleepReason::Wait, core::ptr::null_mut());
     }
 }
 
 /// A child of `parent` whose stop no `waitpid` has reported yet.
-fn first_unreported_stop(parent: usize) -> Option<usize> {
-    let kids = pcb(parent).kids;
+fn first_unreported_stop(k: &mut Kernel, parent: usize) -> Option<usize> {
+    let kids = k.pcb(parent).kids;
     let mut at = kids.front();
-    while let Some(k) = at {
-        if pcb(k).stop_unreported {
-            return Some(k);
+    while let Some(kid) = at {
+        if k.pcb(kid).stop_unreported {
+            return Some(kid);
         }
-        at = kids.next(&mut Sib, k);
+        at = kids.next(&mut k.sib(), kid);
     }
     None
 }
 
 /// The slot of a pid the process API may act on: EINVAL for `pid <= 0`,
 /// ESRCH if missing (or a zombie), EPERM for init.
-pub fn target(pid: i64) -> Result<usize, i64> {
+pub fn target(k: &mut Kernel, pid: i64) -> Result<usize, i64> {
     if pid <= 0 {
         return Err(-EINVAL);
     }
-    let slot = lookup(pid).ok_or(-ESRCH)?;
-    if state(slot) == ProcState::Zombie {
+    let slot = k.lookup(pid).ok_or(-ESRCH)?;
+    if k.state(slot) == ProcState::Zombie {
         return Err(-ESRCH);
     }
     if pid == 1 {
@@ -307,21 +311,21 @@ pub fn target(pid: i64) -> Result<usize, i64> {
 
 /// `kill(pid)`: marks it killed; a sleeping or stopped victim is woken so
 /// it dies at once (on its way back to user mode).
-pub fn kill(pid: i64) -> i64 {
-    let slot = match target(pid) {
+pub fn kill(k: &mut Kernel, pid: i64) -> i64 {
+    let slot = match target(k, pid) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    super::trace(slot, EventKind::Kill, 0, 0);
-    let pc = pcb(slot);
+    k.trace(slot, EventKind::Kill, 0, 0);
+    let pc = k.pcb(slot);
     pc.info.killed = 1;
-    match state(slot) {
-        ProcState::Sleeping => wake(slot),
+    match k.state(slot) {
+        ProcState::Sleeping => wake(k, slot),
         ProcState::Stopped => {
             // Off any wait list it was suspended on, then let it run to die.
-            sched::leave_wait_list(slot);
-            pcb(slot).stopped_sleep = SleepReason::None;
-            make_runnable(slot);
+            sched::leave_wait_list(k, slot);
+            k.pcb(slot).stopped_sleep = SleepReason::None;
+            make_runnable(k, slot);
         }
         _ => {}
     }
@@ -332,37 +336,39 @@ pub fn kill(pid: i64) -> i64 {
 /// stays on its wait list; if its event comes meanwhile, `resume` finds it
 /// runnable, else asleep again. A killed process is not stopped: the kill
 /// wins (stopped, it would never run to die).
-pub fn suspend(pid: i64) -> i64 {
-    let slot = match target(pid) {
+pub fn suspend(k: &mut Kernel, pid: i64) -> i64 {
+    let slot = match target(k, pid) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    if pcb(slot).info.killed != 0 {
+    if k.pcb(slot).info.killed != 0 {
         return 0;
     }
-    super::trace(slot, EventKind::Suspend, 0, 0);
-    if state(slot) != ProcState::Stopped {
-        pcb(slot).stop_unreported = true;
-        if let Some(parent) = lookup(i64::from(pcb(slot).info.ppid))
-            && is_waiting(parent)
+    k.trace(slot, EventKind::Suspend, 0, 0);
+    if k.state(slot) != ProcState::Stopped {
+        k.pcb(slot).stop_unreported = true;
+        let ppid = k.pcb(slot).info.ppid;
+        if let Some(parent) = k.lookup(i64::from(ppid))
+            && is_waiting(k, parent)
         {
-            wake(parent);
+            wake(k, parent);
         }
     }
-    match state(slot) {
+    match k.state(slot) {
         ProcState::Runnable => {
-            procs().runq.remove(&mut Run, slot);
-            set_state(slot, ProcState::Stopped, SleepReason::None);
+            let (p, mut run) = k.run_lists();
+            p.runq.remove(&mut run, slot);
+            k.set_state(slot, ProcState::Stopped, SleepReason::None);
         }
         ProcState::Running => {
-            set_state(slot, ProcState::Stopped, SleepReason::None);
-            pcb(slot).info.voluntary_switches += 1;
-            sched::schedule();
+            k.set_state(slot, ProcState::Stopped, SleepReason::None);
+            k.pcb(slot).info.voluntary_switches += 1;
+            sched::schedule(k);
         }
         ProcState::Sleeping => {
-            let reason = SleepReason::from_raw(pcb(slot).info.reason).unwrap_or(SleepReason::Io);
-            pcb(slot).stopped_sleep = reason;
-            set_state(slot, ProcState::Stopped, SleepReason::None);
+            let reason = SleepReason::from_raw(k.pcb(slot).info.reason).unwrap_or(SleepReason::Io);
+            k.pcb(slot).stopped_sleep = reason;
+            k.set_state(slot, ProcState::Stopped, SleepReason::None);
         }
         _ => {}
     }
@@ -370,28 +376,28 @@ pub fn suspend(pid: i64) -> i64 {
 }
 
 /// `resume(pid)`.
-pub fn resume(pid: i64) -> i64 {
-    let slot = match target(pid) {
+pub fn resume(k: &mut Kernel, pid: i64) -> i64 {
+    let slot = match target(k, pid) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    super::trace(slot, EventKind::Resume, 0, 0);
-    pcb(slot).stop_unreported = false;
-    if state(slot) == ProcState::Stopped {
-        match core::mem::replace(&mut pcb(slot).stopped_sleep, SleepReason::None) {
-            SleepReason::None => make_runnable(slot),
+    k.trace(slot, EventKind::Resume, 0, 0);
+    k.pcb(slot).stop_unreported = false;
+    if k.state(slot) == ProcState::Stopped {
+        match core::mem::replace(&mut k.pcb(slot).stopped_sleep, SleepReason::None) {
+            SleepReason::None => make_runnable(k, slot),
             // Still waiting for its event, on its wait list: asleep again.
-            reason => set_state(slot, ProcState::Sleeping, reason),
+            reason => k.set_state(slot, ProcState::Sleeping, reason),
         }
     }
     0
 }
 
 /// Runs before every return to ring 3: a killed process dies here.
-pub fn before_user_return() {
-    if let Some(me) = procs().current
-        && pcb(me).info.killed != 0
+pub fn before_user_return(k: &mut Kernel) {
+    if let Some(me) = k.procs().current
+        && k.pcb(me).info.killed != 0
     {
-        exit(WaitStatus::ended_by(Cause::Killed));
+        exit(k, WaitStatus::ended_by(Cause::Killed));
     }
 }

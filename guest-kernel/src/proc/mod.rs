@@ -7,9 +7,15 @@
 //! (xv6's rule), so kernel code is never interrupted by other kernel code
 //! that touches these structures, with one exception: the serial interrupt
 //! may run in the idle loop or over user code and wakes console readers or
-//! prints the table. Hence no locks; every access goes through [`procs`] /
-//! [`pcb`], and no reference obtained from them is held across a context
-//! switch.
+//! prints the table. Hence no locks. Every access goes through a
+//! [`Kernel`] token, taken once per kernel entry (a trap, boot, each pass
+//! of the idle loop): whatever it hands out borrows it, and whatever may
+//! switch to another process takes it, so the borrow checker proves that
+//! no two references to a PCB are used interleaved and that none is held
+//! across a context switch. Addresses that must outlive a borrow (a wait
+//! list a sleeper is on, a saved context, the tick counter the timer's
+//! fast path increments) are formed from the owners' own pointers, never
+//! from a reference.
 //!
 //! # The table
 //! `capacity` fixed-size [`Pcb`]s in one array, allocated zeroed at boot

@@ -2,6 +2,7 @@
 //! and the one function every state change goes through ([`set_state`]).
 
 use alloc::boxed::Box;
+use core::marker::PhantomData;
 
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{Context, FxArea};
@@ -105,154 +106,262 @@ static PROCS: KCell<Procs> = KCell::new(Procs {
     hz: 1000,
 });
 
-/// The globals.
-pub fn procs() -> &'static mut Procs {
-    PROCS.get()
+/// The timer list, as sleepers record the list they are on (reached
+/// through the static's pointer, so it stays valid across borrows).
+pub fn timers_list() -> *mut List {
+    // SAFETY: only the field's address is computed; nothing is read.
+    unsafe { &raw mut (*PROCS.as_ptr()).timers }
 }
 
-/// The PCB of `slot` (< capacity).
-pub fn pcb(slot: usize) -> &'static mut Pcb {
-    let p = procs();
-    debug_assert!(slot < p.cap);
-    // SAFETY: the table has cap PCBs (init); see KCell for aliasing.
-    unsafe { &mut *p.table.add(slot) }
+/// The idle loop's saved registers (as [`timers_list`]).
+pub fn idle_context() -> *mut Context {
+    // SAFETY: as timers_list.
+    unsafe { &raw mut (*PROCS.as_ptr()).idle }
 }
 
-/// The `run` links of the table.
-pub struct Run;
-impl Links for Run {
+/// The right to touch the process table and the subsystem's globals: a
+/// zero-sized token. Every access goes through `&mut Kernel`, and what it
+/// hands out borrows the token, so no two references to a PCB (or to
+/// [`Procs`]) are ever used interleaved: the borrow checker proves it. A
+/// context switch takes the token too, so no reference is held across one.
+pub struct Kernel(PhantomData<*mut ()>);
+
+impl Kernel {
+    /// The token of a kernel entry.
+    ///
+    /// # Safety
+    /// Interrupts are off (one CPU), and while the token lives no reference
+    /// obtained through another token is used. That holds for a trap
+    /// handler (the code it interrupted resumes only after it returns, and
+    /// kernel paths suspended in a context switch hold no references: the
+    /// switch takes their token), for boot, and for the idle loop, which
+    /// enables interrupts only while halted, holding no references.
+    pub unsafe fn enter() -> Kernel {
+        Kernel(PhantomData)
+    }
+
+    /// The subsystem's globals.
+    #[inline(always)]
+    pub fn procs(&mut self) -> &mut Procs {
+        // SAFETY: the token's contract: no other reference into PROCS is
+        // in use while this one, which borrows the token, lives.
+        unsafe { &mut *PROCS.as_ptr() }
+    }
+
+    /// The PCB of `slot` (< capacity).
+    #[inline(always)]
+    pub fn pcb(&mut self, slot: usize) -> &mut Pcb {
+        let p = self.procs();
+        debug_assert!(slot < p.cap);
+        let table = p.table;
+        // SAFETY: the table has cap PCBs (init), apart from PROCS; the
+        // reference borrows the token.
+        unsafe { &mut *table.add(slot) }
+    }
+
+    /// Where the PCB of `slot` (< capacity) is, without forming a
+    /// reference: for addresses that outlive a borrow (the timer fast
+    /// path's tick counter, saved contexts).
+    #[inline(always)]
+    pub fn pcb_ptr(&mut self, slot: usize) -> *mut Pcb {
+        let p = self.procs();
+        debug_assert!(slot < p.cap);
+        p.table.wrapping_add(slot)
+    }
+
+    /// The globals, and the PCBs' `run` links apart from them (for the
+    /// free list, run queue and timer list).
+    #[inline(always)]
+    pub fn run_lists(&mut self) -> (&mut Procs, RunLinks<'_>) {
+        // SAFETY: as procs(); the links reach only the PCB array, which
+        // PROCS does not contain.
+        let p = unsafe { &mut *PROCS.as_ptr() };
+        let links = RunLinks(p.table, PhantomData);
+        (p, links)
+    }
+
+    /// The PCBs' `run` links (for a wait list outside the globals).
+    #[inline(always)]
+    pub fn run(&mut self) -> RunLinks<'_> {
+        RunLinks(self.procs().table, PhantomData)
+    }
+
+    /// The PCBs' `sib` links (a parent's children).
+    #[inline(always)]
+    pub fn sib(&mut self) -> SibLinks<'_> {
+        SibLinks(self.procs().table, PhantomData)
+    }
+}
+
+/// The `run` links of the table, borrowing the token.
+pub struct RunLinks<'k>(*mut Pcb, PhantomData<&'k mut Kernel>);
+impl Links for RunLinks<'_> {
+    #[inline(always)]
     fn link(&mut self, slot: usize) -> &mut Link {
-        &mut pcb(slot).run
+        // SAFETY: a slot of the table (list links name table slots); the
+        // reference borrows the token through self.
+        unsafe { &mut (*self.0.add(slot)).run }
     }
 }
 
-/// The `sib` links of the table.
-pub struct Sib;
-impl Links for Sib {
+/// The `sib` links of the table, borrowing the token.
+pub struct SibLinks<'k>(*mut Pcb, PhantomData<&'k mut Kernel>);
+impl Links for SibLinks<'_> {
+    #[inline(always)]
     fn link(&mut self, slot: usize) -> &mut Link {
-        &mut pcb(slot).sib
+        // SAFETY: as for RunLinks.
+        unsafe { &mut (*self.0.add(slot)).sib }
     }
 }
 
-/// Allocates the zeroed table of `cap` slots and sets the scheduler's
-/// parameters. Boot only.
-pub fn init(cap: usize, quantum: u32, hz: u32) {
-    let layout = core::alloc::Layout::array::<Pcb>(cap).expect("table size");
-    // SAFETY: a non-zero-sized layout. All-zero is a valid (Unused) Pcb,
-    // see the module documentation; the heap takes never-used (zero)
-    // frames for it rather than zeroing them.
-    let table = unsafe { alloc::alloc::alloc_zeroed(layout) } as *mut Pcb;
-    if table.is_null() {
-        panic!("no memory for a process table of {cap} slots");
+impl Kernel {
+    /// Allocates the zeroed table of `cap` slots and sets the scheduler's
+    /// parameters. Boot only.
+    pub fn init(&mut self, cap: usize, quantum: u32, hz: u32) {
+        let layout = core::alloc::Layout::array::<Pcb>(cap).expect("table size");
+        // SAFETY: a non-zero-sized layout. All-zero is a valid (Unused) Pcb,
+        // see the module documentation; the heap takes never-used (zero)
+        // frames for it rather than zeroing them.
+        let table = unsafe { alloc::alloc::alloc_zeroed(layout) } as *mut Pcb;
+        if table.is_null() {
+            panic!("no memory for a process table of {cap} slots");
+        }
+        let p = self.procs();
+        p.table = table;
+        p.cap = cap;
+        p.quantum = i64::from(quantum.max(1));
+        p.hz = hz;
+        p.cr3 = crate::arch::x86_64::cpu::read_cr3();
+        crate::dev::debugport::register_table(
+            crate::arch::x86_64::layout::direct_to_phys(table as u64).0,
+            cap as u32,
+            core::mem::size_of::<Pcb>() as u32,
+        );
     }
-    let p = procs();
-    p.table = table;
-    p.cap = cap;
-    p.quantum = i64::from(quantum.max(1));
-    p.hz = hz;
-    p.cr3 = crate::arch::x86_64::cpu::read_cr3();
-    crate::dev::debugport::register_table(
-        crate::arch::x86_64::layout::direct_to_phys(table as u64).0,
-        cap as u32,
-        core::mem::size_of::<Pcb>() as u32,
-    );
+
+    /// Changes a process's state: the one place every state transition
+    /// goes through (tracing hooks in here).
+    /// The VMM reads the table meanwhile: the change is bracketed by the
+    /// debug port's generation counter, and recorded in its event ring.
+    pub fn set_state(&mut self, slot: usize, state: ProcState, reason: SleepReason) {
+        let old = self.set_state_untraced(slot, state, reason);
+        crate::dev::debugport::emit(
+            abi::debug::EventKind::State,
+            self.pcb(slot).info.pid,
+            old,
+            state as u32,
+            reason as u32,
+            0,
+        );
+    }
+
+    /// [`Kernel::set_state`] without its event: for the scheduler, which
+    /// records the two transitions of a switch as one
+    /// [`abi::debug::EventKind::Switch`]. Returns the old state.
+    #[inline(always)]
+    pub fn set_state_untraced(
+        &mut self,
+        slot: usize,
+        state: ProcState,
+        reason: SleepReason,
+    ) -> u32 {
+        use crate::dev::debugport;
+        debugport::begin_change();
+        let info = &mut self.pcb(slot).info;
+        let old = info.state;
+        info.state = state as u32;
+        info.reason = reason as u32;
+        debugport::end_change();
+        old
+    }
+
+    /// Gives `slot` its address space, and its PCB the record's sizes.
+    pub fn set_space(&mut self, slot: usize, space: Box<Space>) {
+        let pc = self.pcb(slot);
+        pc.info.brk = space.brk;
+        pc.info.mem_bytes = space.mem_bytes();
+        pc.space = Some(space);
+    }
+
+    /// Records a lifecycle event of `slot` in the debug port's ring.
+    pub fn trace(&mut self, slot: usize, kind: abi::debug::EventKind, reason: u32, arg: u64) {
+        crate::dev::debugport::emit(kind, self.pcb(slot).info.pid, 0, 0, reason, arg);
+    }
+
+    /// The state of `slot`.
+    pub fn state(&mut self, slot: usize) -> ProcState {
+        ProcState::from_raw(self.pcb(slot).info.state).unwrap_or(ProcState::Unused)
+    }
+
+    /// The slot of live or zombie process `pid`.
+    pub fn lookup(&mut self, pid: i64) -> Option<usize> {
+        let p = self.procs();
+        let (cap, hwm) = (p.cap, p.hwm);
+        let slot = logic::proc::pid::slot_of(pid, cap)?;
+        (slot < hwm
+            && i64::from(self.pcb(slot).info.pid) == pid
+            && self.state(slot) != ProcState::Unused)
+            .then_some(slot)
+    }
+
+    /// The trap frame of `slot` (at the top of its kernel stack).
+    pub fn trap_frame(&mut self, slot: usize) -> &mut TrapFrame {
+        let top = self.pcb(slot).kstack;
+        // SAFETY: every process has a mapped kernel stack whose top holds
+        // its user-mode trap frame; the reference borrows the token.
+        unsafe { &mut *((top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame) }
+    }
+
+    /// The running process's slot. Panics in the idle loop (a kernel bug).
+    pub fn current(&mut self) -> usize {
+        self.procs().current.expect("no current process")
+    }
+
+    /// The running process's PCB.
+    pub fn me(&mut self) -> &mut Pcb {
+        let slot = self.current();
+        self.pcb(slot)
+    }
+
+    /// The running process's pid, 0 when none.
+    pub fn current_pid(&mut self) -> u64 {
+        let p = self.procs();
+        match p.current {
+            Some(slot) if slot < p.cap => u64::from(self.pcb(slot).info.pid),
+            _ => 0,
+        }
+    }
+
+    /// Whether the running process was killed (it dies on its way back to
+    /// user mode, so it must not sleep again).
+    pub fn current_killed(&mut self) -> bool {
+        let me = self.current();
+        self.pcb(me).info.killed != 0
+    }
+
+    /// Prints the table (Ctrl-P, xv6's procdump) as `ps` does: one row per
+    /// process.
+    pub fn procdump(&mut self) {
+        use abi::proc::{PS_HEADER, PsRow};
+        println!("\n{PS_HEADER}");
+        for slot in 0..self.procs().hwm {
+            if self.state(slot) != ProcState::Unused {
+                println!("{}", PsRow(&self.pcb(slot).info));
+            }
+        }
+    }
 }
 
-/// Changes a process's state: the one place every state transition goes
-/// through (tracing hooks in here).
-/// The VMM reads the table meanwhile: the change is bracketed by the debug
-/// port's generation counter, and recorded in its event ring.
-pub fn set_state(slot: usize, state: ProcState, reason: SleepReason) {
-    let old = set_state_untraced(slot, state, reason);
-    crate::dev::debugport::emit(
-        abi::debug::EventKind::State,
-        pcb(slot).info.pid,
-        old,
-        state as u32,
-        reason as u32,
-        0,
-    );
-}
-
-/// [`set_state`] without its event: for the scheduler, which records the
-/// two transitions of a switch as one [`abi::debug::EventKind::Switch`].
-/// Returns the old state.
-#[inline(always)]
-pub fn set_state_untraced(slot: usize, state: ProcState, reason: SleepReason) -> u32 {
-    use crate::dev::debugport;
-    debugport::begin_change();
-    let info = &mut pcb(slot).info;
-    let old = info.state;
-    info.state = state as u32;
-    info.reason = reason as u32;
-    debugport::end_change();
-    old
-}
-
-/// Gives `slot` its address space, and its PCB the record's sizes.
-pub fn set_space(slot: usize, space: Box<Space>) {
-    let pc = pcb(slot);
-    pc.info.brk = space.brk;
-    pc.info.mem_bytes = space.mem_bytes();
-    pc.space = Some(space);
-}
-
-/// Records a lifecycle event of `slot` in the debug port's ring.
-pub fn trace(slot: usize, kind: abi::debug::EventKind, reason: u32, arg: u64) {
-    crate::dev::debugport::emit(kind, pcb(slot).info.pid, 0, 0, reason, arg);
-}
-
-/// The state of `slot`.
-pub fn state(slot: usize) -> ProcState {
-    ProcState::from_raw(pcb(slot).info.state).unwrap_or(ProcState::Unused)
-}
-
-/// The slot of live or zombie process `pid`.
-pub fn lookup(pid: i64) -> Option<usize> {
-    let slot = logic::proc::pid::slot_of(pid, procs().cap)?;
-    (slot < procs().hwm && i64::from(pcb(slot).info.pid) == pid && state(slot) != ProcState::Unused)
-        .then_some(slot)
-}
-
-/// The trap frame of `slot` (at the top of its kernel stack).
-pub fn trap_frame(slot: usize) -> &'static mut TrapFrame {
-    let top = pcb(slot).kstack;
-    // SAFETY: every process has a mapped kernel stack whose top holds its
-    // user-mode trap frame.
-    unsafe { &mut *((top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame) }
-}
-
-/// The running process's pid, 0 when none (for crash records: never
-/// panics).
+/// The running process's pid, 0 when none, for reports made without a
+/// token (a crash, a panic): read in place, without forming a reference.
 pub fn current_pid() -> u64 {
-    let p = procs();
-    match p.current {
-        Some(slot) if slot < p.cap => u64::from(pcb(slot).info.pid),
-        _ => 0,
-    }
-}
-
-/// The running process's slot. Panics in the idle loop (a kernel bug).
-pub fn current() -> usize {
-    procs().current.expect("no current process")
-}
-
-/// Whether the running process was killed (it dies on its way back to
-/// user mode, so it must not sleep again).
-pub fn current_killed() -> bool {
-    pcb(current()).info.killed != 0
-}
-
-/// Prints the table (Ctrl-P, xv6's procdump) as `ps` does: one row per
-/// process.
-pub fn procdump() {
-    use abi::proc::{PS_HEADER, PsRow};
-    let p = procs();
-    println!("\n{PS_HEADER}");
-    for slot in 0..p.hwm {
-        let info = &pcb(slot).info;
-        if state(slot) != ProcState::Unused {
-            println!("{}", PsRow(info));
+    let p = PROCS.as_ptr();
+    // SAFETY: plain reads of the static's fields through its pointer (no
+    // reference is formed); `table` has `cap` PCBs once set.
+    unsafe {
+        match (*p).current {
+            Some(slot) if slot < (*p).cap => u64::from((*(*p).table.add(slot)).info.pid),
+            _ => 0,
         }
     }
 }

@@ -81,7 +81,8 @@ impl<T> Drop for IrqGuard<'_, T> {
 pub struct KCell<T>(UnsafeCell<T>);
 
 // SAFETY: one CPU, and kernel code runs with interrupts off (see the module
-// documentation), so accesses never overlap.
+// documentation): the only access to the value is through `get`, whose
+// callers promise what `&mut` needs, or through its pointer.
 unsafe impl<T> Sync for KCell<T> {}
 
 impl<T> KCell<T> {
@@ -90,18 +91,21 @@ impl<T> KCell<T> {
         KCell(UnsafeCell::new(v))
     }
 
-    /// The value. Callers keep the reference short (never across a
-    /// context switch).
+    /// The value.
+    ///
+    /// # Safety
+    /// Interrupts are off, and no other reference to the value is used
+    /// while this one lives (nothing the caller calls meanwhile takes the
+    /// value again).
     #[allow(clippy::mut_from_ref)]
-    pub fn get(&self) -> &mut T {
-        // SAFETY: see the Sync impl: no overlapping access exists.
+    pub unsafe fn get(&self) -> &mut T {
+        // SAFETY: the caller's promise.
         unsafe { &mut *self.0.get() }
     }
-}
 
-impl<T> KCell<T> {
-    /// A pointer to the value, for code that keeps an address (a wait list
-    /// a sleeper is queued on).
+    /// A pointer to the value, for code that keeps an address (a wait
+    /// list a sleeper is queued on) or forms references through a token
+    /// of its own ([`crate::proc::Kernel`]).
     pub const fn as_ptr(&self) -> *mut T {
         self.0.get()
     }

@@ -4,62 +4,59 @@ use super::{check, io_slice};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::console;
 use crate::fs::file::{File, Kind};
+use crate::proc::Kernel;
 use crate::proc::sched::Sched;
-use crate::proc::{current, pcb};
 use abi::sys::MAX_FDS;
 use abi::sys::errno::*;
 
-fn fd_slot(fd: u64) -> Result<usize, i64> {
+fn fd_slot(k: &mut Kernel, fd: u64) -> Result<usize, i64> {
     let fd = fd as i64;
     if !(0..MAX_FDS as i64).contains(&fd) {
         return Err(-EBADF);
     }
-    let me = current();
-    if pcb(me).fds[fd as usize].kind() == Kind::Closed {
+    let me = k.current();
+    if k.pcb(me).fds[fd as usize].kind() == Kind::Closed {
         return Err(-EBADF);
     }
     Ok(fd as usize)
 }
 
-fn free_fd() -> Option<usize> {
-    pcb(current())
-        .fds
-        .iter()
-        .position(|f| f.kind() == Kind::Closed)
+fn free_fd(k: &mut Kernel) -> Option<usize> {
+    k.me().fds.iter().position(|f| f.kind() == Kind::Closed)
 }
 
-pub(super) fn sys_read(tf: &mut TrapFrame) -> i64 {
-    let fd = match fd_slot(tf.rdi) {
+pub(super) fn sys_read(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let fd = match fd_slot(k, tf.rdi) {
         Ok(f) => f,
         Err(e) => return e,
     };
-    let file = pcb(current()).fds[fd];
+    let file = k.me().fds[fd];
     if file.kind() == Kind::Writer {
         return -EBADF;
     }
-    let buf = match io_slice(tf.rsi, tf.rdx, true) {
+    let buf = match io_slice(k, tf.rsi, tf.rdx, true) {
         Ok(b) => b,
         Err(e) => return e,
     };
     match file.kind() {
-        Kind::Console => console::read(buf),
-        _ => match file.pipe().read(buf, &mut Sched) {
+        Kind::Console => console::read(k, buf),
+        _ => match file.read_pipe(buf, &mut Sched(k)) {
             Some(n) => n as i64,
             None => -EPIPE,
         },
     }
 }
 
-pub(super) fn sys_write(tf: &mut TrapFrame) -> i64 {
-    let fd = match fd_slot(tf.rdi) {
+pub(super) fn sys_write(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let fd = match fd_slot(k, tf.rdi) {
         Ok(f) => f,
         Err(e) => return e,
     };
-    let file = pcb(current()).fds[fd];
+    let file = k.me().fds[fd];
     if file.kind() == Kind::Reader {
         return -EBADF;
     }
-    let buf = match io_slice(tf.rsi, tf.rdx, false) {
+    let buf = match io_slice(k, tf.rsi, tf.rdx, false) {
         Ok(b) => b,
         Err(e) => return e,
     };
@@ -68,44 +65,45 @@ pub(super) fn sys_write(tf: &mut TrapFrame) -> i64 {
             console::write(buf);
             buf.len() as i64
         }
-        _ => file.pipe().write(buf, &mut Sched),
+        _ => file.write_pipe(buf, &mut Sched(k)),
     }
 }
 
-pub(super) fn sys_close(tf: &mut TrapFrame) -> i64 {
-    match fd_slot(tf.rdi) {
+pub(super) fn sys_close(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    match fd_slot(k, tf.rdi) {
         Ok(fd) => {
-            let f = core::mem::replace(&mut pcb(current()).fds[fd], File::CLOSED);
-            f.close(&mut Sched);
+            let f = core::mem::replace(&mut k.me().fds[fd], File::CLOSED);
+            f.close(&mut Sched(k));
             0
         }
         Err(e) => e,
     }
 }
 
-pub(super) fn sys_dup(tf: &mut TrapFrame) -> i64 {
-    let fd = match fd_slot(tf.rdi) {
+pub(super) fn sys_dup(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let fd = match fd_slot(k, tf.rdi) {
         Ok(f) => f,
         Err(e) => return e,
     };
-    let Some(new) = free_fd() else {
+    let Some(new) = free_fd(k) else {
         return -EMFILE;
     };
-    let me = current();
-    pcb(me).fds[new] = pcb(me).fds[fd].dup();
+    let me = k.current();
+    k.pcb(me).fds[new] = k.pcb(me).fds[fd].dup();
     new as i64
 }
 
-pub(super) fn sys_pipe(tf: &mut TrapFrame) -> i64 {
+pub(super) fn sys_pipe(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     let ptr = tf.rdi;
-    if !check(ptr, 8, true) {
+    if !check(k, ptr, 8, true) {
         return -EFAULT;
     }
-    let me = current();
-    let Some(r) = free_fd() else {
+    let me = k.current();
+    let Some(r) = free_fd(k) else {
         return -EMFILE;
     };
-    let Some(w) = pcb(me)
+    let Some(w) = k
+        .pcb(me)
         .fds
         .iter()
         .enumerate()
@@ -116,8 +114,8 @@ pub(super) fn sys_pipe(tf: &mut TrapFrame) -> i64 {
     let Some((rf, wf)) = File::new_pipe() else {
         return -ENOMEM;
     };
-    pcb(me).fds[r] = rf;
-    pcb(me).fds[w] = wf;
+    k.pcb(me).fds[r] = rf;
+    k.pcb(me).fds[w] = wf;
     let fds = [r as i32, w as i32];
     // SAFETY: checked writable, 8 bytes.
     unsafe { (ptr as *mut [i32; 2]).write_unaligned(fds) };

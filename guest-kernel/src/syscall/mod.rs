@@ -36,13 +36,13 @@ mod proc;
 use alloc::vec::Vec;
 
 use crate::arch::x86_64::frame::TrapFrame;
-use crate::proc::{current, fault, pcb};
+use crate::proc::{Kernel, fault};
 use abi::sys::errno::*;
 use abi::sys::{STUB_ADDR, nr};
 use file::*;
 use proc::*;
 
-type Handler = fn(&mut TrapFrame) -> i64;
+type Handler = fn(&mut Kernel, &mut TrapFrame) -> i64;
 
 /// The handlers, indexed by number.
 const TABLE: [Handler; nr::COUNT as usize] = [
@@ -72,35 +72,40 @@ const TABLE: [Handler; nr::COUNT as usize] = [
 
 /// #BP from ring 3: a system call if it came from the stub, else a stray
 /// breakpoint that kills the process.
-pub fn on_int3(tf: &mut TrapFrame) {
+pub fn on_int3(k: &mut Kernel, tf: &mut TrapFrame) {
     if tf.rip != STUB_ADDR + 1 {
-        fault::die(abi::proc::Cause::Breakpoint, None, tf.rip.wrapping_sub(1));
+        fault::die(
+            k,
+            abi::proc::Cause::Breakpoint,
+            None,
+            tf.rip.wrapping_sub(1),
+        );
     }
-    dispatch(tf);
+    dispatch(k, tf);
 }
 
 /// A `syscall` instruction from ring 3 (only the stub's, when it uses one).
-pub fn on_syscall(tf: &mut TrapFrame) {
-    dispatch(tf);
+pub fn on_syscall(k: &mut Kernel, tf: &mut TrapFrame) {
+    dispatch(k, tf);
 }
 
 /// Runs system call `rax` on the trap frame's arguments; the result goes
 /// to `rax`.
-fn dispatch(tf: &mut TrapFrame) {
+fn dispatch(k: &mut Kernel, tf: &mut TrapFrame) {
     let n = tf.rax;
     tf.rax = match TABLE.get(n as usize) {
-        Some(h) if n < nr::COUNT => h(tf),
+        Some(h) if n < nr::COUNT => h(k, tf),
         _ => -ENOSYS,
     } as u64;
 }
 
 /// Whether the current process may access `[ptr, ptr + len)` (`write`:
 /// for writing), mapping lazily mappable pages.
-pub fn check(ptr: u64, len: u64, write: bool) -> bool {
-    match pcb(current()).space.as_mut() {
+pub fn check(k: &mut Kernel, ptr: u64, len: u64, write: bool) -> bool {
+    match k.me().space.as_mut() {
         Some(s) => {
             let ok = s.check(ptr, len, write);
-            pcb(current()).info.mem_bytes = s.mem_bytes();
+            k.me().info.mem_bytes = s.mem_bytes();
             ok
         }
         None => false,
@@ -108,8 +113,8 @@ pub fn check(ptr: u64, len: u64, write: bool) -> bool {
 }
 
 /// Copies `len` bytes in from user memory.
-pub fn copy_in(ptr: u64, len: u64) -> Result<Vec<u8>, i64> {
-    if !check(ptr, len, false) {
+pub fn copy_in(k: &mut Kernel, ptr: u64, len: u64) -> Result<Vec<u8>, i64> {
+    if !check(k, ptr, len, false) {
         return Err(-EFAULT);
     }
     let mut v = Vec::with_capacity(len as usize);
@@ -124,7 +129,12 @@ pub fn copy_in(ptr: u64, len: u64) -> Result<Vec<u8>, i64> {
 /// The buffer of a `read` or `write`: `[ptr, ptr + len)` must lie in user
 /// space; of it, the first [`abi::sys::MAX_IO`] bytes are checked (and
 /// mapped) and moved.
-pub(crate) fn io_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
+pub(crate) fn io_slice(
+    k: &mut Kernel,
+    ptr: u64,
+    len: u64,
+    write: bool,
+) -> Result<&'static mut [u8], i64> {
     // The common, short buffer costs one compare more than user_slice.
     if len > abi::sys::MAX_IO
         && ptr
@@ -133,12 +143,12 @@ pub(crate) fn io_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [
     {
         return Err(-EFAULT);
     }
-    user_slice(ptr, len.min(abi::sys::MAX_IO), write)
+    user_slice(k, ptr, len.min(abi::sys::MAX_IO), write)
 }
 
 /// A checked user buffer as a slice.
-fn user_slice(ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
-    if !check(ptr, len, write) {
+fn user_slice(k: &mut Kernel, ptr: u64, len: u64, write: bool) -> Result<&'static mut [u8], i64> {
+    if !check(k, ptr, len, write) {
         return Err(-EFAULT);
     }
     if len == 0 {

@@ -7,7 +7,7 @@ use super::{check, copy_in};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::dev::poweroff;
 use crate::proc::exec::{self, Args};
-use crate::proc::{current, life, lookup, pcb, procs, sched, state};
+use crate::proc::{Kernel, life, sched};
 use abi::exit::ExitRequest;
 use abi::proc::{ProcInfo, ProcState, WaitStatus};
 use abi::sys::errno::*;
@@ -18,16 +18,16 @@ use abi::sys::{MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_PATH, Str, SysInfo};
 /// arguments, one longer than `MAX_ARG_LEN` or more than `MAX_ARG_BYTES`
 /// in all -> E2BIG, bad memory ->
 /// EFAULT.
-fn copy_args(path: u64, path_len: u64, argv: u64, argc: u64) -> Result<Args, i64> {
+fn copy_args(k: &mut Kernel, path: u64, path_len: u64, argv: u64, argc: u64) -> Result<Args, i64> {
     if path_len > MAX_PATH as u64 {
         return Err(-ENAMETOOLONG);
     }
-    let path = copy_in(path, path_len)?;
+    let path = copy_in(k, path, path_len)?;
     if argc > MAX_ARGS as u64 {
         return Err(-E2BIG);
     }
     let size = core::mem::size_of::<Str>() as u64;
-    let raw = copy_in(argv, argc * size)?;
+    let raw = copy_in(k, argv, argc * size)?;
     let mut args = Vec::with_capacity(argc as usize);
     let mut total = 0;
     for rec in raw.chunks_exact(size as usize) {
@@ -39,39 +39,39 @@ fn copy_args(path: u64, path_len: u64, argv: u64, argc: u64) -> Result<Args, i64
         if s.len > MAX_ARG_LEN as u64 || total > MAX_ARG_BYTES as u64 {
             return Err(-E2BIG);
         }
-        args.push(copy_in(s.ptr, s.len)?);
+        args.push(copy_in(k, s.ptr, s.len)?);
     }
     Ok(Args { path, argv: args })
 }
 
-pub(super) fn sys_exit(tf: &mut TrapFrame) -> i64 {
-    life::exit(WaitStatus::exited(tf.rdi as u8))
+pub(super) fn sys_exit(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    life::exit(k, WaitStatus::exited(tf.rdi as u8))
 }
 
-pub(super) fn sys_fork(tf: &mut TrapFrame) -> i64 {
-    life::fork(tf)
+pub(super) fn sys_fork(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    life::fork(k, tf)
 }
 
-pub(super) fn sys_exec(tf: &mut TrapFrame) -> i64 {
-    match copy_args(tf.rdi, tf.rsi, tf.rdx, tf.r10) {
-        Ok(args) => exec::exec(&args, tf),
+pub(super) fn sys_exec(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    match copy_args(k, tf.rdi, tf.rsi, tf.rdx, tf.r10) {
+        Ok(args) => exec::exec(k, &args, tf),
         Err(e) => e,
     }
 }
 
-pub(super) fn sys_spawn(tf: &mut TrapFrame) -> i64 {
-    match copy_args(tf.rdi, tf.rsi, tf.rdx, tf.r10) {
-        Ok(args) => exec::spawn(&args),
+pub(super) fn sys_spawn(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    match copy_args(k, tf.rdi, tf.rsi, tf.rdx, tf.r10) {
+        Ok(args) => exec::spawn(k, &args),
         Err(e) => e,
     }
 }
 
-pub(super) fn sys_waitpid(tf: &mut TrapFrame) -> i64 {
+pub(super) fn sys_waitpid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     let status_ptr = tf.rsi;
-    if status_ptr != 0 && !check(status_ptr, 4, true) {
+    if status_ptr != 0 && !check(k, status_ptr, 4, true) {
         return -EFAULT;
     }
-    life::waitpid(tf.rdi as i64, tf.rdx, |status| {
+    life::waitpid(k, tf.rdi as i64, tf.rdx, |status| {
         if status_ptr != 0 {
             // SAFETY: checked writable user memory of this process, which
             // only this process changes.
@@ -80,76 +80,76 @@ pub(super) fn sys_waitpid(tf: &mut TrapFrame) -> i64 {
     })
 }
 
-pub(super) fn sys_kill(tf: &mut TrapFrame) -> i64 {
-    life::kill(tf.rdi as i64)
+pub(super) fn sys_kill(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    life::kill(k, tf.rdi as i64)
 }
 
-pub(super) fn sys_getpid(_: &mut TrapFrame) -> i64 {
-    i64::from(pcb(current()).info.pid)
+pub(super) fn sys_getpid(k: &mut Kernel, _: &mut TrapFrame) -> i64 {
+    i64::from(k.me().info.pid)
 }
 
-pub(super) fn sys_getppid(_: &mut TrapFrame) -> i64 {
-    i64::from(pcb(current()).info.ppid)
+pub(super) fn sys_getppid(k: &mut Kernel, _: &mut TrapFrame) -> i64 {
+    i64::from(k.me().info.ppid)
 }
 
-pub(super) fn sys_sleep(tf: &mut TrapFrame) -> i64 {
+pub(super) fn sys_sleep(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     let ms = tf.rdi;
     if ms == 0 {
-        sched::yield_now();
+        sched::yield_now(k);
         return 0;
     }
-    let ticks = logic::time::units::ticks_for_ms(ms, procs().hz).max(1);
-    sched::sleep_until(crate::time::ticks().saturating_add(ticks));
+    let ticks = logic::time::units::ticks_for_ms(ms, k.procs().hz).max(1);
+    sched::sleep_until(k, crate::time::ticks().saturating_add(ticks));
     0
 }
 
-pub(super) fn sys_yield(_: &mut TrapFrame) -> i64 {
-    sched::yield_now();
+pub(super) fn sys_yield(k: &mut Kernel, _: &mut TrapFrame) -> i64 {
+    sched::yield_now(k);
     0
 }
 
-pub(super) fn sys_sbrk(tf: &mut TrapFrame) -> i64 {
-    let me = current();
-    let Some(s) = pcb(me).space.as_mut() else {
+pub(super) fn sys_sbrk(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let me = k.current();
+    let Some(s) = k.pcb(me).space.as_mut() else {
         return -ENOMEM;
     };
     let r = s.sbrk(tf.rdi as i64);
     let (brk, mem) = (s.brk, s.mem_bytes());
-    pcb(me).info.brk = brk;
-    pcb(me).info.mem_bytes = mem;
+    k.pcb(me).info.brk = brk;
+    k.pcb(me).info.mem_bytes = mem;
     match r {
         Ok(old) => old as i64,
         Err(e) => -e,
     }
 }
 
-pub(super) fn sys_suspend(tf: &mut TrapFrame) -> i64 {
-    life::suspend(tf.rdi as i64)
+pub(super) fn sys_suspend(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    life::suspend(k, tf.rdi as i64)
 }
 
-pub(super) fn sys_resume(tf: &mut TrapFrame) -> i64 {
-    life::resume(tf.rdi as i64)
+pub(super) fn sys_resume(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    life::resume(k, tf.rdi as i64)
 }
 
-pub(super) fn sys_procinfo(tf: &mut TrapFrame) -> i64 {
+pub(super) fn sys_procinfo(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     const SIZE: u64 = core::mem::size_of::<ProcInfo>() as u64;
     let (pid, buf, max) = (tf.rdi as i64, tf.rsi, tf.rdx);
-    let p = procs();
     if pid == -1 {
-        let n = max.min(p.hwm as u64);
-        if !check(buf, n * SIZE, true) {
+        let hwm = k.procs().hwm;
+        let n = max.min(hwm as u64);
+        if !check(k, buf, n * SIZE, true) {
             return -EFAULT;
         }
         let mut written = 0;
-        for slot in 0..p.hwm {
+        for slot in 0..hwm {
             if written == n {
                 break;
             }
-            if state(slot) == ProcState::Unused {
+            if k.state(slot) == ProcState::Unused {
                 continue;
             }
             // SAFETY: checked writable, n records.
-            unsafe { ((buf + written * SIZE) as *mut ProcInfo).write_unaligned(pcb(slot).info) };
+            unsafe { ((buf + written * SIZE) as *mut ProcInfo).write_unaligned(k.pcb(slot).info) };
             written += 1;
         }
         return written as i64;
@@ -160,47 +160,47 @@ pub(super) fn sys_procinfo(tf: &mut TrapFrame) -> i64 {
     if max == 0 {
         return 0;
     }
-    if !check(buf, SIZE, true) {
+    if !check(k, buf, SIZE, true) {
         return -EFAULT;
     }
-    match lookup(pid) {
+    match k.lookup(pid) {
         Some(slot) => {
             // SAFETY: checked writable, one record.
-            unsafe { (buf as *mut ProcInfo).write_unaligned(pcb(slot).info) };
+            unsafe { (buf as *mut ProcInfo).write_unaligned(k.pcb(slot).info) };
             1
         }
         None => -ESRCH,
     }
 }
 
-pub(super) fn sys_uptime(_: &mut TrapFrame) -> i64 {
+pub(super) fn sys_uptime(_: &mut Kernel, _: &mut TrapFrame) -> i64 {
     logic::time::units::tsc_to_ms(crate::time::tsc_since_start(), crate::time::tsc_khz()) as i64
 }
 
-pub(super) fn sys_poweroff(tf: &mut TrapFrame) -> i64 {
+pub(super) fn sys_poweroff(_: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     poweroff::exit(ExitRequest::PowerOff(tf.rdi as u8))
 }
 
-pub(super) fn sys_sysinfo(tf: &mut TrapFrame) -> i64 {
+pub(super) fn sys_sysinfo(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     use crate::mm::{frame, heap, kstack, uvm};
     let ptr = tf.rdi;
-    if !check(ptr, core::mem::size_of::<SysInfo>() as u64, true) {
+    if !check(k, ptr, core::mem::size_of::<SysInfo>() as u64, true) {
         return -EFAULT;
     }
-    let p = procs();
+    let (cap, hwm) = (k.procs().cap, k.procs().hwm);
     let (free_frames, total_frames) = frame::stats();
-    let space = pcb(current()).space.as_ref().map_or(0, |s| s.frames());
+    let space = k.me().space.as_ref().map_or(0, |s| s.frames());
     // Slots at or above the high-water mark were never used: free too.
-    let used = (0..p.hwm)
-        .filter(|&s| state(s) != ProcState::Unused)
+    let used = (0..hwm)
+        .filter(|&s| k.state(s) != ProcState::Unused)
         .count();
     let info = SysInfo {
         total_frames,
         free_frames,
         kernel_frames: heap::frames() + uvm::text_cache_frames() + kstack::table_frames(),
         self_frames: space + kstack::FRAMES,
-        total_procs: p.cap as u64,
-        free_procs: (p.cap - used) as u64,
+        total_procs: cap as u64,
+        free_procs: (cap - used) as u64,
         heap_bytes: heap::stats().0 as u64,
         reserved: 0,
     };
