@@ -66,7 +66,61 @@ pub enum Error {
         offset: u64,
         /// `e_phnum`.
         count: u16,
+        /// The file's length.
+        len: usize,
     },
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Error::Empty => write!(f, "the file is empty"),
+            Error::TooShort(n) => {
+                write!(
+                    f,
+                    "only {n} bytes: too short for an ELF header ({EHDR_LEN} bytes)"
+                )
+            }
+            Error::NotElf => write!(f, "not an ELF file (bad magic number)"),
+            Error::Elf32 => write!(f, "a 32-bit ELF"),
+            Error::BadClass(c) => write!(f, "bad ELF class {c}"),
+            Error::BigEndian => write!(f, "a big-endian ELF; x86_64 is little-endian"),
+            Error::BadEncoding(d) => write!(
+                f,
+                "bad ELF data encoding {d} ({DATA_LSB} is little-endian, which x86_64 is)"
+            ),
+            Error::WrongMachine(m) => match machine_name(m) {
+                Some(name) => write!(f, "an ELF for {name}, not x86_64"),
+                None => write!(f, "an ELF for machine {m}, not x86_64"),
+            },
+            Error::BadPhentsize(n) => write!(
+                f,
+                "bad program header size {n} (an ELF64 program header is {PHDR_LEN} bytes)"
+            ),
+            Error::NoProgramHeaders => write!(f, "no program headers"),
+            Error::PhoffInHeader(o) => write!(
+                f,
+                "bad program header table offset {o} (inside the {EHDR_LEN}-byte ELF header)"
+            ),
+            Error::TruncatedProgramHeaders { offset, count, len } => write!(
+                f,
+                "the program header table (offset {offset}, {count} entries) runs past the end of the file ({len} bytes)"
+            ),
+        }
+    }
+}
+
+/// The name of a common `e_machine` other than x86_64.
+fn machine_name(machine: u16) -> Option<&'static str> {
+    Some(match machine {
+        3 => "i386",
+        8 => "MIPS",
+        20 | 21 => "PowerPC",
+        40 => "ARM",
+        183 => "AArch64",
+        243 => "RISC-V",
+        _ => return None,
+    })
 }
 
 /// The parts of the file header a loader uses.
@@ -167,6 +221,7 @@ pub fn parse(file: &[u8]) -> Result<Header, Error> {
         return Err(Error::TruncatedProgramHeaders {
             offset: header.phoff,
             count: header.phnum,
+            len: file.len(),
         });
     }
     Ok(header)

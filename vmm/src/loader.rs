@@ -28,32 +28,9 @@ use abi::elf;
 /// Why a kernel image cannot be booted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KernelError {
-    #[error("the file is empty")]
-    Empty,
-    #[error("only {0} bytes: too short for an ELF header (64 bytes)")]
-    TooShort(usize),
-    #[error("not an ELF file (bad magic number)")]
-    NotElf,
-    #[error("a 32-bit ELF; the kernel must be a 64-bit x86_64 ELF")]
-    Elf32,
-    #[error("bad ELF class {0}; the kernel must be a 64-bit x86_64 ELF")]
-    BadClass(u8),
-    #[error("a big-endian ELF; x86_64 is little-endian")]
-    BigEndian,
-    #[error("bad ELF data encoding {0} (1 is little-endian, which x86_64 is)")]
-    BadEncoding(u8),
-    #[error("an ELF for {0}, not x86_64")]
-    WrongMachine(String),
-    #[error("bad program header size {0} (an ELF64 program header is 56 bytes)")]
-    BadPhentsize(u16),
-    #[error("no program headers")]
-    NoProgramHeaders,
-    #[error("bad program header table offset {0} (inside the 64-byte ELF header)")]
-    PhoffInHeader(u64),
-    #[error(
-        "the program header table (offset {offset}, {count} entries) runs past the end of the file ({len} bytes)"
-    )]
-    TruncatedProgramHeaders { offset: u64, count: u16, len: usize },
+    /// Not an x86_64 ELF64 file with sound headers.
+    #[error("{0}{hint}", hint = kernel_hint(.0))]
+    Elf(elf::Error),
     #[error(
         "segment {index}: its data (offset {offset:#x}, {size} bytes) runs past the end of the file"
     )]
@@ -153,15 +130,12 @@ pub struct KernelInfo {
     pub end: u64,
 }
 
-fn machine_name(machine: u16) -> String {
-    match machine {
-        3 => "i386".into(),
-        40 => "ARM".into(),
-        183 => "AArch64".into(),
-        243 => "RISC-V".into(),
-        8 => "MIPS".into(),
-        20 | 21 => "PowerPC".into(),
-        _ => format!("machine {machine}"),
+/// What a kernel must be, after the ELF errors whose text alone does not
+/// say it.
+fn kernel_hint(e: &elf::Error) -> &'static str {
+    match e {
+        elf::Error::Elf32 | elf::Error::BadClass(_) => "; the kernel must be a 64-bit x86_64 ELF",
+        _ => "",
     }
 }
 
@@ -169,24 +143,7 @@ fn machine_name(machine: u16) -> String {
 /// touching guest memory. Every error is a reason the file cannot boot.
 pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelError> {
     use KernelError::*;
-    let header = elf::parse(image).map_err(|e| match e {
-        elf::Error::Empty => Empty,
-        elf::Error::TooShort(n) => TooShort(n),
-        elf::Error::NotElf => NotElf,
-        elf::Error::Elf32 => Elf32,
-        elf::Error::BadClass(c) => BadClass(c),
-        elf::Error::BigEndian => BigEndian,
-        elf::Error::BadEncoding(d) => BadEncoding(d),
-        elf::Error::WrongMachine(m) => WrongMachine(machine_name(m)),
-        elf::Error::BadPhentsize(n) => BadPhentsize(n),
-        elf::Error::NoProgramHeaders => NoProgramHeaders,
-        elf::Error::PhoffInHeader(o) => PhoffInHeader(o),
-        elf::Error::TruncatedProgramHeaders { offset, count } => TruncatedProgramHeaders {
-            offset,
-            count,
-            len: image.len(),
-        },
-    })?;
+    let header = elf::parse(image).map_err(Elf)?;
     let phdrs: Vec<elf::ProgramHeader> = elf::program_headers(image, &header).collect();
 
     // First the file's own consistency, and the PVH note: a file that is
@@ -513,28 +470,36 @@ pub(crate) mod tests {
     #[test]
     fn rejects_bad_headers() {
         use KernelError::*;
-        assert_eq!(check_kernel(b"", RAM), Err(Empty));
-        assert_eq!(check_kernel(b"\x7fELF", RAM), Err(TooShort(4)));
+        assert_eq!(check_kernel(b"", RAM), Err(Elf(elf::Error::Empty)));
+        assert_eq!(
+            check_kernel(b"\x7fELF", RAM),
+            Err(Elf(elf::Error::TooShort(4)))
+        );
         let mut img = good();
         img[0] = b'M';
-        assert_eq!(check_kernel(&img, RAM), Err(NotElf));
+        assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::NotElf)));
         let mut img = good();
         img[4] = elf::CLASS32;
-        assert_eq!(check_kernel(&img, RAM), Err(Elf32));
+        assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::Elf32)));
         let mut img = good();
         img[5] = 2;
-        assert_eq!(check_kernel(&img, RAM), Err(BigEndian));
+        assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::BigEndian)));
         let mut img = good();
         img[18..20].copy_from_slice(&183u16.to_le_bytes());
-        assert_eq!(check_kernel(&img, RAM), Err(WrongMachine("AArch64".into())));
+        let e = check_kernel(&img, RAM).unwrap_err();
+        assert_eq!(e, Elf(elf::Error::WrongMachine(183)));
+        assert_eq!(e.to_string(), "an ELF for AArch64, not x86_64");
         let mut img = good();
         img[54] = 32;
-        assert_eq!(check_kernel(&img, RAM), Err(BadPhentsize(32)));
+        assert_eq!(
+            check_kernel(&img, RAM),
+            Err(Elf(elf::Error::BadPhentsize(32)))
+        );
         let mut img = good();
         img[56..58].copy_from_slice(&1000u16.to_le_bytes());
         assert!(matches!(
             check_kernel(&img, RAM),
-            Err(TruncatedProgramHeaders { count: 1000, .. })
+            Err(Elf(elf::Error::TruncatedProgramHeaders { count: 1000, .. }))
         ));
         // Truncating the file cuts into the last segment's data.
         let img = good();
