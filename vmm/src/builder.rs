@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use kvm_ioctls::VcpuFd;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
-use crate::arch::x86_64::layout;
+use crate::arch::x86_64::{layout, pvh};
 use crate::cli::{self, Output, RunArgs};
 use crate::devices::PortBus;
 use crate::devices::output::Sink;
@@ -153,7 +153,7 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     loader::load_kernel(&mem, &kernel).map_err(|e| BuildError::Kernel(kernel_name, e))?;
     mem.write_slice(&initrd, GuestAddress(initrd_addr))
         .map_err(BuildError::BootInfo)?;
-    loader::write_boot_info(
+    pvh::write_boot_info(
         &mem,
         ram,
         &cmdline,

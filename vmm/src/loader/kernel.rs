@@ -1,5 +1,5 @@
-//! Puts the guest in memory: checks and loads the kernel ELF, places the
-//! initrd, and writes the PVH boot structures.
+//! The kernel: an x86_64 ELF64 with a PVH entry note, checked, then loaded
+//! by `linux-loader`.
 //!
 //! `linux-loader` copies the segments, but trusts the file: it reads a
 //! 32-bit ELF's headers as 64-bit ones, loads any machine's code, writes
@@ -8,22 +8,18 @@
 //! entry point is code. [`check_kernel`] first checks what it does not
 //! (class, encoding, machine, header bounds, segment data inside the file,
 //! segments inside RAM and clear of our boot structures and of each other,
-//! the entry inside an executable segment), and [`place_initrd`] reads the
-//! whole cpio archive, so a bad file is one clear error before any KVM or
-//! memory setup. Whatever `check_kernel` accepts, [`load_kernel`] loads
-//! whole: nothing is half-loaded.
+//! the entry inside an executable segment). Whatever `check_kernel` accepts,
+//! [`load_kernel`] loads whole.
 
 use std::io::Cursor;
 
 use linux_loader::loader::KernelLoader;
 use linux_loader::loader::elf::Elf;
-use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
-
-use abi::pvh::{MemmapEntry, ModlistEntry, StartInfo};
-
-use crate::arch::x86_64::{layout, regs};
+use vm_memory::{GuestAddress, GuestMemoryMmap};
 
 use abi::elf;
+
+use crate::arch::x86_64::layout;
 
 /// Why a kernel image cannot be booted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -100,25 +96,6 @@ pub enum KernelError {
     EntryOutside(u64),
     #[error("linux-loader could not load it: {0}")]
     Loader(String),
-}
-
-/// Why an initrd cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum InitrdError {
-    #[error("the file is empty (an initrd is a cpio newc archive)")]
-    Empty,
-    #[error(
-        "compressed with {0}; vmm needs an uncompressed cpio newc archive (decompress it first)"
-    )]
-    Compressed(&'static str),
-    #[error("not a cpio newc archive: {0}")]
-    NotCpio(abi::cpio::Error),
-    #[error("a damaged cpio newc archive: {0}")]
-    Damaged(abi::cpio::Error),
-    #[error(
-        "{size} bytes do not fit in guest RAM above the kernel (free: {free} bytes); raise --memory"
-    )]
-    TooLarge { size: u64, free: u64 },
 }
 
 /// What [`check_kernel`] learned about a kernel.
@@ -253,7 +230,7 @@ pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelErro
 /// not written: guest RAM is a fresh anonymous mapping, zero-filled by the
 /// host, and nothing the VMM writes before the vCPU starts lands inside a
 /// segment (`check_kernel` keeps them above the boot structures and
-/// [`place_initrd`] puts the initrd above the kernel's end). RAM that had
+/// [`place_initrd`](crate::loader::place_initrd) puts the initrd above the kernel's end). RAM that had
 /// been used before would need those bytes zeroed here.
 pub fn load_kernel(mem: &GuestMemoryMmap, image: &[u8]) -> Result<(), KernelError> {
     Elf::load(mem, Some(GuestAddress(0)), &mut Cursor::new(image), None)
@@ -261,135 +238,13 @@ pub fn load_kernel(mem: &GuestMemoryMmap, image: &[u8]) -> Result<(), KernelErro
     Ok(())
 }
 
-/// Magic numbers of the compressors Linux accepts for an initramfs, which
-/// vmm does not decompress.
-const COMPRESSED: &[(&[u8], &str)] = &[
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\0", "xz"),
-    (b"\x5d\0\0", "lzma"),
-    (b"\x89LZO", "lzop"),
-    (b"\x02\x21\x4c\x18", "lz4"),
-    (b"\x04\x22\x4d\x18", "lz4"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-];
-
-/// Checks a whole initrd (every member up to the trailer, so the guest
-/// never meets a damaged archive) and picks its address: page-aligned, as
-/// high in RAM as it fits, above the kernel.
-pub fn place_initrd(initrd: &[u8], kernel_end: u64, ram_end: u64) -> Result<u64, InitrdError> {
-    if initrd.is_empty() {
-        return Err(InitrdError::Empty);
-    }
-    if let Some(&(_, name)) = COMPRESSED.iter().find(|(m, _)| initrd.starts_with(m)) {
-        return Err(InitrdError::Compressed(name));
-    }
-    abi::cpio::Archive::new(initrd)
-        .validate()
-        .map_err(|e| match e {
-            abi::cpio::Error::BadMagic(0) => InitrdError::NotCpio(e),
-            e => InitrdError::Damaged(e),
-        })?;
-    let size = initrd.len() as u64;
-    let free = ram_end.saturating_sub(kernel_end.next_multiple_of(abi::PAGE_SIZE));
-    let addr = ram_end
-        .checked_sub(size)
-        .map(|a| a & !(abi::PAGE_SIZE - 1))
-        .filter(|&a| a >= kernel_end)
-        .ok_or(InitrdError::TooLarge { size, free })?;
-    Ok(addr)
-}
-
-/// The E820 map of a guest with `ram_end` bytes of RAM.
-pub fn memory_map(ram_end: u64) -> Vec<MemmapEntry> {
-    vec![
-        MemmapEntry {
-            addr: 0,
-            size: layout::LOW_RAM_END,
-            kind: abi::pvh::E820_RAM,
-            reserved: 0,
-        },
-        MemmapEntry {
-            addr: layout::HIMEM_START,
-            size: ram_end - layout::HIMEM_START,
-            kind: abi::pvh::E820_RAM,
-            reserved: 0,
-        },
-    ]
-}
-
-/// Plain-old-data structures we copy into guest memory byte for byte.
-///
-/// # Safety
-/// Implementors are `#[repr(C)]`, `Copy`, and have no padding, so every byte
-/// of a value is initialized.
-unsafe trait Plain: Copy {
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the trait's contract: a padding-free repr(C) value is
-        // size_of::<Self>() initialized bytes, valid for the borrow.
-        unsafe {
-            std::slice::from_raw_parts((self as *const Self).cast(), std::mem::size_of::<Self>())
-        }
-    }
-}
-// SAFETY: repr(C), u32/u64 fields in an order that leaves no padding (sizes
-// asserted in the abi crate).
-unsafe impl Plain for StartInfo {}
-// SAFETY: as above.
-unsafe impl Plain for ModlistEntry {}
-// SAFETY: as above.
-unsafe impl Plain for MemmapEntry {}
-
-/// Writes the boot GDT, the start info, the module list, the memory map and
-/// the command line into guest memory.
-pub fn write_boot_info(
-    mem: &GuestMemoryMmap,
-    ram_end: u64,
-    cmdline: &str,
-    initrd: Option<(u64, u64)>,
-) -> Result<(), vm_memory::GuestMemoryError> {
-    let gdt: Vec<u8> = regs::boot_gdt()
-        .iter()
-        .flat_map(|d| d.to_le_bytes())
-        .collect();
-    mem.write_slice(&gdt, GuestAddress(layout::BOOT_GDT))?;
-
-    let map = memory_map(ram_end);
-    for (i, e) in map.iter().enumerate() {
-        mem.write_slice(
-            e.bytes(),
-            GuestAddress(layout::MEMMAP + (i * std::mem::size_of::<MemmapEntry>()) as u64),
-        )?;
-    }
-    let mut line = cmdline.as_bytes().to_vec();
-    line.push(0);
-    mem.write_slice(&line, GuestAddress(layout::CMDLINE))?;
-
-    let mut info = StartInfo {
-        magic: abi::pvh::START_MAGIC,
-        version: abi::pvh::START_VERSION_MEMMAP,
-        cmdline_paddr: layout::CMDLINE,
-        memmap_paddr: layout::MEMMAP,
-        memmap_entries: map.len() as u32,
-        ..Default::default()
-    };
-    if let Some((addr, size)) = initrd {
-        let module = ModlistEntry {
-            paddr: addr,
-            size,
-            ..Default::default()
-        };
-        mem.write_slice(module.bytes(), GuestAddress(layout::MODLIST))?;
-        info.nr_modules = 1;
-        info.modlist_paddr = layout::MODLIST;
-    }
-    mem.write_slice(info.bytes(), GuestAddress(layout::START_INFO))?;
-    Ok(())
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
+    use vm_memory::Bytes;
+
     use super::*;
+    use crate::arch::x86_64::pvh::write_boot_info;
+    use crate::loader::place_initrd;
 
     /// Builds a minimal ELF64 image: the given program headers (type, flags,
     /// paddr, filesz, memsz), each segment's data at its own offset, and a
@@ -581,26 +436,6 @@ pub(crate) mod tests {
         let mut b = [0u8; 4];
         mem.read_slice(&mut b, GuestAddress(0x10_0000)).unwrap();
         assert_eq!(b, [0x90; 4]);
-    }
-
-    #[test]
-    fn places_the_initrd_at_the_top() {
-        let mut cpio = Vec::new();
-        let mut out = |b: &[u8]| cpio.extend_from_slice(b);
-        abi::cpio::write_member(&mut out, 1, "a", abi::cpio::MODE_FILE, b"xyz");
-        abi::cpio::write_trailer(&mut out);
-        let addr = place_initrd(&cpio, 0x20_0000, RAM).unwrap();
-        assert_eq!(addr % abi::PAGE_SIZE, 0);
-        assert!(addr + cpio.len() as u64 <= RAM);
-        assert!(addr >= RAM - 2 * abi::PAGE_SIZE);
-        assert!(matches!(
-            place_initrd(&cpio, RAM - 16, RAM),
-            Err(InitrdError::TooLarge { .. })
-        ));
-        assert!(matches!(
-            place_initrd(b"garbage", 0x20_0000, RAM),
-            Err(InitrdError::NotCpio(_))
-        ));
     }
 
     /// The embedded kernel corrupted thousands of ways: the checks never
@@ -889,92 +724,6 @@ pub(crate) mod tests {
                     assert!(!matches!(e, KernelError::Loader(_)), "{name}: {msg}");
                     assert!(msg.contains(phrase), "{name}: want {phrase:?} in {msg:?}");
                     assert!(!msg.contains('\n'), "{name}: {msg:?}");
-                }
-            }
-        }
-    }
-
-    /// Every malformed initrd of issue 5: the whole archive is read before
-    /// the guest starts, and each fault is one error that names it.
-    #[test]
-    fn malformed_initrds_table() {
-        let mut good = Vec::new();
-        let mut out = |b: &[u8]| good.extend_from_slice(b);
-        abi::cpio::write_member(&mut out, 1, "bin", abi::cpio::MODE_DIR | 0o755, b"");
-        abi::cpio::write_member(&mut out, 2, "bin/init", abi::cpio::MODE_FILE, &[7; 300]);
-        abi::cpio::write_trailer(&mut out);
-        assert!(place_initrd(&good, 0x20_0000, RAM).is_ok());
-        let second = abi::cpio::HEADER_LEN + 4 + 2; // "bin\0", padded
-        // The trailer member: a header and "TRAILER!!!\0", padded.
-        let trailer = good.len() - (abi::cpio::HEADER_LEN + 11).next_multiple_of(4);
-        type Corrupt = fn(&mut Vec<u8>, usize, usize) -> ();
-        let cases: &[(&str, Corrupt, &str)] = &[
-            ("empty", |a, _, _| a.clear(), "the file is empty"),
-            (
-                "garbage",
-                |a, _, _| *a = b"just some text\n".to_vec(),
-                "not a cpio newc archive: bad cpio magic at offset 0",
-            ),
-            (
-                "gzip",
-                |a, _, _| a[..4].copy_from_slice(b"\x1f\x8b\x08\x00"),
-                "compressed with gzip",
-            ),
-            (
-                "cut in a header",
-                |a, second, _| a.truncate(second + 50),
-                "cpio header at offset 116 runs past the end",
-            ),
-            (
-                "cut in the data",
-                |a, second, _| a.truncate(second + abi::cpio::HEADER_LEN + 12 + 100),
-                "its data (300 bytes) runs past the end",
-            ),
-            (
-                "no trailer",
-                |a, _, trailer| a.truncate(trailer),
-                "has no TRAILER!!! member",
-            ),
-            (
-                "huge namesize",
-                |a, second, _| {
-                    let at = second + 6 + 8 * 11;
-                    a[at..at + 8].copy_from_slice(b"FFFFFFFF");
-                },
-                "its name (4294967295 bytes) runs past the end",
-            ),
-            (
-                "huge filesize",
-                |a, second, _| {
-                    let at = second + 6 + 8 * 6;
-                    a[at..at + 8].copy_from_slice(b"7FFFFFFF");
-                },
-                "its data (2147483647 bytes) runs past the end",
-            ),
-            (
-                "bad hex",
-                |a, second, _| a[second + 6 + 8 + 3] = b'x',
-                "bad cpio header field at offset 116",
-            ),
-            (
-                "name without NUL",
-                |a, second, _| a[second + abi::cpio::HEADER_LEN + 8] = b'!',
-                "bad cpio member name at offset 116",
-            ),
-            (
-                "bad magic later",
-                |a, second, _| a[second + 5] = b'2',
-                "a damaged cpio newc archive: bad cpio magic at offset 116",
-            ),
-        ];
-        for (name, corrupt, phrase) in cases {
-            let mut a = good.clone();
-            corrupt(&mut a, second, trailer);
-            match place_initrd(&a, 0x20_0000, RAM) {
-                Ok(addr) => panic!("{name}: accepted at {addr:#x}"),
-                Err(e) => {
-                    let msg = e.to_string();
-                    assert!(msg.contains(phrase), "{name}: want {phrase:?} in {msg:?}");
                 }
             }
         }
