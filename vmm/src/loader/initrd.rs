@@ -5,20 +5,30 @@
 /// Why an initrd cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InitrdError {
+    /// The file is empty.
     #[error("the file is empty (an initrd is a cpio newc archive)")]
     Empty,
+    /// Compressed; with what.
     #[error(
         "compressed with {0}; vmm needs an uncompressed cpio newc archive (decompress it first)"
     )]
     Compressed(&'static str),
+    /// Not a cpio newc archive at all.
     #[error("not a cpio newc archive: {0}")]
     NotCpio(abi::cpio::Error),
+    /// A cpio newc archive with a fault.
     #[error("a damaged cpio newc archive: {0}")]
     Damaged(abi::cpio::Error),
+    /// Larger than the guest RAM above the kernel.
     #[error(
         "{size} bytes do not fit in guest RAM above the kernel (free: {free} bytes); raise --memory"
     )]
-    TooLarge { size: u64, free: u64 },
+    TooLarge {
+        /// The initrd's size.
+        size: u64,
+        /// The bytes free above the kernel.
+        free: u64,
+    },
 }
 
 /// Magic numbers of the compressors Linux accepts for an initramfs, which

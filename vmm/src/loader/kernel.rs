@@ -27,73 +27,128 @@ pub enum KernelError {
     /// Not an x86_64 ELF64 file with sound headers.
     #[error("{0}{hint}", hint = kernel_hint(.0))]
     Elf(elf::Error),
+    /// A segment's data lies (partly) outside the file.
     #[error(
         "segment {index}: its data (offset {offset:#x}, {size} bytes) runs past the end of the file"
     )]
     SegmentPastEnd {
+        /// The segment's program header index.
         index: usize,
+        /// `p_offset`.
         offset: u64,
+        /// `p_filesz`.
         size: u64,
     },
+    /// A segment has more bytes in the file than in memory.
     #[error("segment {index}: file size {filesz:#x} is larger than its memory size {memsz:#x}")]
     FileszOverMemsz {
+        /// The segment's program header index.
         index: usize,
+        /// `p_filesz`.
         filesz: u64,
+        /// `p_memsz`.
         memsz: u64,
     },
+    /// A segment's end address does not fit in 64 bits.
     #[error("segment {index}: address {addr:#x} + size {size:#x} overflows")]
-    AddressOverflow { index: usize, addr: u64, size: u64 },
+    AddressOverflow {
+        /// The segment's program header index.
+        index: usize,
+        /// `p_paddr`.
+        addr: u64,
+        /// `p_memsz`.
+        size: u64,
+    },
+    /// A segment starts below [`layout::BOOT_STRUCTS_END`].
     #[error(
         "segment {index} ({start:#x}-{end:#x}) overlaps the VMM's boot structures ({:#x}-{:#x}); load the kernel at or above {:#x}",
         0,
         layout::BOOT_STRUCTS_END,
         layout::HIMEM_START
     )]
-    OverBootStructures { index: usize, start: u64, end: u64 },
+    OverBootStructures {
+        /// The segment's program header index.
+        index: usize,
+        /// Its first address.
+        start: u64,
+        /// Its end (exclusive).
+        end: u64,
+    },
+    /// A segment starts below [`layout::HIMEM_START`].
     #[error(
         "segment {index} ({start:#x}-{end:#x}) is below 1 MiB; load the kernel at or above {:#x}",
         layout::HIMEM_START
     )]
-    BelowHighMemory { index: usize, start: u64, end: u64 },
+    BelowHighMemory {
+        /// The segment's program header index.
+        index: usize,
+        /// Its first address.
+        start: u64,
+        /// Its end (exclusive).
+        end: u64,
+    },
+    /// A segment starts past the end of guest RAM.
     #[error(
         "segment {index} ({start:#x}-{end:#x}) lies outside guest RAM (which ends at {ram_end:#x}); raise --memory or relink the kernel"
     )]
     OutsideRam {
+        /// The segment's program header index.
         index: usize,
+        /// Its first address.
         start: u64,
+        /// Its end (exclusive).
         end: u64,
+        /// The end of guest RAM.
         ram_end: u64,
     },
+    /// Two segments share addresses.
     #[error(
         "segments {first} ({first_start:#x}-{first_end:#x}) and {second} ({second_start:#x}-{second_end:#x}) overlap"
     )]
     Overlap {
+        /// The earlier segment's program header index.
         first: usize,
+        /// Its first address.
         first_start: u64,
+        /// Its end (exclusive).
         first_end: u64,
+        /// The later segment's program header index.
         second: usize,
+        /// Its first address.
         second_start: u64,
+        /// Its end (exclusive).
         second_end: u64,
     },
+    /// A segment starts in guest RAM but ends past it.
     #[error(
         "segment {index} ({start:#x}-{end:#x}: {filesz:#x} bytes in the file, {memsz:#x} in memory) runs past the end of guest RAM at {ram_end:#x}; raise --memory or shrink the kernel's BSS"
     )]
     PastRamEnd {
+        /// The segment's program header index.
         index: usize,
+        /// Its first address.
         start: u64,
+        /// Its end (exclusive).
         end: u64,
+        /// `p_filesz`.
         filesz: u64,
+        /// `p_memsz`.
         memsz: u64,
+        /// The end of guest RAM.
         ram_end: u64,
     },
+    /// No `PT_LOAD` segment with memory.
     #[error("no loadable segment")]
     NoLoadableSegment,
+    /// No `XEN_ELFNOTE_PHYS32_ENTRY` note.
     #[error(
         "no PVH entry point (an ELF note \"Xen\" of type 18, XEN_ELFNOTE_PHYS32_ENTRY); vmm boots PVH kernels only"
     )]
     NoPvhNote,
+    /// The PVH entry point is not in an executable segment.
     #[error("the PVH entry point {0:#x} is not inside an executable segment")]
     EntryOutside(u64),
+    /// linux-loader failed on a kernel [`check_kernel`] accepted (a bug).
     #[error("linux-loader could not load it: {0}")]
     Loader(String),
 }
