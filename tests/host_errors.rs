@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
+use vmm::exitcode::{HOST_ERROR, USER_QUIT};
 
 /// Runs `vmm ARGS` and checks it failed as a host error with exactly one
 /// line on stderr mentioning `phrase`.

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
+use vmm::exitcode::GUEST_CRASH;
 
 /// Runs `vmm ctl --api-sock SOCK ARGS`.
 fn ctl(sock: &Path, args: &[&str]) -> Run {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
+use vmm::exitcode::{GUEST_CRASH, HOST_ERROR, TIMEOUT, USER_QUIT};
 
 /// Runs `vmm ctl --api-sock SOCK ARGS`.
 fn ctl(sock: &Path, args: &[&str]) -> Run {

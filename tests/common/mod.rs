@@ -8,12 +8,6 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Exit statuses of `vmm` (see `vmm --help`).
-pub const TIMEOUT: i32 = 124;
-pub const HOST_ERROR: i32 = 125;
-pub const GUEST_CRASH: i32 = 126;
-pub const USER_QUIT: i32 = 130;
-
 /// The `vmm` binary under test.
 pub fn vmm_bin() -> &'static str {
     env!("CARGO_BIN_EXE_vmm")
