@@ -127,6 +127,13 @@ pub fn set_paddr(elf: &mut [u8], header: usize, paddr: u64) {
     elf[header + 24..header + 32].copy_from_slice(&paddr.to_le_bytes());
 }
 
+/// Runs `vmm ctl --api-sock SOCK ARGS`.
+pub fn ctl(sock: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["ctl", "--api-sock", sock.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_vmm(&all, b"", Duration::from_secs(20))
+}
+
 /// Finds the lines of `text` that start with `prefix`.
 pub fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
     text.lines()
@@ -361,6 +368,17 @@ pub fn parse_ps(text: &str) -> Vec<PsRow> {
             })
         })
         .collect()
+}
+
+/// The row of `pid` in the `ps` tables in `text`, if there is one.
+pub fn find_row(text: &str, pid: u32) -> Option<PsRow> {
+    parse_ps(text).into_iter().find(|r| r.pid == pid)
+}
+
+/// The row of `pid` in the `ps` tables in `text`; fails the test if there
+/// is none.
+pub fn row(text: &str, pid: u32) -> PsRow {
+    find_row(text, pid).unwrap_or_else(|| panic!("no pid {pid} in:\n{text}"))
 }
 
 /// Whether `text` holds a `ps` row for each of `pids`.
