@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: run `vmm` with input and a hard
-//! time limit, get at the embedded guest, and edit ELF files.
+//! time limit, get at the embedded guest, drive `vmm ctl`, read `ps` tables.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -108,23 +108,6 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The program headers of an ELF64 file: (offset of the header, p_type).
-pub fn program_headers(elf: &[u8]) -> Vec<(usize, u32)> {
-    let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
-    let phnum = u16::from_le_bytes(elf[56..58].try_into().unwrap()) as usize;
-    (0..phnum)
-        .map(|i| {
-            let at = phoff + i * 56;
-            (at, u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()))
-        })
-        .collect()
-}
-
-/// Sets a program header's physical address.
-pub fn set_paddr(elf: &mut [u8], header: usize, paddr: u64) {
-    elf[header + 24..header + 32].copy_from_slice(&paddr.to_le_bytes());
 }
 
 /// Runs `vmm ctl --api-sock SOCK ARGS`.

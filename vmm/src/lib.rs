@@ -14,6 +14,7 @@ pub mod cli;
 pub mod console;
 pub mod devices;
 pub mod doctor;
+pub mod elf_edit;
 pub mod exitcode;
 pub mod guest;
 pub mod introspect;

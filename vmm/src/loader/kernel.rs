@@ -294,70 +294,22 @@ pub fn load_kernel(mem: &GuestMemoryMmap, image: &[u8]) -> Result<(), KernelErro
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use vm_memory::Bytes;
 
     use super::*;
     use crate::arch::x86_64::pvh::write_boot_info;
+    use crate::elf_edit::{
+        build, data_segment, edit_program_header, headers_of, program_headers, put_u16, put_u64,
+    };
     use crate::loader::place_initrd;
 
-    /// Builds a minimal ELF64 image: the given program headers (type, flags,
-    /// paddr, filesz, memsz), each segment's data at its own offset, and a
-    /// PVH note pointing at `entry` when given.
-    pub fn make_elf(segments: &[(u32, u32, u64, u64, u64)], entry: Option<u32>) -> Vec<u8> {
-        let mut phdrs: Vec<(u32, u32, u64, u64, u64, u64)> = Vec::new();
-        let nphdrs = segments.len() + usize::from(entry.is_some());
-        let mut offset = (elf::EHDR_LEN + nphdrs * elf::PHDR_LEN) as u64;
-        for &(kind, flags, paddr, filesz, memsz) in segments {
-            phdrs.push((kind, flags, offset, paddr, filesz, memsz));
-            offset += filesz;
-        }
-        let mut note = Vec::new();
-        if let Some(e) = entry {
-            note.extend_from_slice(&4u32.to_le_bytes());
-            note.extend_from_slice(&4u32.to_le_bytes());
-            note.extend_from_slice(&abi::pvh::XEN_ELFNOTE_PHYS32_ENTRY.to_le_bytes());
-            note.extend_from_slice(b"Xen\0");
-            note.extend_from_slice(&e.to_le_bytes());
-            phdrs.push((elf::PT_NOTE, 4, offset, 0, note.len() as u64, 0));
-        }
-        let mut img = vec![0u8; elf::EHDR_LEN];
-        img[..4].copy_from_slice(elf::MAGIC);
-        img[4] = elf::CLASS64;
-        img[5] = elf::DATA_LSB;
-        img[6] = 1;
-        img[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-        img[18..20].copy_from_slice(&elf::EM_X86_64.to_le_bytes());
-        img[24..32].copy_from_slice(&u64::from(entry.unwrap_or(0)).to_le_bytes());
-        img[32..40].copy_from_slice(&(elf::EHDR_LEN as u64).to_le_bytes());
-        img[52..54].copy_from_slice(&(elf::EHDR_LEN as u16).to_le_bytes());
-        img[54..56].copy_from_slice(&(elf::PHDR_LEN as u16).to_le_bytes());
-        img[56..58].copy_from_slice(&(phdrs.len() as u16).to_le_bytes());
-        for (kind, flags, off, paddr, filesz, memsz) in &phdrs {
-            let mut ph = [0u8; elf::PHDR_LEN];
-            ph[0..4].copy_from_slice(&kind.to_le_bytes());
-            ph[4..8].copy_from_slice(&flags.to_le_bytes());
-            ph[8..16].copy_from_slice(&off.to_le_bytes());
-            ph[16..24].copy_from_slice(&paddr.to_le_bytes());
-            ph[24..32].copy_from_slice(&paddr.to_le_bytes());
-            ph[32..40].copy_from_slice(&filesz.to_le_bytes());
-            ph[40..48].copy_from_slice(&memsz.to_le_bytes());
-            ph[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
-            img.extend_from_slice(&ph);
-        }
-        for &(_, _, _, filesz, _) in segments {
-            img.extend(std::iter::repeat_n(0x90u8, filesz as usize));
-        }
-        img.extend_from_slice(&note);
-        img
-    }
-
     const RAM: u64 = 128 << 20;
-    const RX: u32 = 5;
-    const RW: u32 = 6;
+    const RX: u32 = elf::PF_R | elf::PF_X;
+    const RW: u32 = elf::PF_R | elf::PF_W;
 
     fn good() -> Vec<u8> {
-        make_elf(
+        build(
             &[
                 (elf::PT_LOAD, RX, 0x10_0000, 0x100, 0x100),
                 (elf::PT_LOAD, RW, 0x10_1000, 0x10, 0x2000),
@@ -389,24 +341,24 @@ pub(crate) mod tests {
         img[0] = b'M';
         assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::NotElf)));
         let mut img = good();
-        img[4] = elf::CLASS32;
+        img[elf::EI_CLASS] = elf::CLASS32;
         assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::Elf32)));
         let mut img = good();
-        img[5] = 2;
+        img[elf::EI_DATA] = elf::DATA_MSB;
         assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::BigEndian)));
         let mut img = good();
-        img[18..20].copy_from_slice(&183u16.to_le_bytes());
+        put_u16(&mut img, elf::E_MACHINE, 183);
         let e = check_kernel(&img, RAM).unwrap_err();
         assert_eq!(e, Elf(elf::Error::WrongMachine(183)));
         assert_eq!(e.to_string(), "an ELF for AArch64, not x86_64");
         let mut img = good();
-        img[54] = 32;
+        put_u16(&mut img, elf::E_PHENTSIZE, 32);
         assert_eq!(
             check_kernel(&img, RAM),
             Err(Elf(elf::Error::BadPhentsize(32)))
         );
         let mut img = good();
-        img[56..58].copy_from_slice(&1000u16.to_le_bytes());
+        put_u16(&mut img, elf::E_PHNUM, 1000);
         assert!(matches!(
             check_kernel(&img, RAM),
             Err(Elf(elf::Error::TruncatedProgramHeaders { count: 1000, .. }))
@@ -423,7 +375,7 @@ pub(crate) mod tests {
     fn rejects_bad_segments() {
         use KernelError::*;
         let check = |segs: &[(u32, u32, u64, u64, u64)], entry| {
-            check_kernel(&make_elf(segs, Some(entry)), RAM)
+            check_kernel(&build(segs, Some(entry)), RAM)
         };
         assert!(matches!(
             check(&[(elf::PT_LOAD, RX, 0x7000, 0x10, 0x10)], 0x7000),
@@ -475,7 +427,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             check_kernel(
-                &make_elf(&[(elf::PT_LOAD, RX, 0x10_0000, 0x10, 0x10)], None),
+                &build(&[(elf::PT_LOAD, RX, 0x10_0000, 0x10, 0x10)], None),
                 RAM
             ),
             Err(NoPvhNote)
@@ -549,7 +501,7 @@ pub(crate) mod tests {
     /// memory were set up).
     #[test]
     fn a_later_note_segment_does_not_hide_the_pvh_note() {
-        let mut img = make_elf(
+        let mut img = build(
             &[
                 (elf::PT_LOAD, RX, 0x10_0000, 0x100, 0x100),
                 (elf::PT_NOTE, 4, 0, 0, 0),
@@ -557,13 +509,9 @@ pub(crate) mod tests {
             Some(0x10_0000),
         );
         // Swap the empty note segment (header 1) and the PVH note (2).
-        let (a, b) = (
-            elf::EHDR_LEN + elf::PHDR_LEN,
-            elf::EHDR_LEN + 2 * elf::PHDR_LEN,
-        );
-        let empty = img[a..b].to_vec();
-        img.copy_within(b..b + elf::PHDR_LEN, a);
-        img[b..b + elf::PHDR_LEN].copy_from_slice(&empty);
+        let phdrs = program_headers(&img);
+        edit_program_header(&mut img, 1, |p| *p = phdrs[2]);
+        edit_program_header(&mut img, 2, |p| *p = phdrs[1]);
         let info = check_kernel(&img, RAM).unwrap();
         assert_eq!(info.entry, 0x10_0000);
         let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), RAM as usize)]).unwrap();
@@ -595,52 +543,13 @@ pub(crate) mod tests {
         assert!(bss.iter().all(|&b| b == 0));
     }
 
-    /// Offsets of the program headers of `kind` in an ELF file.
-    fn headers_of(img: &[u8], kind: u32) -> Vec<usize> {
-        let h = elf::parse(img).unwrap();
-        elf::program_headers(img, &h)
-            .enumerate()
-            .filter(|(_, p)| p.kind == kind)
-            .map(|(i, _)| h.phoff as usize + i * elf::PHDR_LEN)
-            .collect()
-    }
-
-    fn put16(img: &mut [u8], at: usize, v: u16) {
-        img[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    }
-
-    fn put64(img: &mut [u8], at: usize, v: u64) {
-        img[at..at + 8].copy_from_slice(&v.to_le_bytes());
-    }
-
-    fn get64(img: &[u8], at: usize) -> u64 {
-        u64::from_le_bytes(img[at..at + 8].try_into().unwrap())
-    }
-
-    // Fields of a program header.
-    const P_FLAGS: usize = 4;
-    const P_OFFSET: usize = 8;
-    const P_PADDR: usize = 24;
-    const P_FILESZ: usize = 32;
-    const P_MEMSZ: usize = 40;
-
-    /// The PT_LOAD header with the largest BSS (the kernel's data).
-    fn data_segment(k: &[u8]) -> usize {
-        headers_of(k, elf::PT_LOAD)
-            .into_iter()
-            .max_by_key(|&at| get64(k, at + P_MEMSZ) - get64(k, at + P_FILESZ))
-            .unwrap()
-    }
-
     /// The PT_LOAD header of the segment holding the PVH entry.
     fn entry_segment(k: &[u8]) -> usize {
         let entry = check_kernel(k, RAM).unwrap().entry;
+        let phdrs = program_headers(k);
         headers_of(k, elf::PT_LOAD)
             .into_iter()
-            .find(|&at| {
-                let start = get64(k, at + P_PADDR);
-                start <= entry && entry < start + get64(k, at + P_MEMSZ)
-            })
+            .find(|&i| phdrs[i].paddr <= entry && entry < phdrs[i].paddr + phdrs[i].memsz)
             .unwrap()
     }
 
@@ -655,49 +564,77 @@ pub(crate) mod tests {
             ("empty", |k| k.clear(), "the file is empty"),
             ("short", |k| k.truncate(40), "only 40 bytes: too short"),
             ("magic", |k| k[1] = b'X', "not an ELF file"),
-            ("32-bit", |k| k[4] = elf::CLASS32, "a 32-bit ELF"),
-            ("class", |k| k[4] = 7, "bad ELF class 7"),
-            ("big-endian", |k| k[5] = elf::DATA_MSB, "big-endian"),
-            ("encoding", |k| k[5] = 9, "bad ELF data encoding 9"),
-            ("machine", |k| put16(k, 18, 183), "an ELF for AArch64"),
-            ("phentsize", |k| put16(k, 54, 64), "program header size 64"),
+            (
+                "32-bit",
+                |k| k[elf::EI_CLASS] = elf::CLASS32,
+                "a 32-bit ELF",
+            ),
+            ("class", |k| k[elf::EI_CLASS] = 7, "bad ELF class 7"),
+            (
+                "big-endian",
+                |k| k[elf::EI_DATA] = elf::DATA_MSB,
+                "big-endian",
+            ),
+            (
+                "encoding",
+                |k| k[elf::EI_DATA] = 9,
+                "bad ELF data encoding 9",
+            ),
+            (
+                "machine",
+                |k| put_u16(k, elf::E_MACHINE, 183),
+                "an ELF for AArch64",
+            ),
+            (
+                "phentsize",
+                |k| put_u16(k, elf::E_PHENTSIZE, 64),
+                "program header size 64",
+            ),
             (
                 "phoff",
-                |k| put64(k, 32, 16),
+                |k| put_u64(k, elf::E_PHOFF, 16),
                 "offset 16 (inside the 64-byte",
             ),
             (
                 "phoff past end",
                 |k| {
                     let len = k.len() as u64;
-                    put64(k, 32, len - 8);
+                    put_u64(k, elf::E_PHOFF, len - 8);
                 },
                 "program header table",
             ),
-            ("phnum", |k| put16(k, 56, 0xFFFF), "65535 entries"),
-            ("no phdrs", |k| put16(k, 56, 0), "no program headers"),
+            (
+                "phnum",
+                |k| put_u16(k, elf::E_PHNUM, 0xFFFF),
+                "65535 entries",
+            ),
+            (
+                "no phdrs",
+                |k| put_u16(k, elf::E_PHNUM, 0),
+                "no program headers",
+            ),
             (
                 "data past end",
                 |k| {
-                    let (at, len) = (headers_of(k, elf::PT_LOAD)[0], k.len() as u64);
-                    put64(k, at + P_OFFSET, len - 16);
+                    let len = k.len() as u64;
+                    let i = headers_of(k, elf::PT_LOAD)[0];
+                    edit_program_header(k, i, |p| p.offset = len - 16);
                 },
                 "runs past the end of the file",
             ),
             (
                 "filesz > memsz",
                 |k| {
-                    let at = data_segment(k);
-                    let filesz = get64(k, at + P_FILESZ);
-                    put64(k, at + P_MEMSZ, filesz - 1);
+                    let i = data_segment(k);
+                    edit_program_header(k, i, |p| p.memsz = p.filesz - 1)
                 },
                 "larger than its memory size",
             ),
             (
                 "address overflow",
                 |k| {
-                    let at = data_segment(k);
-                    put64(k, at + P_PADDR, u64::MAX - 0x1000);
+                    let i = data_segment(k);
+                    edit_program_header(k, i, |p| p.paddr = u64::MAX - 0x1000)
                 },
                 "overflows",
             ),
@@ -705,56 +642,56 @@ pub(crate) mod tests {
                 "overlap",
                 |k| {
                     let loads = headers_of(k, elf::PT_LOAD);
-                    let paddr = get64(k, loads[1] + P_PADDR);
-                    put64(k, loads[2] + P_PADDR, paddr + 0x10);
+                    let paddr = program_headers(k)[loads[1]].paddr;
+                    edit_program_header(k, loads[2], |p| p.paddr = paddr + 0x10);
                 },
                 "overlap",
             ),
             (
                 "below 1 MiB",
                 |k| {
-                    let at = headers_of(k, elf::PT_LOAD)[0];
-                    put64(k, at + P_PADDR, 0x8_0000);
+                    let i = headers_of(k, elf::PT_LOAD)[0];
+                    edit_program_header(k, i, |p| p.paddr = 0x8_0000)
                 },
                 "is below 1 MiB",
             ),
             (
                 "boot structures",
                 |k| {
-                    let at = headers_of(k, elf::PT_LOAD)[0];
-                    put64(k, at + P_PADDR, 0x6000);
+                    let i = headers_of(k, elf::PT_LOAD)[0];
+                    edit_program_header(k, i, |p| p.paddr = 0x6000)
                 },
                 "overlaps the VMM's boot structures",
             ),
             (
                 "outside RAM",
                 |k| {
-                    let at = data_segment(k);
-                    put64(k, at + P_PADDR, 0x4000_0000);
+                    let i = data_segment(k);
+                    edit_program_header(k, i, |p| p.paddr = 0x4000_0000)
                 },
                 "lies outside guest RAM",
             ),
             (
                 "huge BSS",
                 |k| {
-                    let at = data_segment(k);
-                    put64(k, at + P_MEMSZ, 0x4000_0000);
+                    let i = data_segment(k);
+                    edit_program_header(k, i, |p| p.memsz = 0x4000_0000)
                 },
                 "runs past the end of guest RAM",
             ),
             (
                 "entry not in code",
                 |k| {
-                    let at = entry_segment(k);
-                    k[at + P_FLAGS] &= !(elf::PF_X as u8);
+                    let i = entry_segment(k);
+                    edit_program_header(k, i, |p| p.flags &= !elf::PF_X)
                 },
                 "not inside an executable segment",
             ),
             (
                 "no PT_LOAD",
                 |k| {
-                    for at in headers_of(k, elf::PT_LOAD) {
-                        k[at..at + 4].fill(0);
+                    for i in headers_of(k, elf::PT_LOAD) {
+                        edit_program_header(k, i, |p| p.kind = 0);
                     }
                 },
                 "no loadable segment",
@@ -762,8 +699,8 @@ pub(crate) mod tests {
             (
                 "no PVH note",
                 |k| {
-                    for at in headers_of(k, elf::PT_NOTE) {
-                        k[at..at + 4].fill(0);
+                    for i in headers_of(k, elf::PT_NOTE) {
+                        edit_program_header(k, i, |p| p.kind = 0);
                     }
                 },
                 "no PVH entry point",
