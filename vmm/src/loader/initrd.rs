@@ -96,7 +96,7 @@ mod tests {
         ));
     }
 
-    /// Every malformed initrd of issue 5: the whole archive is read before
+    /// Every kind of malformed initrd: the whole archive is read before
     /// the guest starts, and each fault is one error that names it.
     #[test]
     fn malformed_initrds_table() {

@@ -497,8 +497,8 @@ mod tests {
 
     /// linux-loader keeps only the last `PT_NOTE` segment's answer; a
     /// kernel whose PVH note is followed by another note segment passes our
-    /// checks and must load (it once failed in linux-loader, after KVM and
-    /// memory were set up).
+    /// checks and must load (`load_kernel` does not let linux-loader read
+    /// the notes).
     #[test]
     fn a_later_note_segment_does_not_hide_the_pvh_note() {
         let mut img = build(
@@ -553,7 +553,7 @@ mod tests {
             .unwrap()
     }
 
-    /// Every malformed kernel of issue 5, made from the embedded one: each
+    /// Every kind of malformed kernel, made from the embedded one: each
     /// is rejected before anything touches memory, with an error that
     /// names the problem. tests/host_errors.rs runs the same through the
     /// binary.
