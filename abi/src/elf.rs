@@ -103,8 +103,6 @@ pub enum Error {
         offset: u64,
         /// `e_phnum`.
         count: u16,
-        /// The file's length.
-        len: usize,
     },
 }
 
@@ -139,9 +137,9 @@ impl core::fmt::Display for Error {
                 f,
                 "bad program header table offset {o} (inside the {EHDR_LEN}-byte ELF header)"
             ),
-            Error::TruncatedProgramHeaders { offset, count, len } => write!(
+            Error::TruncatedProgramHeaders { offset, count } => write!(
                 f,
-                "the program header table (offset {offset}, {count} entries) runs past the end of the file ({len} bytes)"
+                "the program header table (offset {offset}, {count} entries) runs past the end of the file"
             ),
         }
     }
@@ -262,7 +260,6 @@ pub fn parse(file: &[u8]) -> Result<Header, Error> {
         return Err(Error::TruncatedProgramHeaders {
             offset: header.phoff,
             count: header.phnum,
-            len: file.len(),
         });
     }
     Ok(header)

@@ -25,8 +25,13 @@ use crate::arch::x86_64::layout;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KernelError {
     /// Not an x86_64 ELF64 file with sound headers.
-    #[error("{0}{hint}", hint = kernel_hint(.0))]
-    Elf(elf::Error),
+    #[error("{error}{context}", context = elf_context(.error, *.len))]
+    Elf {
+        /// What is wrong.
+        error: elf::Error,
+        /// The file's length.
+        len: usize,
+    },
     /// A segment's data lies (partly) outside the file.
     #[error(
         "segment {index}: its data (offset {offset:#x}, {size} bytes) runs past the end of the file"
@@ -162,12 +167,16 @@ pub struct KernelInfo {
     pub end: u64,
 }
 
-/// What a kernel must be, after the ELF errors whose text alone does not
-/// say it.
-fn kernel_hint(e: &elf::Error) -> &'static str {
+/// What an ELF error's own text leaves out: the file's length when the
+/// program header table runs past it, what a kernel must be when the class
+/// is wrong.
+fn elf_context(e: &elf::Error, len: usize) -> String {
     match e {
-        elf::Error::Elf32 | elf::Error::BadClass(_) => "; the kernel must be a 64-bit x86_64 ELF",
-        _ => "",
+        elf::Error::TruncatedProgramHeaders { .. } => format!(" ({len} bytes)"),
+        elf::Error::Elf32 | elf::Error::BadClass(_) => {
+            "; the kernel must be a 64-bit x86_64 ELF".into()
+        }
+        _ => String::new(),
     }
 }
 
@@ -175,7 +184,10 @@ fn kernel_hint(e: &elf::Error) -> &'static str {
 /// touching guest memory. Every error is a reason the file cannot boot.
 pub fn check_kernel(image: &[u8], ram_end: u64) -> Result<KernelInfo, KernelError> {
     use KernelError::*;
-    let header = elf::parse(image).map_err(Elf)?;
+    let header = elf::parse(image).map_err(|error| Elf {
+        error,
+        len: image.len(),
+    })?;
     let phdrs: Vec<elf::ProgramHeader> = elf::program_headers(image, &header).collect();
 
     // First the file's own consistency, and the PVH note: a file that is
@@ -331,43 +343,45 @@ mod tests {
 
     #[test]
     fn rejects_bad_headers() {
-        use KernelError::*;
-        assert_eq!(check_kernel(b"", RAM), Err(Elf(elf::Error::Empty)));
-        assert_eq!(
-            check_kernel(b"\x7fELF", RAM),
-            Err(Elf(elf::Error::TooShort(4)))
-        );
+        let elf_error = |img: &[u8]| match check_kernel(img, RAM) {
+            Err(KernelError::Elf { error, len }) => {
+                assert_eq!(len, img.len());
+                error
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(elf_error(b""), elf::Error::Empty);
+        assert_eq!(elf_error(b"\x7fELF"), elf::Error::TooShort(4));
         let mut img = good();
         img[0] = b'M';
-        assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::NotElf)));
+        assert_eq!(elf_error(&img), elf::Error::NotElf);
         let mut img = good();
         img[elf::EI_CLASS] = elf::CLASS32;
-        assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::Elf32)));
+        assert_eq!(elf_error(&img), elf::Error::Elf32);
         let mut img = good();
         img[elf::EI_DATA] = elf::DATA_MSB;
-        assert_eq!(check_kernel(&img, RAM), Err(Elf(elf::Error::BigEndian)));
+        assert_eq!(elf_error(&img), elf::Error::BigEndian);
         let mut img = good();
         put_u16(&mut img, elf::E_MACHINE, 183);
-        let e = check_kernel(&img, RAM).unwrap_err();
-        assert_eq!(e, Elf(elf::Error::WrongMachine(183)));
-        assert_eq!(e.to_string(), "an ELF for AArch64, not x86_64");
+        assert_eq!(elf_error(&img), elf::Error::WrongMachine(183));
+        assert_eq!(
+            check_kernel(&img, RAM).unwrap_err().to_string(),
+            "an ELF for AArch64, not x86_64"
+        );
         let mut img = good();
         put_u16(&mut img, elf::E_PHENTSIZE, 32);
-        assert_eq!(
-            check_kernel(&img, RAM),
-            Err(Elf(elf::Error::BadPhentsize(32)))
-        );
+        assert_eq!(elf_error(&img), elf::Error::BadPhentsize(32));
         let mut img = good();
         put_u16(&mut img, elf::E_PHNUM, 1000);
         assert!(matches!(
-            check_kernel(&img, RAM),
-            Err(Elf(elf::Error::TruncatedProgramHeaders { count: 1000, .. }))
+            elf_error(&img),
+            elf::Error::TruncatedProgramHeaders { count: 1000, .. }
         ));
         // Truncating the file cuts into the last segment's data.
         let img = good();
         assert!(matches!(
             check_kernel(&img[..img.len() - 5], RAM),
-            Err(SegmentPastEnd { .. })
+            Err(KernelError::SegmentPastEnd { .. })
         ));
     }
 
