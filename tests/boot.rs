@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use vmm::exitcode::{GUEST_CRASH, TIMEOUT, USER_QUIT};
 
 #[test]
 fn boots_and_powers_off_cleanly() {

@@ -6,7 +6,12 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use abi::elf::{self, PT_LOAD, PT_NOTE};
 use common::*;
+use vmm::elf_edit::{
+    data_segment, edit_program_header, headers_of, program_headers, put_u16, put_u64,
+};
+use vmm::exitcode::{HOST_ERROR, USER_QUIT};
 
 /// Runs `vmm ARGS` and checks it failed as a host error with exactly one
 /// line on stderr mentioning `phrase`.
@@ -100,25 +105,23 @@ fn kernel_not_elf() {
 #[test]
 fn kernel_32_bit() {
     let mut k = embedded_kernel();
-    k[4] = 1; // ELFCLASS32
+    k[elf::EI_CLASS] = elf::CLASS32;
     kernel_error("elf32", &k, "32-bit");
 }
 
 #[test]
 fn kernel_not_x86_64() {
     let mut k = embedded_kernel();
-    k[18..20].copy_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
+    put_u16(&mut k, elf::E_MACHINE, 183); // EM_AARCH64
     kernel_error("aarch64", &k, "AArch64, not x86_64");
 }
 
 #[test]
 fn kernel_without_pvh_note() {
     let mut k = embedded_kernel();
-    for (at, kind) in program_headers(&k) {
-        if kind == 4 {
-            // PT_NOTE -> PT_NULL: the note is gone.
-            k[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
-        }
+    for i in headers_of(&k, PT_NOTE) {
+        // PT_NOTE -> PT_NULL: the note is gone.
+        edit_program_header(&mut k, i, |p| p.kind = 0);
     }
     kernel_error("nopvh", &k, "no PVH entry point");
 }
@@ -132,22 +135,16 @@ fn kernel_with_truncated_program_headers() {
 #[test]
 fn kernel_segment_outside_ram() {
     let mut k = embedded_kernel();
-    let (at, _) = program_headers(&k)
-        .into_iter()
-        .rfind(|&(_, kind)| kind == 1)
-        .unwrap();
-    set_paddr(&mut k, at, 0x4000_0000);
+    let last = *headers_of(&k, PT_LOAD).last().unwrap();
+    edit_program_header(&mut k, last, |p| p.paddr = 0x4000_0000);
     kernel_error("outside", &k, "outside guest RAM");
 }
 
 #[test]
 fn kernel_segment_over_boot_structures() {
     let mut k = embedded_kernel();
-    let (at, _) = program_headers(&k)
-        .into_iter()
-        .find(|&(_, kind)| kind == 1)
-        .unwrap();
-    set_paddr(&mut k, at, 0x7000);
+    let first = headers_of(&k, PT_LOAD)[0];
+    edit_program_header(&mut k, first, |p| p.paddr = 0x7000);
     kernel_error("bootstructs", &k, "boot structures");
 }
 
@@ -161,82 +158,38 @@ fn initrd_not_cpio() {
 // Malformed kernels (issue 5). Each is the embedded kernel with one fault;
 // every one is refused before KVM or guest memory is set up.
 
-// Fields of a program header.
-const P_FLAGS: usize = 4;
-const P_OFFSET: usize = 8;
-const P_PADDR: usize = 24;
-const P_FILESZ: usize = 32;
-const P_MEMSZ: usize = 40;
-const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
-const PF_X: u8 = 1;
-
-fn get64(k: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(k[at..at + 8].try_into().unwrap())
-}
-
-fn put64(k: &mut [u8], at: usize, v: u64) {
-    k[at..at + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-fn put16(k: &mut [u8], at: usize, v: u16) {
-    k[at..at + 2].copy_from_slice(&v.to_le_bytes());
-}
-
-/// Offsets of the kernel's PT_LOAD program headers, in file order.
-fn loads(k: &[u8]) -> Vec<usize> {
-    program_headers(k)
-        .into_iter()
-        .filter(|&(_, kind)| kind == PT_LOAD)
-        .map(|(at, _)| at)
-        .collect()
-}
-
-/// The index of the program header at offset `at`, as errors name it.
-fn index(k: &[u8], at: usize) -> usize {
-    (at - get64(k, 32) as usize) / 56
-}
-
-/// The PT_LOAD header with the largest BSS: the kernel's data segment.
-fn data_segment(k: &[u8]) -> usize {
-    loads(k)
-        .into_iter()
-        .max_by_key(|&at| get64(k, at + P_MEMSZ) - get64(k, at + P_FILESZ))
-        .unwrap()
-}
-
 #[test]
 fn kernel_bad_class() {
     let mut k = embedded_kernel();
-    k[4] = 3; // neither ELFCLASS32 nor ELFCLASS64
+    k[elf::EI_CLASS] = 3; // neither ELFCLASS32 nor ELFCLASS64
     kernel_error("class", &k, "bad ELF class 3");
 }
 
 #[test]
 fn kernel_big_endian() {
     let mut k = embedded_kernel();
-    k[5] = 2; // ELFDATA2MSB
+    k[elf::EI_DATA] = elf::DATA_MSB;
     kernel_error("bigendian", &k, "big-endian");
 }
 
 #[test]
 fn kernel_bad_data_encoding() {
     let mut k = embedded_kernel();
-    k[5] = 0; // ELFDATANONE
+    k[elf::EI_DATA] = 0; // ELFDATANONE
     kernel_error("encoding", &k, "bad ELF data encoding 0");
 }
 
 #[test]
 fn kernel_bad_program_header_size() {
     let mut k = embedded_kernel();
-    put16(&mut k, 54, 32); // e_phentsize
+    put_u16(&mut k, elf::E_PHENTSIZE, 32);
     kernel_error("phentsize", &k, "bad program header size 32");
 }
 
 #[test]
 fn kernel_program_headers_inside_the_elf_header() {
     let mut k = embedded_kernel();
-    put64(&mut k, 32, 0); // e_phoff
+    put_u64(&mut k, elf::E_PHOFF, 0);
     kernel_error(
         "phoff",
         &k,
@@ -248,7 +201,7 @@ fn kernel_program_headers_inside_the_elf_header() {
 fn kernel_program_header_offset_past_the_end() {
     let mut k = embedded_kernel();
     let (phoff, phnum) = (k.len() as u64 + 4096, program_headers(&k).len());
-    put64(&mut k, 32, phoff); // e_phoff
+    put_u64(&mut k, elf::E_PHOFF, phoff);
     kernel_error(
         "phoffend",
         &k,
@@ -261,17 +214,16 @@ fn kernel_program_header_offset_past_the_end() {
 #[test]
 fn kernel_without_program_headers() {
     let mut k = embedded_kernel();
-    put16(&mut k, 56, 0); // e_phnum
+    put_u16(&mut k, elf::E_PHNUM, 0);
     kernel_error("nophdrs", &k, "no program headers");
 }
 
 #[test]
 fn kernel_segment_data_past_the_end_of_the_file() {
     let mut k = embedded_kernel();
-    let at = loads(&k)[0];
-    let (offset, filesz) = (k.len() as u64 - 16, get64(&k, at + P_FILESZ));
-    put64(&mut k, at + P_OFFSET, offset);
-    let i = index(&k, at);
+    let i = headers_of(&k, PT_LOAD)[0];
+    let (offset, filesz) = (k.len() as u64 - 16, program_headers(&k)[i].filesz);
+    edit_program_header(&mut k, i, |p| p.offset = offset);
     kernel_error(
         "datapastend",
         &k,
@@ -284,32 +236,31 @@ fn kernel_segment_data_past_the_end_of_the_file() {
 #[test]
 fn kernel_segment_file_size_over_memory_size() {
     let mut k = embedded_kernel();
-    let at = data_segment(&k);
-    let filesz = get64(&k, at + P_FILESZ);
-    put64(&mut k, at + P_MEMSZ, filesz - 1);
+    let i = data_segment(&k);
+    edit_program_header(&mut k, i, |p| p.memsz = p.filesz - 1);
     kernel_error("fileszmemsz", &k, "is larger than its memory size");
 }
 
 #[test]
 fn kernel_segment_address_overflow() {
     let mut k = embedded_kernel();
-    let at = data_segment(&k);
-    put64(&mut k, at + P_PADDR, u64::MAX - 0x1000);
+    let i = data_segment(&k);
+    edit_program_header(&mut k, i, |p| p.paddr = u64::MAX - 0x1000);
     kernel_error("overflow", &k, "overflows");
 }
 
 #[test]
 fn kernel_overlapping_segments() {
     let mut k = embedded_kernel();
-    let l = loads(&k);
-    let range = |k: &[u8], at| {
-        let start = get64(k, at + P_PADDR);
-        (start, start + get64(k, at + P_MEMSZ))
+    let l = headers_of(&k, PT_LOAD);
+    let range = |k: &[u8], i: usize| {
+        let p = program_headers(k)[i];
+        (p.paddr, p.paddr + p.memsz)
     };
     let (start1, end1) = range(&k, l[1]);
-    put64(&mut k, l[2] + P_PADDR, start1 + 0x10);
+    edit_program_header(&mut k, l[2], |p| p.paddr = start1 + 0x10);
     let (start2, end2) = range(&k, l[2]);
-    let (i1, i2) = (index(&k, l[1]), index(&k, l[2]));
+    let (i1, i2) = (l[1], l[2]);
     kernel_error(
         "overlap",
         &k,
@@ -320,16 +271,16 @@ fn kernel_overlapping_segments() {
 #[test]
 fn kernel_segment_below_1_mib() {
     let mut k = embedded_kernel();
-    let at = loads(&k)[0];
-    set_paddr(&mut k, at, 0x8_0000);
+    let first = headers_of(&k, PT_LOAD)[0];
+    edit_program_header(&mut k, first, |p| p.paddr = 0x8_0000);
     kernel_error("below1m", &k, "is below 1 MiB");
 }
 
 #[test]
 fn kernel_huge_bss() {
     let mut k = embedded_kernel();
-    let at = data_segment(&k);
-    put64(&mut k, at + P_MEMSZ, 1 << 30); // 1 GiB of BSS, 128 MiB of RAM
+    let i = data_segment(&k);
+    edit_program_header(&mut k, i, |p| p.memsz = 1 << 30); // 1 GiB of BSS, 128 MiB of RAM
     kernel_error("hugebss", &k, "runs past the end of guest RAM");
 }
 
@@ -337,16 +288,14 @@ fn kernel_huge_bss() {
 fn kernel_entry_outside_every_executable_segment() {
     let mut k = embedded_kernel();
     // Point the PVH note at the read-only data: it has no PF_X.
-    let rodata = loads(&k)
+    let phdrs = program_headers(&k);
+    let rodata = headers_of(&k, PT_LOAD)
         .into_iter()
-        .find(|&at| k[at + P_FLAGS] & PF_X == 0)
+        .find(|&i| phdrs[i].flags & elf::PF_X == 0)
         .unwrap();
-    let target = get64(&k, rodata + P_PADDR);
-    let (note, _) = program_headers(&k)
-        .into_iter()
-        .find(|&(_, kind)| kind == PT_NOTE)
-        .unwrap();
-    let n = get64(&k, note + P_OFFSET) as usize;
+    let target = phdrs[rodata].paddr;
+    let note = headers_of(&k, PT_NOTE)[0];
+    let n = phdrs[note].offset as usize;
     // One note: namesz 4, descsz 4, type 18, "Xen\0", the 32-bit entry.
     assert_eq!(&k[n + 12..n + 16], b"Xen\0", "the kernel's first note");
     k[n + 16..n + 20].copy_from_slice(&(target as u32).to_le_bytes());
@@ -360,8 +309,8 @@ fn kernel_entry_outside_every_executable_segment() {
 #[test]
 fn kernel_without_loadable_segments() {
     let mut k = embedded_kernel();
-    for at in loads(&k) {
-        k[at..at + 4].fill(0); // PT_NULL
+    for i in headers_of(&k, PT_LOAD) {
+        edit_program_header(&mut k, i, |p| p.kind = 0); // PT_NULL
     }
     kernel_error("noload", &k, "no loadable segment");
 }

@@ -10,7 +10,6 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,13 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-/// Runs `vmm ctl --api-sock SOCK ARGS`.
-fn ctl(sock: &Path, args: &[&str]) -> Run {
-    let mut all = vec!["ctl", "--api-sock", sock.to_str().unwrap()];
-    all.extend_from_slice(args);
-    run_vmm(&all, b"", Duration::from_secs(20))
-}
+use vmm::exitcode::GUEST_CRASH;
 
 /// The `usertests` summary line.
 fn summary(r: &Run) -> &str {

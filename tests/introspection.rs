@@ -16,18 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-/// Runs `vmm ctl --api-sock SOCK ARGS`.
-fn ctl(sock: &Path, args: &[&str]) -> Run {
-    let mut all = vec!["ctl", "--api-sock", sock.to_str().unwrap()];
-    all.extend_from_slice(args);
-    run_vmm(&all, b"", Duration::from_secs(20))
-}
-
-/// The row of `pid` in a `ps` table.
-fn row(text: &str, pid: u32) -> Option<PsRow> {
-    parse_ps(text).into_iter().find(|r| r.pid == pid)
-}
+use vmm::exitcode::{GUEST_CRASH, HOST_ERROR, TIMEOUT, USER_QUIT};
 
 /// A session with a control socket, at its first prompt.
 fn with_socket(name: &str, extra: &[&str]) -> (Session, std::path::PathBuf) {
@@ -171,8 +160,8 @@ fn ctl_ps_matches_the_guests_own_ps() {
     );
     // Sleeping processes do not change between the two looks.
     for pid in [1, sleeper] {
-        let g = row(&guest, pid).unwrap_or_else(|| panic!("{pid} in {guest}"));
-        let h = row(&host.stdout, pid).unwrap_or_else(|| panic!("{pid} in {}", host.stdout));
+        let g = row(&guest, pid);
+        let h = row(&host.stdout, pid);
         assert_eq!(g, h, "guest:\n{guest}\nhost:\n{}", host.stdout);
     }
     let sh = parse_ps(&host.stdout)
@@ -204,18 +193,14 @@ fn ctl_stop_cont_kill_are_carried_out_by_the_guest() {
     let stop = ctl(&sock, &["stop", &pid]);
     assert_eq!(stop.code, 0, "{}", stop.dump());
     let ps = s.sh("ps");
-    assert_eq!(row(&ps, spin).unwrap().state, "stopped", "{ps}");
-    let t1 = row(&s.sh("ps"), spin).unwrap().ticks;
+    assert_eq!(row(&ps, spin).state, "stopped", "{ps}");
+    let t1 = row(&s.sh("ps"), spin).ticks;
     s.sh("sleep 0.2");
-    assert_eq!(
-        row(&s.sh("ps"), spin).unwrap().ticks,
-        t1,
-        "stopped: no ticks"
-    );
+    assert_eq!(row(&s.sh("ps"), spin).ticks, t1, "stopped: no ticks");
 
     assert_eq!(ctl(&sock, &["cont", &pid]).code, 0);
     s.sh("sleep 0.2");
-    let r = row(&s.sh("ps"), spin).unwrap();
+    let r = row(&s.sh("ps"), spin);
     assert!(r.ticks > t1, "running again: {r:?}");
 
     let kill = ctl(&sock, &["kill", &pid]);
@@ -261,9 +246,9 @@ fn wait_for_stopped(sock: &Path, pids: &[u32], stopped: bool, what: &str) {
     loop {
         let ps = ctl(sock, &["ps"]);
         assert_eq!(ps.code, 0, "{what}: {}", ps.dump());
-        let done = pids
-            .iter()
-            .all(|&pid| row(&ps.stdout, pid).is_some_and(|r| (r.state == "stopped") == stopped));
+        let done = pids.iter().all(|&pid| {
+            find_row(&ps.stdout, pid).is_some_and(|r| (r.state == "stopped") == stopped)
+        });
         if done {
             return;
         }
@@ -481,7 +466,7 @@ fn a_timeout_gives_the_post_mortem() {
         .lines()
         .map(|l| format!("{}\n", l.trim_start()))
         .collect();
-    let spin = row(&table, 1).unwrap_or_else(|| panic!("{}", r.dump()));
+    let spin = find_row(&table, 1).unwrap_or_else(|| panic!("{}", r.dump()));
     assert_eq!(spin.name, "spin");
     assert!(
         spin.state == "running" || spin.state == "runnable",
@@ -610,12 +595,12 @@ fn ctrl_a_p_shows_the_table_of_a_wedged_guest() {
     s.expect("crash: triggering hang");
     s.send("\x01p");
     s.expect("vmm: process table (read from guest memory):");
-    let table = s.expect_where("init's row", |t| row(t, 1).is_some());
+    let table = s.expect_where("init's row", |t| find_row(t, 1).is_some());
     s.send("\x01x");
     let r = s.finish();
     assert!(r.stdout.contains("vmm: quit"), "{}", r.dump());
     let text = table.replace('\r', "");
-    let init = row(&text, 1).unwrap_or_else(|| panic!("{text}"));
+    let init = row(&text, 1);
     assert_eq!(init.name, "init", "{text}");
 }
 

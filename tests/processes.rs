@@ -9,14 +9,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// The row of `ps` output for `pid`.
-fn row(text: &str, pid: u32) -> PsRow {
-    parse_ps(text)
-        .into_iter()
-        .find(|r| r.pid == pid)
-        .unwrap_or_else(|| panic!("no pid {pid} in:\n{text}"))
-}
-
 #[test]
 fn init_program_from_the_vmm_command_line() {
     let r = run_vmm(

@@ -46,8 +46,8 @@ fn main() {
     }
     collect_rootfs(&user_dir.join("rootfs"), "", &mut files);
     // The boot path first, the rest by name: the kernel parses headers only
-    // as far as the file it looks for (a header costs hundreds of ring-0
-    // instructions), so init and the shell it starts are found at once.
+    // as far as the file it looks for, so init and the shell it starts are
+    // found first.
     let boot_rank = |name: &str| match name {
         "bin/init" => 0,
         "bin/sh" => 1,

@@ -35,10 +35,9 @@ pub const DEFAULT_QUANTUM: u32 = 10;
 /// Deliberately crash the kernel right after boot, to exercise crash
 /// reporting: one of [`CRASH_KINDS`].
 pub const CRASH: &str = "crash";
-/// How programs enter the kernel: `int3` (default: an `int3` trap gate,
-/// which works on every hypervisor, the PVM one included) or `insn` (the
-/// `syscall` instruction: faster on VMX/SVM KVM and under QEMU, but on PVM
-/// KVM it never leaves ring 3).
+/// How programs enter the kernel: `int3` (default: an `int3` trap gate) or
+/// `insn` (the `syscall` instruction). README's "System calls on this
+/// platform" says where each works.
 pub const SYSCALL: &str = "syscall";
 /// Value of [`SYSCALL`] for the `int3` gate.
 pub const SYSCALL_INT3: &str = "int3";

@@ -180,8 +180,8 @@ const NOT_HEX: u8 = 0x10;
 
 /// Header field `index` (after the magic), eight hexadecimal digits. A table
 /// lookup per digit and one validity check at the end keep this short: the
-/// guest kernel parses every header in ring 0, which is emulated (about a
-/// microsecond an instruction) on our nested machines.
+/// guest kernel parses every header in ring 0, where each instruction counts
+/// (README, Figures).
 fn hex_field(header: &[u8], index: usize) -> Option<u32> {
     let start = 6 + index * 8;
     let field = header.get(start..start + 8)?;

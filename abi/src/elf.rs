@@ -34,6 +34,43 @@ pub const PF_W: u32 = 2;
 /// Segment flag: readable.
 pub const PF_R: u32 = 4;
 
+// Byte offsets of the fields a loader uses, in the file header and in a
+// program header; little-endian, of the sizes the gABI gives them.
+/// `e_ident[EI_CLASS]` (1 byte).
+pub const EI_CLASS: usize = 4;
+/// `e_ident[EI_DATA]` (1 byte).
+pub const EI_DATA: usize = 5;
+/// `e_ident[EI_VERSION]` (1 byte).
+pub const EI_VERSION: usize = 6;
+/// `e_type` (2 bytes).
+pub const E_TYPE: usize = 16;
+/// `e_machine` (2 bytes).
+pub const E_MACHINE: usize = 18;
+/// `e_entry` (8 bytes).
+pub const E_ENTRY: usize = 24;
+/// `e_phoff` (8 bytes).
+pub const E_PHOFF: usize = 32;
+/// `e_ehsize` (2 bytes).
+pub const E_EHSIZE: usize = 52;
+/// `e_phentsize` (2 bytes).
+pub const E_PHENTSIZE: usize = 54;
+/// `e_phnum` (2 bytes).
+pub const E_PHNUM: usize = 56;
+/// `p_type` (4 bytes).
+pub const P_TYPE: usize = 0;
+/// `p_flags` (4 bytes).
+pub const P_FLAGS: usize = 4;
+/// `p_offset` (8 bytes).
+pub const P_OFFSET: usize = 8;
+/// `p_vaddr` (8 bytes).
+pub const P_VADDR: usize = 16;
+/// `p_paddr` (8 bytes).
+pub const P_PADDR: usize = 24;
+/// `p_filesz` (8 bytes).
+pub const P_FILESZ: usize = 32;
+/// `p_memsz` (8 bytes).
+pub const P_MEMSZ: usize = 40;
+
 /// Why a file is not a usable x86_64 ELF64 executable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
@@ -67,6 +104,58 @@ pub enum Error {
         /// `e_phnum`.
         count: u16,
     },
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Error::Empty => write!(f, "the file is empty"),
+            Error::TooShort(n) => {
+                write!(
+                    f,
+                    "only {n} bytes: too short for an ELF header ({EHDR_LEN} bytes)"
+                )
+            }
+            Error::NotElf => write!(f, "not an ELF file (bad magic number)"),
+            Error::Elf32 => write!(f, "a 32-bit ELF"),
+            Error::BadClass(c) => write!(f, "bad ELF class {c}"),
+            Error::BigEndian => write!(f, "a big-endian ELF; x86_64 is little-endian"),
+            Error::BadEncoding(d) => write!(
+                f,
+                "bad ELF data encoding {d} ({DATA_LSB} is little-endian, which x86_64 is)"
+            ),
+            Error::WrongMachine(m) => match machine_name(m) {
+                Some(name) => write!(f, "an ELF for {name}, not x86_64"),
+                None => write!(f, "an ELF for machine {m}, not x86_64"),
+            },
+            Error::BadPhentsize(n) => write!(
+                f,
+                "bad program header size {n} (an ELF64 program header is {PHDR_LEN} bytes)"
+            ),
+            Error::NoProgramHeaders => write!(f, "no program headers"),
+            Error::PhoffInHeader(o) => write!(
+                f,
+                "bad program header table offset {o} (inside the {EHDR_LEN}-byte ELF header)"
+            ),
+            Error::TruncatedProgramHeaders { offset, count } => write!(
+                f,
+                "the program header table (offset {offset}, {count} entries) runs past the end of the file"
+            ),
+        }
+    }
+}
+
+/// The name of a common `e_machine` other than x86_64.
+fn machine_name(machine: u16) -> Option<&'static str> {
+    Some(match machine {
+        3 => "i386",
+        8 => "MIPS",
+        20 | 21 => "PowerPC",
+        40 => "ARM",
+        183 => "AArch64",
+        243 => "RISC-V",
+        _ => return None,
+    })
 }
 
 /// The parts of the file header a loader uses.
@@ -118,6 +207,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(v)
 }
 
+fn put(b: &mut [u8], at: usize, le_bytes: &[u8]) {
+    b[at..at + le_bytes.len()].copy_from_slice(le_bytes);
+}
+
 /// Checks the file header of an x86_64 ELF64 file and that its program
 /// header table lies inside the file.
 pub fn parse(file: &[u8]) -> Result<Header, Error> {
@@ -127,32 +220,32 @@ pub fn parse(file: &[u8]) -> Result<Header, Error> {
     if file.len() < EHDR_LEN {
         return Err(Error::TooShort(file.len()));
     }
-    if &file[..4] != MAGIC {
+    if &file[..MAGIC.len()] != MAGIC {
         return Err(Error::NotElf);
     }
-    match file[4] {
+    match file[EI_CLASS] {
         CLASS64 => {}
         CLASS32 => return Err(Error::Elf32),
         c => return Err(Error::BadClass(c)),
     }
-    match file[5] {
+    match file[EI_DATA] {
         DATA_LSB => {}
         DATA_MSB => return Err(Error::BigEndian),
         d => return Err(Error::BadEncoding(d)),
     }
-    let machine = u16_at(file, 18);
+    let machine = u16_at(file, E_MACHINE);
     if machine != EM_X86_64 {
         return Err(Error::WrongMachine(machine));
     }
-    let phentsize = u16_at(file, 54);
+    let phentsize = u16_at(file, E_PHENTSIZE);
     if phentsize as usize != PHDR_LEN {
         return Err(Error::BadPhentsize(phentsize));
     }
     let header = Header {
-        kind: u16_at(file, 16),
-        entry: u64_at(file, 24),
-        phoff: u64_at(file, 32),
-        phnum: u16_at(file, 56),
+        kind: u16_at(file, E_TYPE),
+        entry: u64_at(file, E_ENTRY),
+        phoff: u64_at(file, E_PHOFF),
+        phnum: u16_at(file, E_PHNUM),
     };
     if header.phnum == 0 {
         return Err(Error::NoProgramHeaders);
@@ -181,18 +274,57 @@ pub fn program_headers<'a>(
     (0..header.phnum as usize).map(move |i| {
         let at = phoff + i * PHDR_LEN;
         ProgramHeader {
-            kind: u32_at(file, at),
-            flags: u32_at(file, at + 4),
-            offset: u64_at(file, at + 8),
-            vaddr: u64_at(file, at + 16),
-            paddr: u64_at(file, at + 24),
-            filesz: u64_at(file, at + 32),
-            memsz: u64_at(file, at + 40),
+            kind: u32_at(file, at + P_TYPE),
+            flags: u32_at(file, at + P_FLAGS),
+            offset: u64_at(file, at + P_OFFSET),
+            vaddr: u64_at(file, at + P_VADDR),
+            paddr: u64_at(file, at + P_PADDR),
+            filesz: u64_at(file, at + P_FILESZ),
+            memsz: u64_at(file, at + P_MEMSZ),
         }
     })
 }
 
+impl Header {
+    /// Where program header `index` starts in the file.
+    pub fn phdr_offset(&self, index: usize) -> usize {
+        self.phoff as usize + index * PHDR_LEN
+    }
+
+    /// Writes the file header of an x86_64 ELF64 file with these fields
+    /// over the first [`EHDR_LEN`] bytes of `file`, with everything else
+    /// [`parse`] checks (magic, class, data encoding, machine, program
+    /// header size): for the tools and tests that make files.
+    pub fn write(&self, file: &mut [u8]) {
+        put(file, 0, MAGIC);
+        file[EI_CLASS] = CLASS64;
+        file[EI_DATA] = DATA_LSB;
+        file[EI_VERSION] = 1;
+        put(file, E_TYPE, &self.kind.to_le_bytes());
+        put(file, E_MACHINE, &EM_X86_64.to_le_bytes());
+        put(file, E_ENTRY, &self.entry.to_le_bytes());
+        put(file, E_PHOFF, &self.phoff.to_le_bytes());
+        put(file, E_EHSIZE, &(EHDR_LEN as u16).to_le_bytes());
+        put(file, E_PHENTSIZE, &(PHDR_LEN as u16).to_le_bytes());
+        put(file, E_PHNUM, &self.phnum.to_le_bytes());
+    }
+}
+
 impl ProgramHeader {
+    /// Writes these fields into the program header at byte `at` of `file`
+    /// (`p_align`, which they lack, is left as it is): what
+    /// [`program_headers`] reads back, for the tools and tests that make or
+    /// edit files.
+    pub fn write(&self, file: &mut [u8], at: usize) {
+        put(file, at + P_TYPE, &self.kind.to_le_bytes());
+        put(file, at + P_FLAGS, &self.flags.to_le_bytes());
+        put(file, at + P_OFFSET, &self.offset.to_le_bytes());
+        put(file, at + P_VADDR, &self.vaddr.to_le_bytes());
+        put(file, at + P_PADDR, &self.paddr.to_le_bytes());
+        put(file, at + P_FILESZ, &self.filesz.to_le_bytes());
+        put(file, at + P_MEMSZ, &self.memsz.to_le_bytes());
+    }
+
     /// The segment's bytes in the file, if they lie inside it.
     pub fn data<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
         let end = self.offset.checked_add(self.filesz)?;
@@ -235,27 +367,27 @@ mod tests {
         assert_eq!(parse(&[0u8; 64]), Err(Error::NotElf));
         let mut h = [0u8; 64];
         h[..4].copy_from_slice(MAGIC);
-        h[4] = CLASS64;
-        h[5] = DATA_LSB;
-        h[18] = EM_X86_64 as u8;
-        h[54] = PHDR_LEN as u8;
-        h[56] = 1;
-        h[32] = 64;
+        h[EI_CLASS] = CLASS64;
+        h[EI_DATA] = DATA_LSB;
+        h[E_MACHINE] = EM_X86_64 as u8;
+        h[E_PHENTSIZE] = PHDR_LEN as u8;
+        h[E_PHNUM] = 1;
+        h[E_PHOFF] = 64;
         assert!(matches!(
             parse(&h),
             Err(Error::TruncatedProgramHeaders { count: 1, .. })
         ));
         // A table that would overlap the file header is not a table.
-        h[32] = 8;
+        h[E_PHOFF] = 8;
         assert_eq!(parse(&h), Err(Error::PhoffInHeader(8)));
-        h[32] = 64;
-        h[5] = DATA_MSB;
+        h[E_PHOFF] = 64;
+        h[EI_DATA] = DATA_MSB;
         assert_eq!(parse(&h), Err(Error::BigEndian));
-        h[5] = 0;
+        h[EI_DATA] = 0;
         assert_eq!(parse(&h), Err(Error::BadEncoding(0)));
-        h[5] = DATA_LSB;
+        h[EI_DATA] = DATA_LSB;
         // Offsets near u64::MAX must not overflow.
-        h[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        h[E_PHOFF..E_PHOFF + 8].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(parse(&h).is_err());
         assert_eq!(find_pvh_entry(&[0xFF; 40]), None);
         assert_eq!(find_pvh_entry(&[]), None);
@@ -286,31 +418,31 @@ mod mutation_tests {
 
     /// A small valid executable: two PT_LOAD segments and a PVH note.
     fn sample() -> Vec<u8> {
-        let mut f = std::vec![0u8; 64 + 3 * PHDR_LEN + 0x40];
-        f[..4].copy_from_slice(MAGIC);
-        f[4] = CLASS64;
-        f[5] = DATA_LSB;
-        f[16..18].copy_from_slice(&ET_EXEC.to_le_bytes());
-        f[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
-        f[24..32].copy_from_slice(&0x40_0000u64.to_le_bytes());
-        f[32..40].copy_from_slice(&64u64.to_le_bytes());
-        f[54..56].copy_from_slice(&(PHDR_LEN as u16).to_le_bytes());
-        f[56..58].copy_from_slice(&3u16.to_le_bytes());
-        let data = (64 + 3 * PHDR_LEN) as u64;
+        let mut f = std::vec![0u8; EHDR_LEN + 3 * PHDR_LEN + 0x40];
+        let header = Header {
+            kind: ET_EXEC,
+            entry: 0x40_0000,
+            phoff: EHDR_LEN as u64,
+            phnum: 3,
+        };
+        header.write(&mut f);
+        let data = (EHDR_LEN + 3 * PHDR_LEN) as u64;
         let phdrs = [
             (PT_LOAD, PF_R | PF_X, data, 0x40_0000u64, 0x20u64, 0x20u64),
             (PT_LOAD, PF_R | PF_W, data + 0x20, 0x40_1000, 0x8, 0x1000),
             (PT_NOTE, PF_R, data + 0x28, 0, 0x18, 0),
         ];
-        for (i, (kind, flags, off, vaddr, filesz, memsz)) in phdrs.iter().enumerate() {
-            let at = 64 + i * PHDR_LEN;
-            f[at..at + 4].copy_from_slice(&kind.to_le_bytes());
-            f[at + 4..at + 8].copy_from_slice(&flags.to_le_bytes());
-            f[at + 8..at + 16].copy_from_slice(&off.to_le_bytes());
-            f[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
-            f[at + 24..at + 32].copy_from_slice(&vaddr.to_le_bytes());
-            f[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
-            f[at + 40..at + 48].copy_from_slice(&memsz.to_le_bytes());
+        for (i, &(kind, flags, offset, vaddr, filesz, memsz)) in phdrs.iter().enumerate() {
+            let p = ProgramHeader {
+                kind,
+                flags,
+                offset,
+                vaddr,
+                paddr: vaddr,
+                filesz,
+                memsz,
+            };
+            p.write(&mut f, header.phdr_offset(i));
         }
         let note = data as usize + 0x28;
         f[note..note + 4].copy_from_slice(&4u32.to_le_bytes());

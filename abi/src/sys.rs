@@ -7,8 +7,8 @@
 //! `r8`, `r9` (Linux's registers). The result comes back in `rax`: a value
 //! `>= 0` on success, `-errno` on failure. Every other register except
 //! `rcx` and `r11` is preserved. The stub's instruction is chosen by the
-//! kernel at boot (`syscall` where the hypervisor supports it, an `int3`
-//! trap gate otherwise: see PLATFORM.md), so programs never depend on it.
+//! kernel at boot (the [`crate::cmdline::SYSCALL`] key), so programs never
+//! depend on it.
 //!
 //! Strings and buffers are passed as a pointer and a length; an argument
 //! vector is a pointer to an array of [`Str`].
@@ -47,8 +47,7 @@ pub const MAX_PATH: usize = 256;
 pub const MAX_FDS: usize = 16;
 /// Most bytes one `read` or `write` moves; a larger request moves at most
 /// this much and returns the count (loop, as `ulib::io::write_all` does).
-/// The kernel runs a call to its end with interrupts off, and where ring 0
-/// is emulated a byte of console output costs microseconds: the bound keeps
+/// The kernel runs a call to its end with interrupts off: the bound keeps
 /// one call from holding the CPU (or mapping pages of a huge buffer) for
 /// long. A buffer must still lie wholly in user space (else `EFAULT`).
 pub const MAX_IO: u64 = 4096;

@@ -20,7 +20,7 @@ use abi::debug::{
 };
 use abi::proc::{ProcState, PsRow};
 use libfuzzer_sys::fuzz_target;
-use vmm_fuzz::reader::{self, GuestRam};
+use vmm::introspect::reader::{self, GuestRam};
 use vmm_fuzz::{Input, ScriptedRam, ScriptedWrite};
 
 /// The largest guest RAM a run builds. A PCB table fills at most this much,

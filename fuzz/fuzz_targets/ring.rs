@@ -8,8 +8,8 @@
 
 use abi::debug::{EVENT_SIZE, Event, EventKind};
 use libfuzzer_sys::fuzz_target;
+use vmm::introspect::reader::decode_ring;
 use vmm_fuzz::Input;
-use vmm_fuzz::reader::decode_ring;
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input(data);

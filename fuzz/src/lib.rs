@@ -1,14 +1,10 @@
-//! What the fuzz targets share: the VMM's debug-port reader, compiled from
-//! its own source file (the VMM is a binary crate, so it cannot be a
-//! dependency), and a guest RAM that changes under the reader the way a
-//! running guest kernel would.
-
-#[path = "../../vmm/src/introspect/reader.rs"]
-pub mod reader;
+//! What the fuzz targets share: a guest RAM that changes under the VMM's
+//! debug-port reader (`vmm::introspect::reader`) the way a running guest
+//! kernel would, and a reader of the fuzz input.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use reader::{GuestRam, VecRam};
+use vmm::introspect::reader::{GuestRam, VecRam};
 
 /// A write the "guest" makes just before the reader's `at`-th read (counted
 /// from 1): the reader sees the memory change between two of its reads, as

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: run `vmm` with input and a hard
-//! time limit, get at the embedded guest, and edit ELF files.
+//! time limit, get at the embedded guest, drive `vmm ctl`, read `ps` tables.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -7,12 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Exit statuses of `vmm` (see `vmm --help`).
-pub const TIMEOUT: i32 = 124;
-pub const HOST_ERROR: i32 = 125;
-pub const GUEST_CRASH: i32 = 126;
-pub const USER_QUIT: i32 = 130;
 
 /// The `vmm` binary under test.
 pub fn vmm_bin() -> &'static str {
@@ -116,21 +110,11 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The program headers of an ELF64 file: (offset of the header, p_type).
-pub fn program_headers(elf: &[u8]) -> Vec<(usize, u32)> {
-    let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
-    let phnum = u16::from_le_bytes(elf[56..58].try_into().unwrap()) as usize;
-    (0..phnum)
-        .map(|i| {
-            let at = phoff + i * 56;
-            (at, u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()))
-        })
-        .collect()
-}
-
-/// Sets a program header's physical address.
-pub fn set_paddr(elf: &mut [u8], header: usize, paddr: u64) {
-    elf[header + 24..header + 32].copy_from_slice(&paddr.to_le_bytes());
+/// Runs `vmm ctl --api-sock SOCK ARGS`.
+pub fn ctl(sock: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["ctl", "--api-sock", sock.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_vmm(&all, b"", Duration::from_secs(20))
 }
 
 /// Finds the lines of `text` that start with `prefix`.
@@ -367,6 +351,17 @@ pub fn parse_ps(text: &str) -> Vec<PsRow> {
             })
         })
         .collect()
+}
+
+/// The row of `pid` in the `ps` tables in `text`, if there is one.
+pub fn find_row(text: &str, pid: u32) -> Option<PsRow> {
+    parse_ps(text).into_iter().find(|r| r.pid == pid)
+}
+
+/// The row of `pid` in the `ps` tables in `text`; fails the test if there
+/// is none.
+pub fn row(text: &str, pid: u32) -> PsRow {
+    find_row(text, pid).unwrap_or_else(|| panic!("no pid {pid} in:\n{text}"))
 }
 
 /// Whether `text` holds a `ps` row for each of `pids`.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use kvm_ioctls::VcpuFd;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
-use crate::arch::x86_64::layout;
+use crate::arch::x86_64::{layout, pvh};
 use crate::cli::{self, Output, RunArgs};
 use crate::devices::PortBus;
 use crate::devices::output::Sink;
@@ -24,43 +24,70 @@ use crate::vstate::{self, kvm::KvmError, vm::VmError};
 /// Why a VM could not be built. Each reads as one line after "vmm: ".
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// A guest file (`--kernel`, `--initrd`) could not be read.
     #[error("{what} {path}: {reason}")]
     Read {
+        /// Which file: "kernel" or "initrd".
         what: &'static str,
+        /// Its path.
         path: PathBuf,
+        /// Why, as a phrase.
         reason: String,
     },
+    /// The kernel (named by its path) cannot boot.
     #[error("kernel {0}: {1}")]
     Kernel(String, KernelError),
+    /// The initrd (named by its path) cannot be used.
     #[error("initrd {0}: {1}")]
     Initrd(String, InitrdError),
+    /// The kernel command line cannot be passed.
     #[error("kernel command line: {0}")]
     Cmdline(String),
+    /// KVM cannot be used.
     #[error("{0}")]
     Kvm(#[from] KvmError),
+    /// Guest RAM could not be mapped.
     #[error("cannot map {size} of guest memory: {reason}")]
-    Memory { size: String, reason: String },
+    Memory {
+        /// The size asked for, for people.
+        size: String,
+        /// Why.
+        reason: String,
+    },
+    /// A KVM call creating the VM failed.
     #[error("creating the VM failed: {0}")]
     Vm(#[from] VmError),
+    /// A KVM call setting up the vCPU failed.
     #[error("setting up the vCPU failed: {0}")]
     Vcpu(kvm_ioctls::Error),
+    /// The initrd or the boot structures could not be written to guest RAM.
     #[error("writing the boot structures failed: {0}")]
     BootInfo(vm_memory::GuestMemoryError),
+    /// An output file named by an option could not be created.
     #[error("{what} {path}: cannot create it: {reason}")]
     Output {
+        /// The option or output it is for.
         what: &'static str,
+        /// Its path.
         path: String,
+        /// Why, as a phrase.
         reason: String,
     },
 }
 
 /// A VM ready to run. The fields drop in order: vCPU, VM, memory.
 pub struct Machine {
+    /// vCPU 0, at the PVH entry point.
     pub vcpu: VcpuFd,
+    /// The devices on the I/O port bus.
     pub bus: PortBus,
+    /// The console UART (also on `bus`), for console input.
     pub serial: Arc<Mutex<ConsoleSerial>>,
+    /// The debug port's host side (also on `bus`).
     pub introspect: introspect::Shared,
+    /// The VM.
     pub vm: kvm_ioctls::VmFd,
+    /// Guest RAM, the kernel and initrd loaded.
     pub mem: GuestMemoryMmap,
 }
 
@@ -153,7 +180,7 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
     loader::load_kernel(&mem, &kernel).map_err(|e| BuildError::Kernel(kernel_name, e))?;
     mem.write_slice(&initrd, GuestAddress(initrd_addr))
         .map_err(BuildError::BootInfo)?;
-    loader::write_boot_info(
+    pvh::write_boot_info(
         &mem,
         ram,
         &cmdline,

@@ -112,8 +112,10 @@ Examples:
 #[command(name = "vmm", version, about, after_help = AFTER_HELP)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// The subcommand, if any.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The options of a boot (without a subcommand).
     #[command(flatten)]
     pub run: RunArgs,
 }

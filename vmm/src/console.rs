@@ -179,10 +179,15 @@ fn read_stdin(escapes: bool, tx: &Sender<ConsoleEvent>, wake: &EventFd, budget: 
 /// The event-loop side: moves console events into the UART and records a
 /// quit request.
 pub struct ConsoleInput {
+    /// Console events from the stdin reader thread.
     pub rx: Receiver<ConsoleEvent>,
+    /// Signalled when `rx` has events.
     pub wake: EventFd,
+    /// The UART that takes the guest's input.
     pub serial: Arc<Mutex<ConsoleSerial>>,
+    /// Set on Ctrl-A x.
     pub quit: Arc<std::sync::atomic::AtomicBool>,
+    /// Where Ctrl-A p reads the process table.
     pub introspect: crate::introspect::Shared,
 }
 

@@ -45,16 +45,22 @@ pub fn host_line(text: &str) {
 /// Why the table cannot be shown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unavailable {
+    /// No registration on the debug port yet.
     #[error("the guest kernel has not registered on the debug port")]
     NotRegistered,
+    /// The registration was refused; why.
     #[error("the guest's debug-port registration was refused: {0}")]
     Refused(String),
+    /// Registered, but without a process table yet.
     #[error("the guest kernel has not registered its process table yet")]
     NoTable,
+    /// The table lies outside guest RAM.
     #[error("the process table is not readable in guest memory")]
     Unreadable,
+    /// The command mailbox cannot be used.
     #[error("the guest's mailbox is unusable (unreadable, or its sequence counters are exhausted)")]
     Mailbox,
+    /// The mailbox still holds the previous command.
     #[error("the guest kernel has not yet carried out the command posted before")]
     MailboxBusy,
 }

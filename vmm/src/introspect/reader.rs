@@ -43,11 +43,10 @@ impl GuestRam for vm_memory::GuestMemoryMmap {
     }
 }
 
-/// RAM in a byte vector from guest-physical 0 (tests and fuzzing).
-#[allow(dead_code)] // the VMM itself reads real guest memory
+/// RAM in a byte vector from guest-physical 0, for the unit tests and the
+/// fuzz targets (the VMM itself reads real guest memory).
 pub struct VecRam(pub std::sync::Mutex<Vec<u8>>);
 
-#[allow(dead_code)]
 impl VecRam {
     /// `len` zero bytes.
     pub fn new(len: usize) -> VecRam {

@@ -10,20 +10,26 @@ use crate::util::io_reason;
 /// Why KVM cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KvmError {
+    /// No device at the path.
     #[error(
         "{0}: no such device; KVM is not available (load the kvm_intel or kvm_amd module, or enable nested virtualization for this VM)"
     )]
     Missing(PathBuf),
+    /// This user may not open it.
     #[error(
         "{0}: permission denied; add your user to the group that owns it (often 'kvm': sudo usermod -aG kvm $USER, then log in again) or run as root"
     )]
     Permission(PathBuf),
+    /// It could not be opened for another reason.
     #[error("{0}: cannot open: {1}")]
     Open(PathBuf, String),
+    /// It is not a KVM device.
     #[error("{0}: not a KVM device ({1})")]
     NotKvm(PathBuf, String),
+    /// Its KVM API version is not 12.
     #[error("{0}: KVM API version {1}, but vmm needs version 12")]
     Version(PathBuf, i32),
+    /// It lacks a capability we need.
     #[error("{0}: KVM lacks {1}, which vmm needs")]
     MissingCap(PathBuf, &'static str),
 }

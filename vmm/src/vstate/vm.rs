@@ -26,10 +26,8 @@ fn ctx<T>(what: &'static str, r: Result<T, kvm_ioctls::Error>) -> Result<T, VmEr
 /// interrupt controllers and PIT.
 pub fn create(kvm: &Kvm, mem: &GuestMemoryMmap) -> Result<VmFd, VmError> {
     let vm = ctx("KVM_CREATE_VM", kvm.create_vm())?;
-    // Guest RAM first, as Firecracker does: registered after the irqchip,
-    // the same 128 MiB took 4-10 ms on the PVM-based KVM of our machines
-    // (0.2 ms before it; `HOSTBENCH_VERBOSE=1 hostbench kvm 128 irqchip`
-    // shows it).
+    // Guest RAM first, as Firecracker does: on some KVMs registering it
+    // after the irqchip is much slower (README, Figures).
     for (slot, region) in GuestMemoryBackend::iter(mem).enumerate() {
         let region_desc = kvm_userspace_memory_region {
             slot: slot as u32,

@@ -1,7 +1,7 @@
 //! The CPUID the guest sees: what KVM supports, plus the hypervisor timing
 //! leaf 0x40000010 (TSC and LAPIC bus frequencies in kHz, the leaf VMware
-//! defined and other hypervisors adopted), so the kernel need not spend
-//! 10 ms calibrating its timer against the PIT.
+//! defined and other hypervisors adopted), so the kernel need not calibrate
+//! its timer against the PIT.
 
 use kvm_bindings::kvm_cpuid_entry2;
 
