@@ -16,8 +16,8 @@ const QEMU: &str = "qemu-system-x86_64";
 /// scripts/bench use the same model.
 const CPU: &str = "qemu64,-pni";
 
-/// Whether QEMU is installed. CI installs it (.ci/run), so there a missing
-/// QEMU fails the test; elsewhere it is skipped with a loud note.
+/// Whether QEMU is installed; when it is not, the calling test is skipped
+/// (see `common::skip`: CI installs QEMU and allows no skips).
 fn have_qemu() -> bool {
     let found = Command::new(QEMU)
         .arg("--version")
@@ -26,11 +26,9 @@ fn have_qemu() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{QEMU} is not installed, and CI must run the QEMU cross-check"
-        );
-        eprintln!("\n*** SKIPPED: {QEMU} is not installed (apt-get install qemu-system-x86) ***\n");
+        skip(&format!(
+            "{QEMU} is not installed (apt-get install qemu-system-x86)"
+        ));
     }
     found
 }
@@ -139,4 +137,44 @@ fn syscall_instruction_entry_under_qemu() {
     }
     let (_, stdout) = qemu_boot("tcg", "syscall=insn init=/bin/usertests", "");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn without_qemu_a_test_is_a_recorded_skip_and_under_vmm_no_skip_a_failure() {
+    // Runs one QEMU test of this very binary again with a PATH where no
+    // QEMU is.
+    let dir = scratch_dir("noqemu");
+    let log = dir.join("skips.txt");
+    let rerun = |no_skip: bool| {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["boots_under_qemu_tcg", "--exact"])
+            .env("PATH", &dir)
+            .env(SKIP_LOG, &log)
+            .env_remove(NO_SKIP);
+        if no_skip {
+            cmd.env(NO_SKIP, "1");
+        }
+        let out = cmd.output().expect("run this test binary");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = rerun(false);
+    assert!(ok, "{text}");
+    let skips = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        skips,
+        format!(
+            "qemu::boots_under_qemu_tcg: {QEMU} is not installed (apt-get install qemu-system-x86)\n"
+        ),
+        "{text}"
+    );
+    std::fs::remove_file(&log).unwrap();
+    let (ok, text) = rerun(true);
+    assert!(!ok, "{text}");
+    assert!(text.contains("VMM_NO_SKIP is set"), "{text}");
+    assert!(!log.exists(), "a failure is not a skip: {text}");
 }

@@ -52,6 +52,39 @@ pub fn require_kvm() {
     }
 }
 
+/// When set (not empty), nothing may be skipped: a test that cannot run
+/// here fails instead (.ci/run sets it; so does a run that must be whole).
+pub const NO_SKIP: &str = "VMM_NO_SKIP";
+/// A file to which every skip appends a line `TEST: WHY` (scripts/test
+/// sets it and prints the skips, with their count, at its end).
+pub const SKIP_LOG: &str = "VMM_TEST_SKIP_LOG";
+
+/// Records that the calling test cannot run here, because `why`, and
+/// returns; the test must then return at once without asserting anything.
+/// The test harness counts such a test as passed, so the skip goes to the
+/// file named by `VMM_TEST_SKIP_LOG`, and to stderr. With `VMM_NO_SKIP`
+/// set it fails the test instead.
+pub fn skip(why: &str) {
+    let test = format!(
+        "{}::{}",
+        env!("CARGO_CRATE_NAME"),
+        std::thread::current().name().unwrap_or("?")
+    );
+    if std::env::var_os(NO_SKIP).is_some_and(|v| !v.is_empty()) {
+        panic!("{test} cannot run here, and {NO_SKIP} is set, so it may not be skipped: {why}");
+    }
+    eprintln!("*** SKIPPED {test}: {why} ***");
+    if let Some(log) = std::env::var_os(SKIP_LOG) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("{SKIP_LOG}={}: {e}", log.to_string_lossy()));
+        f.write_all(format!("{test}: {why}\n").as_bytes())
+            .expect("record the skip");
+    }
+}
+
 /// Runs `vmm ARGS` with `input` on stdin (then end of file), killing it if
 /// it outlives `limit` (a test never hangs).
 pub fn run_vmm(args: &[&str], input: &[u8], limit: Duration) -> Run {
