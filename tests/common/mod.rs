@@ -117,6 +117,78 @@ pub fn boot_kmon(args: &[&str], input: &str) -> Run {
     boot(&refs, input)
 }
 
+/// The cases that `usertests NAMES...` runs, in order, from the program's
+/// own list (`usertests --list NAMES...`, passed on the kernel command line:
+/// vmm's `--init` takes no argument that starts with `--`).
+pub fn usertests_cases(names: &[&str]) -> Vec<String> {
+    let cmdline = format!("init=/bin/usertests -- --list {}", names.join(" "));
+    let r = boot(&["--cmdline", &cmdline], "");
+    assert_eq!(r.code, 0, "usertests --list: {}", r.dump());
+    usertests_listed(&r.stdout)
+}
+
+/// The case names in the output of `usertests --list`.
+pub fn usertests_listed(stdout: &str) -> Vec<String> {
+    let cases: Vec<String> = lines_starting(stdout, "usertests: case ")
+        .iter()
+        .map(|l| l["usertests: case ".len()..].to_string())
+        .collect();
+    assert!(!cases.is_empty(), "no cases listed:\n{stdout}");
+    cases
+}
+
+/// Checks a usertests run of exactly `cases` (see `usertests_cases`): one
+/// `... ok` line per case except those in `skipped`, which must say
+/// `... skipped`; no other case; every resource back; and the summary's
+/// exact counts (the resources check counts as a pass).
+pub fn check_usertests(stdout: &str, cases: &[String], skipped: &[&str]) {
+    for s in skipped {
+        assert!(
+            cases.iter().any(|c| c == s),
+            "{s} is not among the cases {cases:?}"
+        );
+    }
+    let results: Vec<&str> = lines_starting(stdout, "usertests: ")
+        .into_iter()
+        .filter(|l| l.contains(" ... "))
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for line in &results {
+        let name = &line["usertests: ".len()..line.find(" ... ").unwrap()];
+        let verdict = &line[line.find(" ... ").unwrap() + 5..];
+        let want = if skipped.contains(&name) {
+            "skipped"
+        } else {
+            "ok"
+        };
+        assert!(
+            verdict.starts_with(want),
+            "usertests {name}: {want} expected, got {line:?}:\n{stdout}"
+        );
+        names.push(name);
+    }
+    let mut want: Vec<&str> = cases.iter().map(String::as_str).collect();
+    want.push("resources");
+    assert_eq!(names, want, "the cases run, in order:\n{stdout}");
+    let summary = format!(
+        "usertests: {} passed, 0 failed{}",
+        cases.len() - skipped.len() + 1,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} skipped", skipped.len())
+        }
+    );
+    let last = lines_starting(stdout, "usertests: ")
+        .into_iter()
+        .rfind(|l| l.contains(" passed, "))
+        .unwrap_or_else(|| panic!("no usertests summary:\n{stdout}"));
+    assert!(
+        last == summary || last.starts_with(&format!("{summary} ")),
+        "summary {last:?}, expected {summary:?}:\n{stdout}"
+    );
+}
+
 /// A directory holding the embedded guest (`kernel.elf`, `initrd.cpio`),
 /// exported once per test binary.
 pub fn guest_dir() -> &'static Path {
