@@ -246,13 +246,31 @@ pub fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// How long `Session::expect` waits: for output that follows promptly from
+/// what was just typed (a prompt, a short command's output). A wait for a
+/// whole run names its own limit (`expect_within`).
+pub const EXPECT_LIMIT: Duration = Duration::from_secs(20);
+/// How long `Session::finish` waits, from the call, for vmm to end once its
+/// input is closed.
+pub const FINISH_LIMIT: Duration = Duration::from_secs(30);
+
+/// What a running vmm has written so far.
+#[derive(Default)]
+struct Output {
+    out: String,
+    err: String,
+    /// Streams not yet at end of file: 0 once vmm closed both (it ended),
+    /// and then everything it wrote is in `out` and `err`.
+    open: usize,
+}
+
 /// An interactive session with a running `vmm`: send console input, wait
 /// for output, like expect(1).
 pub struct Session {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
-    out: std::sync::Arc<std::sync::Mutex<String>>,
-    err: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The output, and a signal at each change of it.
+    output: std::sync::Arc<(std::sync::Mutex<Output>, std::sync::Condvar)>,
     readers: Vec<std::thread::JoinHandle<()>>,
     /// How much of the output earlier `expect`s consumed.
     seen: usize,
@@ -278,30 +296,41 @@ impl Session {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start vmm");
-        let collect = |mut src: Box<dyn Read + Send>| {
-            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-            let b = buf.clone();
-            let reader = std::thread::spawn(move || {
+        let output = std::sync::Arc::new((
+            std::sync::Mutex::new(Output {
+                open: 2,
+                ..Output::default()
+            }),
+            std::sync::Condvar::new(),
+        ));
+        let collect = |mut src: Box<dyn Read + Send>, is_err: bool| {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let (lock, changed) = &*output;
                 let mut chunk = [0u8; 4096];
-                while let Ok(n) = src.read(&mut chunk) {
-                    if n == 0 {
-                        break;
+                while let Ok(n @ 1..) = src.read(&mut chunk) {
+                    let mut o = lock.lock().unwrap();
+                    let text = String::from_utf8_lossy(&chunk[..n]);
+                    if is_err {
+                        o.err.push_str(&text);
+                    } else {
+                        o.out.push_str(&text);
                     }
-                    b.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                    changed.notify_all();
                 }
-            });
-            (buf, reader)
+                lock.lock().unwrap().open -= 1;
+                changed.notify_all();
+            })
         };
-        let (out, out_reader) = collect(Box::new(child.stdout.take().unwrap()));
-        let (err, err_reader) = collect(Box::new(child.stderr.take().unwrap()));
+        let readers = vec![
+            collect(Box::new(child.stdout.take().unwrap()), false),
+            collect(Box::new(child.stderr.take().unwrap()), true),
+        ];
         Session {
             stdin: child.stdin.take(),
             child,
-            out,
-            err,
-            readers: vec![out_reader, err_reader],
+            output,
+            readers,
             seen: 0,
             start: Instant::now(),
         }
@@ -314,37 +343,49 @@ impl Session {
         stdin.flush().unwrap();
     }
 
-    /// Waits until `pattern` appears in output not yet consumed; returns the
-    /// output up to and including it, and consumes it.
+    /// Waits up to `EXPECT_LIMIT` until `pattern` appears in output not yet
+    /// consumed; returns the output up to and including it, and consumes it.
     pub fn expect(&mut self, pattern: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.expect_within(pattern, EXPECT_LIMIT)
+    }
+
+    /// `expect` with a limit of its own, from the call. Fails the test when
+    /// the limit passes, or when vmm has ended (both its streams are at end
+    /// of file, so all it wrote is in) without printing `pattern`.
+    pub fn expect_within(&mut self, pattern: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let (lock, changed) = &*self.output;
+        let mut o = lock.lock().unwrap();
         loop {
-            {
-                let out = self.out.lock().unwrap();
-                if let Some(i) = out[self.seen..].find(pattern) {
-                    let end = self.seen + i + pattern.len();
-                    let text = out[self.seen..end].to_string();
-                    self.seen = end;
-                    return text;
-                }
+            if let Some(i) = o.out[self.seen..].find(pattern) {
+                let end = self.seen + i + pattern.len();
+                let text = o.out[self.seen..end].to_string();
+                self.seen = end;
+                return text;
             }
-            if Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
-                std::thread::sleep(Duration::from_millis(50));
-                panic!(
-                    "no {pattern:?} in the output:\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                    self.out.lock().unwrap(),
-                    self.err.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
+            let why = if o.open == 0 {
+                "vmm ended".to_string()
+            } else if Instant::now() >= deadline {
+                format!("not within {limit:?}")
+            } else {
+                o = changed
+                    .wait_timeout(o, deadline.saturating_duration_since(Instant::now()))
+                    .unwrap()
+                    .0;
+                continue;
+            };
+            panic!(
+                "no {pattern:?} in the output ({why}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                o.out, o.err
+            );
         }
     }
 
     /// Consumes and returns all output so far.
     pub fn take(&mut self) -> String {
-        let out = self.out.lock().unwrap();
-        let text = out[self.seen..].to_string();
-        self.seen = out.len();
+        let o = self.output.0.lock().unwrap();
+        let text = o.out[self.seen..].to_string();
+        self.seen = o.out.len();
         text
     }
 
@@ -355,37 +396,43 @@ impl Session {
         self.expect("$ ")
     }
 
-    /// Closes stdin and waits for vmm to end.
+    /// Closes stdin and waits up to `FINISH_LIMIT` for vmm to end.
     pub fn finish(self) -> Run {
-        self.finish_within(Duration::from_secs(30))
+        self.finish_within(FINISH_LIMIT)
     }
 
-    /// Closes stdin and waits up to `limit` (from the start) for vmm to end;
-    /// kills it and fails the test if it does not.
+    /// Closes stdin and waits up to `limit`, from the call, for vmm to end
+    /// (to close its output and exit); kills it and fails the test if it
+    /// does not.
     pub fn finish_within(mut self, limit: Duration) -> Run {
         drop(self.stdin.take());
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if self.start.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!(
-                    "vmm did not end within {limit:?}:\n{}",
-                    self.out.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        let open = {
+            let (lock, changed) = &*self.output;
+            let o = lock.lock().unwrap();
+            changed
+                .wait_timeout_while(o, limit, |o| o.open > 0)
+                .unwrap()
+                .0
+                .open
         };
+        if open > 0 {
+            let _ = self.child.kill();
+            panic!(
+                "vmm did not end within {limit:?}:\n{}",
+                self.output.0.lock().unwrap().out
+            );
+        }
+        // vmm closed its output: it is exiting.
+        let status = self.child.wait().unwrap();
         let elapsed = self.start.elapsed();
-        // The pipes close with the process: the readers have everything.
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
+        let o = self.output.0.lock().unwrap();
         Run {
             code: status.code().unwrap_or(-1),
-            stdout: self.out.lock().unwrap().clone(),
-            stderr: self.err.lock().unwrap().clone(),
+            stdout: o.out.clone(),
+            stderr: o.err.clone(),
             elapsed,
         }
     }
