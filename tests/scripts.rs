@@ -178,3 +178,19 @@ fn bench_without_qemu_says_so_and_fails_under_vmm_no_skip() {
     assert!(text.contains("NO RING-0 CHECK"), "{text}");
     assert!(text.contains("VMM_NO_SKIP is set"), "{text}");
 }
+
+#[test]
+fn readme_figures_are_what_scripts_figures_writes() {
+    // README's figures come from docs/figures.json (a full bench run) and
+    // the ring-0 baseline (checked against the kernel by scripts/bench).
+    let out = Command::new(python())
+        .arg(root().join("scripts/figures"))
+        .arg("--check")
+        .output()
+        .expect("run scripts/figures");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
