@@ -90,12 +90,31 @@ fn ensure_target() {
 
 /// Runs `cargo build --release` in a guest workspace, with the outer build's
 /// flags and wrappers removed (they are for the host target).
+///
+/// The guest holds the paths of the sources outside its workspace (abi's, in
+/// panic locations); they are written from the repository's root, so the
+/// guest's sizes and layout, and with them its ring-0 instruction counts
+/// (which scripts/bench checks exactly), do not depend on where the
+/// repository is checked out. (This adds to the target's rustflags in the
+/// workspace's .cargo/config.toml.)
 fn cargo_build(dir: &Path, target_dir: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = dir
+        .parent()
+        .expect("a guest workspace is in the repository");
+    let root = root
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
     let status = Command::new(cargo)
         .current_dir(dir)
         .args(["build", "--release", "--quiet", "--target-dir"])
         .arg(target_dir)
+        .arg("--config")
+        .arg(format!(
+            "target.{GUEST_TARGET}.rustflags=[\"--remap-path-prefix={root}/=\"]"
+        ))
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")

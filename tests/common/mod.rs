@@ -53,7 +53,7 @@ pub fn require_kvm() {
 }
 
 /// When set (not empty), nothing may be skipped: a test that cannot run
-/// here fails instead (.ci/run sets it; so does a run that must be whole).
+/// here fails instead (.ci/run sets it).
 pub const NO_SKIP: &str = "VMM_NO_SKIP";
 /// A file to which every skip appends a line `TEST: WHY` (scripts/test
 /// sets it and prints the skips, with their count, at its end).
