@@ -121,10 +121,17 @@ fn fuzz_and_check(seed: u64, calls: u64, extra: &[&str]) {
     assert!(!out.contains("LEFT") && !out.contains("LEAK"), "{out}");
 
     // The host's view while it lingers: sysfuzz alone, asleep; the table
-    // read consistently.
-    let ps = ctl(&sock, &["--json", "ps"]);
-    assert_eq!(ps.code, 0, "{}", ps.dump());
-    let v: Value = serde_json::from_str(ps.stdout.trim()).expect("JSON");
+    // read consistently. It prints "done" just before it goes to sleep, so
+    // the host looks until it sees it asleep (or it has lingered long).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let v = loop {
+        let ps = ctl(&sock, &["--json", "ps"]);
+        assert_eq!(ps.code, 0, "{}", ps.dump());
+        let v: Value = serde_json::from_str(ps.stdout.trim()).expect("JSON");
+        if v["procs"][0]["state"] == "sleeping" || Instant::now() > deadline {
+            break v;
+        }
+    };
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["consistent"], true, "{v}");
     let procs = v["procs"].as_array().unwrap();
