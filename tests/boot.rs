@@ -405,3 +405,23 @@ fn ctrl_a_x_quits_from_a_terminal() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(USER_QUIT));
 }
+
+#[test]
+fn a_session_sees_the_last_output_of_a_guest_that_ends_at_once() {
+    // `expect` gives up only once vmm has closed its output, with all it
+    // wrote read: the last line before power-off is found, and a pattern
+    // never printed fails at vmm's end, not at the limit.
+    let mut s = Session::start(&["--init", "/bin/echo", "last", "words"]);
+    s.expect("last words");
+    assert_eq!(s.finish().code, 0);
+    let mut s = Session::start(&["--init", "/bin/echo", "last", "words"]);
+    let missing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.expect_within("never printed", Duration::from_secs(600))
+    }))
+    .expect_err("no such output");
+    let why = missing.downcast_ref::<String>().unwrap();
+    assert!(
+        why.contains("(vmm ended)") && why.contains("last words"),
+        "{why}"
+    );
+}

@@ -261,11 +261,9 @@ fn usertests_pass() {
         b"",
         Duration::from_secs(150),
     );
-    assert!(
-        r.stdout.contains(" passed, 0 failed"),
-        "usertests summary: {}",
-        r.dump()
-    );
+    // sbrk_exhaustion fills memory only when there is little of it (see
+    // hostile.rs); with the default 128 MiB it says so and skips.
+    check_usertests(&r.stdout, &usertests_cases(&[]), &["sbrk_exhaustion"]);
     assert_eq!(r.code, 0, "{}", r.dump());
 }
 
@@ -323,7 +321,7 @@ fn scrub_zeroes_every_frame_and_programs_still_run() {
         b"",
         Duration::from_secs(90),
     );
-    assert!(r.stdout.contains(" passed, 0 failed"), "{}", r.dump());
+    check_usertests(&r.stdout, &usertests_cases(&["sbrk"]), &["sbrk_exhaustion"]);
     assert_eq!(r.code, 0, "{}", r.dump());
 }
 

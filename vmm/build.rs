@@ -142,6 +142,13 @@ fn fail(message: &str) -> ! {
 /// compiler's messages name files from the repository root (rustc names
 /// them from the guest workspace's); they go to the terminal as they come,
 /// and on failure into the error cargo prints.
+///
+/// The guest holds the paths of the sources outside its workspace (abi's, in
+/// panic locations); they are written from the repository's root, so the
+/// guest's sizes and layout, and with them its ring-0 instruction counts
+/// (which scripts/bench checks exactly), do not depend on where the
+/// repository is checked out. (This adds to the target's rustflags in the
+/// workspace's .cargo/config.toml.)
 fn cargo_build(root: &Path, dir: &Path, target_dir: &Path, progress: &mut Progress) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let color = if progress.on_terminal() {
@@ -149,10 +156,19 @@ fn cargo_build(root: &Path, dir: &Path, target_dir: &Path, progress: &mut Progre
     } else {
         "never"
     };
+    let remap = root
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
     let mut child = Command::new(cargo)
         .current_dir(dir)
         .args(["build", "--release", "--color", color, "--target-dir"])
         .arg(target_dir)
+        .arg("--config")
+        .arg(format!(
+            "target.{GUEST_TARGET}.rustflags=[\"--remap-path-prefix={remap}/=\"]"
+        ))
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")
@@ -173,7 +189,7 @@ fn cargo_build(root: &Path, dir: &Path, target_dir: &Path, progress: &mut Progre
     let mut messages = String::new();
     let stderr = child.stderr.take().expect("piped stderr");
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        let line = from_root(&line, &prefix);
+        let line = from_root(&line, dir, &prefix);
         // The outer build says when it is finished.
         if strip_ansi(&line).trim_start().starts_with("Finished ") {
             continue;
@@ -196,15 +212,17 @@ fn cargo_build(root: &Path, dir: &Path, target_dir: &Path, progress: &mut Progre
 }
 
 /// A compiler message line with the file paths that rustc gives relative to
-/// the guest workspace (`  --> programs/src/bin/x.rs:3:5`) made relative to
-/// the repository root (`guest-user/programs/...`).
-fn from_root(line: &str, prefix: &str) -> String {
+/// the guest workspace `dir` (`  --> programs/src/bin/x.rs:3:5`) made
+/// relative to the repository root (`guest-user/programs/...`); paths of
+/// files outside the workspace are from the root already.
+fn from_root(line: &str, dir: &Path, prefix: &str) -> String {
     let plain = strip_ansi(line);
     let Some(at) = plain.find("--> ") else {
         return line.to_string();
     };
     let path = &plain[at + 4..];
-    if path.starts_with('/') || path.starts_with(prefix) {
+    let file = path.split(':').next().unwrap_or(path);
+    if path.starts_with('/') || !dir.join(file).is_file() {
         return line.to_string();
     }
     // Keep the colours before the arrow; the path itself is plain.

@@ -46,6 +46,39 @@ pub fn require_kvm() {
     }
 }
 
+/// When set (not empty), nothing may be skipped: a test that cannot run
+/// here fails instead (.ci/run sets it).
+pub const NO_SKIP: &str = "VMM_NO_SKIP";
+/// A file to which every skip appends a line `TEST: WHY` (scripts/test
+/// sets it and prints the skips, with their count, at its end).
+pub const SKIP_LOG: &str = "VMM_TEST_SKIP_LOG";
+
+/// Records that the calling test cannot run here, because `why`, and
+/// returns; the test must then return at once without asserting anything.
+/// The test harness counts such a test as passed, so the skip goes to the
+/// file named by `VMM_TEST_SKIP_LOG`, and to stderr. With `VMM_NO_SKIP`
+/// set it fails the test instead.
+pub fn skip(why: &str) {
+    let test = format!(
+        "{}::{}",
+        env!("CARGO_CRATE_NAME"),
+        std::thread::current().name().unwrap_or("?")
+    );
+    if std::env::var_os(NO_SKIP).is_some_and(|v| !v.is_empty()) {
+        panic!("{test} cannot run here, and {NO_SKIP} is set, so it may not be skipped: {why}");
+    }
+    eprintln!("*** SKIPPED {test}: {why} ***");
+    if let Some(log) = std::env::var_os(SKIP_LOG) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("{SKIP_LOG}={}: {e}", log.to_string_lossy()));
+        f.write_all(format!("{test}: {why}\n").as_bytes())
+            .expect("record the skip");
+    }
+}
+
 /// Runs `vmm ARGS` with `input` on stdin (then end of file), killing it if
 /// it outlives `limit` (a test never hangs).
 pub fn run_vmm(args: &[&str], input: &[u8], limit: Duration) -> Run {
@@ -76,6 +109,78 @@ pub fn boot_kmon(args: &[&str], input: &str) -> Run {
     }
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     boot(&refs, input)
+}
+
+/// The cases that `usertests NAMES...` runs, in order, from the program's
+/// own list (`usertests --list NAMES...`, passed on the kernel command line:
+/// vmm's `--init` takes no argument that starts with `--`).
+pub fn usertests_cases(names: &[&str]) -> Vec<String> {
+    let cmdline = format!("init=/bin/usertests -- --list {}", names.join(" "));
+    let r = boot(&["--cmdline", &cmdline], "");
+    assert_eq!(r.code, 0, "usertests --list: {}", r.dump());
+    usertests_listed(&r.stdout)
+}
+
+/// The case names in the output of `usertests --list`.
+pub fn usertests_listed(stdout: &str) -> Vec<String> {
+    let cases: Vec<String> = lines_starting(stdout, "usertests: case ")
+        .iter()
+        .map(|l| l["usertests: case ".len()..].to_string())
+        .collect();
+    assert!(!cases.is_empty(), "no cases listed:\n{stdout}");
+    cases
+}
+
+/// Checks a usertests run of exactly `cases` (see `usertests_cases`): one
+/// `... ok` line per case except those in `skipped`, which must say
+/// `... skipped`; no other case; every resource back; and the summary's
+/// exact counts (the resources check counts as a pass).
+pub fn check_usertests(stdout: &str, cases: &[String], skipped: &[&str]) {
+    for s in skipped {
+        assert!(
+            cases.iter().any(|c| c == s),
+            "{s} is not among the cases {cases:?}"
+        );
+    }
+    let results: Vec<&str> = lines_starting(stdout, "usertests: ")
+        .into_iter()
+        .filter(|l| l.contains(" ... "))
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for line in &results {
+        let name = &line["usertests: ".len()..line.find(" ... ").unwrap()];
+        let verdict = &line[line.find(" ... ").unwrap() + 5..];
+        let want = if skipped.contains(&name) {
+            "skipped"
+        } else {
+            "ok"
+        };
+        assert!(
+            verdict.starts_with(want),
+            "usertests {name}: {want} expected, got {line:?}:\n{stdout}"
+        );
+        names.push(name);
+    }
+    let mut want: Vec<&str> = cases.iter().map(String::as_str).collect();
+    want.push("resources");
+    assert_eq!(names, want, "the cases run, in order:\n{stdout}");
+    let summary = format!(
+        "usertests: {} passed, 0 failed{}",
+        cases.len() - skipped.len() + 1,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} skipped", skipped.len())
+        }
+    );
+    let last = lines_starting(stdout, "usertests: ")
+        .into_iter()
+        .rfind(|l| l.contains(" passed, "))
+        .unwrap_or_else(|| panic!("no usertests summary:\n{stdout}"));
+    assert!(
+        last == summary || last.starts_with(&format!("{summary} ")),
+        "summary {last:?}, expected {summary:?}:\n{stdout}"
+    );
 }
 
 /// A directory holding the embedded guest (`kernel.elf`, `initrd.cpio`),
@@ -125,13 +230,31 @@ pub fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// How long `Session::expect` waits: for output that follows promptly from
+/// what was just typed (a prompt, a short command's output). A wait for a
+/// whole run names its own limit (`expect_within`).
+pub const EXPECT_LIMIT: Duration = Duration::from_secs(20);
+/// How long `Session::finish` waits, from the call, for vmm to end once its
+/// input is closed.
+pub const FINISH_LIMIT: Duration = Duration::from_secs(30);
+
+/// What a running vmm has written so far.
+#[derive(Default)]
+struct Output {
+    out: String,
+    err: String,
+    /// Streams not yet at end of file: 0 once vmm closed both (it ended),
+    /// and then everything it wrote is in `out` and `err`.
+    open: usize,
+}
+
 /// An interactive session with a running `vmm`: send console input, wait
 /// for output, like expect(1).
 pub struct Session {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
-    out: std::sync::Arc<std::sync::Mutex<String>>,
-    err: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The output, and a signal at each change of it.
+    output: std::sync::Arc<(std::sync::Mutex<Output>, std::sync::Condvar)>,
     readers: Vec<std::thread::JoinHandle<()>>,
     /// How much of the output earlier `expect`s consumed.
     seen: usize,
@@ -162,30 +285,41 @@ impl Session {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start vmm");
-        let collect = |mut src: Box<dyn Read + Send>| {
-            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-            let b = buf.clone();
-            let reader = std::thread::spawn(move || {
+        let output = std::sync::Arc::new((
+            std::sync::Mutex::new(Output {
+                open: 2,
+                ..Output::default()
+            }),
+            std::sync::Condvar::new(),
+        ));
+        let collect = |mut src: Box<dyn Read + Send>, is_err: bool| {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let (lock, changed) = &*output;
                 let mut chunk = [0u8; 4096];
-                while let Ok(n) = src.read(&mut chunk) {
-                    if n == 0 {
-                        break;
+                while let Ok(n @ 1..) = src.read(&mut chunk) {
+                    let mut o = lock.lock().unwrap();
+                    let text = String::from_utf8_lossy(&chunk[..n]);
+                    if is_err {
+                        o.err.push_str(&text);
+                    } else {
+                        o.out.push_str(&text);
                     }
-                    b.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                    changed.notify_all();
                 }
-            });
-            (buf, reader)
+                lock.lock().unwrap().open -= 1;
+                changed.notify_all();
+            })
         };
-        let (out, out_reader) = collect(Box::new(child.stdout.take().unwrap()));
-        let (err, err_reader) = collect(Box::new(child.stderr.take().unwrap()));
+        let readers = vec![
+            collect(Box::new(child.stdout.take().unwrap()), false),
+            collect(Box::new(child.stderr.take().unwrap()), true),
+        ];
         Session {
             stdin: child.stdin.take(),
             child,
-            out,
-            err,
-            readers: vec![out_reader, err_reader],
+            output,
+            readers,
             seen: 0,
             start: Instant::now(),
         }
@@ -198,62 +332,69 @@ impl Session {
         stdin.flush().unwrap();
     }
 
-    /// Waits until `pattern` appears in output not yet consumed; returns the
-    /// output up to and including it, and consumes it.
+    /// Waits up to `EXPECT_LIMIT` until `pattern` appears in output not yet
+    /// consumed; returns the output up to and including it, and consumes it.
     pub fn expect(&mut self, pattern: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            {
-                let out = self.out.lock().unwrap();
-                if let Some(i) = out[self.seen..].find(pattern) {
-                    let end = self.seen + i + pattern.len();
-                    let text = out[self.seen..end].to_string();
-                    self.seen = end;
-                    return text;
-                }
-            }
-            if Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
-                std::thread::sleep(Duration::from_millis(50));
-                panic!(
-                    "no {pattern:?} in the output:\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                    self.out.lock().unwrap(),
-                    self.err.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.expect_within(pattern, EXPECT_LIMIT)
     }
 
-    /// Waits until `done` holds for the output not yet consumed (`what`
-    /// names the wait in a failure); returns that output and consumes it.
+    /// `expect` with a limit of its own, from the call. Fails the test when
+    /// the limit passes, or when vmm has ended (both its streams are at end
+    /// of file, so all it wrote is in) without printing `pattern`.
+    pub fn expect_within(&mut self, pattern: &str, limit: Duration) -> String {
+        self.wait_for(&format!("{pattern:?}"), limit, |text| {
+            text.find(pattern).map(|i| i + pattern.len())
+        })
+    }
+
+    /// Waits up to `EXPECT_LIMIT` until `done` holds for all the output not
+    /// yet consumed (`what` names the wait in a failure); returns that
+    /// output and consumes it.
     pub fn expect_where(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for(what, EXPECT_LIMIT, |text| done(text).then_some(text.len()))
+    }
+
+    /// Waits until `end` finds, in the output not yet consumed, where the
+    /// awaited part ends; returns that part and consumes it. Fails as
+    /// `expect_within` does.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        end: impl Fn(&str) -> Option<usize>,
+    ) -> String {
+        let deadline = Instant::now() + limit;
+        let (lock, changed) = &*self.output;
+        let mut o = lock.lock().unwrap();
         loop {
-            let exited = self.child.try_wait().unwrap().is_some();
-            {
-                let out = self.out.lock().unwrap();
-                if done(&out[self.seen..]) {
-                    let text = out[self.seen..].to_string();
-                    self.seen = out.len();
-                    return text;
-                }
+            if let Some(n) = end(&o.out[self.seen..]) {
+                let text = o.out[self.seen..self.seen + n].to_string();
+                self.seen += n;
+                return text;
             }
-            if exited || Instant::now() > deadline {
-                panic!(
-                    "never {what}:\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                    self.out.lock().unwrap(),
-                    self.err.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
+            let why = if o.open == 0 {
+                "vmm ended".to_string()
+            } else if Instant::now() >= deadline {
+                format!("not within {limit:?}")
+            } else {
+                o = changed
+                    .wait_timeout(o, deadline.saturating_duration_since(Instant::now()))
+                    .unwrap()
+                    .0;
+                continue;
+            };
+            panic!(
+                "no {what} in the output ({why}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                o.out, o.err
+            );
         }
     }
 
     /// Consumes and returns all output so far.
     pub fn take(&mut self) -> String {
-        let out = self.out.lock().unwrap();
-        let text = out[self.seen..].to_string();
-        self.seen = out.len();
+        let o = self.output.0.lock().unwrap();
+        let text = o.out[self.seen..].to_string();
+        self.seen = o.out.len();
         text
     }
 
@@ -273,37 +414,43 @@ impl Session {
         run
     }
 
-    /// Closes stdin and waits for vmm to end.
+    /// Closes stdin and waits up to `FINISH_LIMIT` for vmm to end.
     pub fn finish(self) -> Run {
-        self.finish_within(Duration::from_secs(30))
+        self.finish_within(FINISH_LIMIT)
     }
 
-    /// Closes stdin and waits up to `limit` (from the start) for vmm to end;
-    /// kills it and fails the test if it does not.
+    /// Closes stdin and waits up to `limit`, from the call, for vmm to end
+    /// (to close its output and exit); kills it and fails the test if it
+    /// does not.
     pub fn finish_within(mut self, limit: Duration) -> Run {
         drop(self.stdin.take());
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if self.start.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!(
-                    "vmm did not end within {limit:?}:\n{}",
-                    self.out.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        let open = {
+            let (lock, changed) = &*self.output;
+            let o = lock.lock().unwrap();
+            changed
+                .wait_timeout_while(o, limit, |o| o.open > 0)
+                .unwrap()
+                .0
+                .open
         };
+        if open > 0 {
+            let _ = self.child.kill();
+            panic!(
+                "vmm did not end within {limit:?}:\n{}",
+                self.output.0.lock().unwrap().out
+            );
+        }
+        // vmm closed its output: it is exiting.
+        let status = self.child.wait().unwrap();
         let elapsed = self.start.elapsed();
-        // The pipes close with the process: the readers have everything.
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
+        let o = self.output.0.lock().unwrap();
         Run {
             code: status.code().unwrap_or(-1),
-            stdout: self.out.lock().unwrap().clone(),
-            stderr: self.err.lock().unwrap().clone(),
+            stdout: o.out.clone(),
+            stderr: o.err.clone(),
             elapsed,
         }
     }

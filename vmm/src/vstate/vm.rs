@@ -27,7 +27,7 @@ fn ctx<T>(what: &'static str, r: Result<T, kvm_ioctls::Error>) -> Result<T, VmEr
 pub fn create(kvm: &Kvm, mem: &GuestMemoryMmap) -> Result<VmFd, VmError> {
     let vm = ctx("KVM_CREATE_VM", kvm.create_vm())?;
     // Guest RAM first, as Firecracker does: on some KVMs registering it
-    // after the irqchip is much slower (README, Figures).
+    // after the irqchip is much slower (README, after Figures).
     for (slot, region) in GuestMemoryBackend::iter(mem).enumerate() {
         let region_desc = kvm_userspace_memory_region {
             slot: slot as u32,

@@ -11,6 +11,8 @@
 //! case that leaves a slot or a frame behind fails.
 //!
 //! With names, runs only the cases whose names contain one of them.
+//! `usertests --list [NAME...]` runs nothing and prints the cases such a
+//! run would run, a `usertests: case NAME` line each, in order.
 #![no_std]
 #![no_main]
 
@@ -57,6 +59,15 @@ fn main(args: &[&str]) -> i32 {
     if args.get(1) == Some(&"--check-args") {
         return check_args(&args[2..]);
     }
+    if args.get(1) == Some(&"--list") {
+        let filters = args.get(2..).unwrap_or_default();
+        for (name, _) in cases() {
+            if selected(&name, filters) {
+                println!("usertests: case {name}");
+            }
+        }
+        return 0;
+    }
     let filters = args.get(1..).unwrap_or_default();
     let start = match counts() {
         Ok(c) => c,
@@ -67,7 +78,7 @@ fn main(args: &[&str]) -> i32 {
     };
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (name, case) in cases() {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f)) {
+        if !selected(&name, filters) {
             continue;
         }
         let t0 = ulib::uptime_ms();
@@ -107,6 +118,12 @@ fn main(args: &[&str]) -> i32 {
         println!("usertests: {passed} passed, {failed} failed");
     }
     failed
+}
+
+/// Whether a run with names `filters` runs case `name`: all cases without
+/// names, else those whose names contain one of them.
+fn selected(name: &str, filters: &[&str]) -> bool {
+    filters.is_empty() || filters.iter().any(|f| name.contains(f))
 }
 
 /// How a case's failure reason starts when the case could not run here.
