@@ -156,10 +156,10 @@ impl WaitStatus {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcInfo {
-    /// Process id; 0 for an unused slot.
-    pub pid: u32,
+    /// Process id; none for an unused slot.
+    pub pid: Pid,
     /// Parent's pid (0 for init).
-    pub ppid: u32,
+    pub ppid: Pid,
     /// A [`ProcState`].
     pub state: u32,
     /// A [`SleepReason`] (when Sleeping).
@@ -197,8 +197,8 @@ const _: () = assert!(core::mem::size_of::<ProcInfo>() == 128);
 impl ProcInfo {
     /// An unused slot.
     pub const EMPTY: ProcInfo = ProcInfo {
-        pid: 0,
-        ppid: 0,
+        pid: Pid::NONE,
+        ppid: Pid::NONE,
         state: ProcState::Unused as u32,
         reason: SleepReason::None as u32,
         name: [0; NAME_LEN],
@@ -232,6 +232,60 @@ impl ProcInfo {
     /// The state, if valid.
     pub fn state(&self) -> Option<ProcState> {
         ProcState::from_raw(self.state)
+    }
+}
+
+/// A process id: positive and below [`MAX_PID`]; [`Pid::NONE`] (0) is no
+/// process (init's parent, `fork`'s result in the child, an unused slot).
+/// On the wire (system calls, the PCB snapshot) it is its number.
+#[repr(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pid(pub u32);
+
+impl Pid {
+    /// No process.
+    pub const NONE: Pid = Pid(0);
+    /// The first process, init.
+    pub const INIT: Pid = Pid(1);
+
+    /// The number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Whether this is no process.
+    pub const fn is_none(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The pid a system call's argument names, if it can be one (positive
+    /// and below [`MAX_PID`]).
+    pub fn from_arg(arg: i64) -> Option<Pid> {
+        (arg > 0 && (arg as u64) < MAX_PID).then_some(Pid(arg as u32))
+    }
+
+    /// As a system call argument.
+    pub const fn arg(self) -> u64 {
+        self.0 as u64
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Why text is not a pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAPid;
+
+impl core::str::FromStr for Pid {
+    type Err = NotAPid;
+
+    /// A decimal pid, as a user types one (`3`).
+    fn from_str(s: &str) -> Result<Pid, NotAPid> {
+        s.parse::<i64>().ok().and_then(Pid::from_arg).ok_or(NotAPid)
     }
 }
 
@@ -408,8 +462,8 @@ mod tests {
     #[test]
     fn ps_rows_line_up_under_the_header() {
         let mut p = ProcInfo::EMPTY;
-        p.pid = 7;
-        p.ppid = 1;
+        p.pid = Pid(7);
+        p.ppid = Pid::INIT;
         p.state = ProcState::Sleeping as u32;
         p.reason = SleepReason::Sleep as u32;
         p.set_name("sleep");
@@ -432,5 +486,19 @@ mod tests {
             line(format_args!("[{:<9}]", StateName(&p))).as_str(),
             "[?42      ]"
         );
+    }
+
+    #[test]
+    fn pids_parse_as_users_type_them() {
+        assert_eq!("3".parse::<Pid>(), Ok(Pid(3)));
+        for bad in ["0", "-1", "x", "", "2147418112", "99999999999"] {
+            assert_eq!(bad.parse::<Pid>(), Err(NotAPid), "{bad}");
+        }
+        assert_eq!(
+            Pid::from_arg(MAX_PID as i64 - 1),
+            Some(Pid(MAX_PID as u32 - 1))
+        );
+        assert_eq!(Pid::from_arg(0), None);
+        assert!(Pid::NONE.is_none() && !Pid::INIT.is_none());
     }
 }

@@ -97,13 +97,13 @@ fuzz_target!(|data: &[u8]| {
         assert!((1..=reader::TABLE_TRIES).contains(&t.tries));
         assert!(t.procs.windows(2).all(|w| w[0].pid <= w[1].pid));
         for p in &t.procs {
-            assert!(p.pid != 0 && p.state != ProcState::Unused as u32);
+            assert!(!p.pid.is_none() && p.state != ProcState::Unused as u32);
             // The VMM prints every row the guest left there.
             let _ = format!("{}", PsRow(p));
         }
     }
-    if let Some(p) = reader::read_proc(&ram, &layout, pid) {
-        assert_eq!(p.pid, pid);
+    if let Some(p) = reader::read_proc(&ram, &layout, abi::proc::Pid(pid)) {
+        assert_eq!(p.pid.get(), pid);
         let _ = (p.name(), p.state());
     }
     let _ = reader::read_stamps(&ram, &layout);

@@ -10,6 +10,7 @@ use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::dev::poweroff;
 use abi::exit::ExitRequest;
+use abi::proc::Pid;
 use logic::arch::x86_64::exception::{self, PageFaultError};
 use logic::log::hex::Hex;
 
@@ -73,7 +74,7 @@ pub fn exception(f: &TrapFrame) -> ! {
             let k = &mut unsafe { crate::proc::Kernel::enter() };
             let cap = k.procs().cap;
             let info = (slot < cap).then(|| &k.pcb(slot).info);
-            let (pid, name) = info.map_or((0, "no process"), |i| (i.pid, i.name()));
+            let (pid, name) = info.map_or((Pid::NONE, "no process"), |i| (i.pid, i.name()));
             report!(
                 "  kernel stack overflow: rsp={} reached the guard page of the kernel stack of slot {slot} (pid {pid}, {name})",
                 Hex::min(f.rsp)

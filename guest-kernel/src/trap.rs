@@ -10,6 +10,7 @@ use crate::arch::x86_64::vectors::{SERIAL_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::dev::debugport;
 use crate::proc::{Kernel, fault, life, sched};
 use abi::debug::Command;
+use abi::proc::Pid;
 use abi::sys::errno::EINVAL;
 use logic::arch::x86_64::exception;
 
@@ -55,12 +56,15 @@ fn host_command(k: &mut Kernel) {
     let Some((cmd, pid, seq)) = debugport::pending_command() else {
         return;
     };
-    let pid = i64::from(pid);
+    let Some(pid) = Pid::from_arg(i64::from(pid)) else {
+        debugport::complete_command(seq, -EINVAL);
+        return;
+    };
     let result = match cmd {
         Command::Kill => life::kill(k, pid),
         // Stopping the interrupted process switches away inside `suspend`
         // and comes back only when it is resumed: report first.
-        Command::Stop if k.current_pid() == pid as u64 => match life::target(k, pid) {
+        Command::Stop if k.current_pid() == pid => match life::target(k, pid) {
             Ok(_) => {
                 debugport::complete_command(seq, 0);
                 life::suspend(k, pid);

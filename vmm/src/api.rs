@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use abi::debug::Command;
-use abi::proc::{PS_HEADER, ProcInfo, PsRow};
+use abi::proc::{PS_HEADER, Pid, ProcInfo, PsRow};
 use serde_json::{Value, json};
 use vmm_sys_util::eventfd::EventFd;
 
@@ -217,7 +217,7 @@ fn fail(why: impl Into<String>) -> Value {
 /// A PCB as JSON (the `ps` answer's rows).
 pub fn proc_to_json(p: &ProcInfo) -> Value {
     json!({
-        "pid": p.pid, "ppid": p.ppid, "name": p.name(),
+        "pid": p.pid.get(), "ppid": p.ppid.get(), "name": p.name(),
         "state": p.state().map_or("?", |s| s.name()),
         "state_raw": p.state, "reason_raw": p.reason,
         "ticks": p.ticks,
@@ -233,8 +233,8 @@ pub fn proc_to_json(p: &ProcInfo) -> Value {
 pub fn proc_from_json(v: &Value) -> ProcInfo {
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
     let mut p = ProcInfo::EMPTY;
-    p.pid = n("pid") as u32;
-    p.ppid = n("ppid") as u32;
+    p.pid = Pid(n("pid") as u32);
+    p.ppid = Pid(n("ppid") as u32);
     p.state = n("state_raw") as u32;
     p.reason = n("reason_raw") as u32;
     p.set_name(v["name"].as_str().unwrap_or("?"));
@@ -570,8 +570,8 @@ mod tests {
     #[test]
     fn a_pcb_survives_the_json_round_trip() {
         let mut p = ProcInfo::EMPTY;
-        p.pid = 9;
-        p.ppid = 1;
+        p.pid = Pid(9);
+        p.ppid = Pid::INIT;
         p.state = abi::proc::ProcState::Sleeping as u32;
         p.reason = abi::proc::SleepReason::Pipe as u32;
         p.set_name("cat");

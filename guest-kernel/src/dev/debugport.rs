@@ -17,6 +17,7 @@ use abi::debug::{
     self, CrashKind, DOORBELL, Event, EventKind, MAGIC, PORT, PanicRecord, RING_CAPACITY,
     Registration, VERSION,
 };
+use abi::proc::Pid;
 
 struct Shared<T>(UnsafeCell<T>);
 
@@ -186,12 +187,12 @@ pub fn end_change() {
 
 /// Appends an event to the ring (when tracing) and rings the doorbell when
 /// more than half of it is unread.
-pub fn emit(kind: EventKind, pid: u32, old: u32, new: u32, reason: u32, arg: u64) {
+pub fn emit(kind: EventKind, pid: Pid, old: u32, new: u32, reason: u32, arg: u64) {
     if !TRACING.load(Ordering::Relaxed) {
         return;
     }
     push(
-        pid,
+        pid.get(),
         Event::id_high(kind as u8, old as u8, new as u8, reason as u8),
         arg,
     );
@@ -203,7 +204,7 @@ pub fn emit(kind: EventKind, pid: u32, old: u32, new: u32, reason: u32, arg: u64
 /// instructions as the layout allows: inlined where the new state and the
 /// reason are constants, so the id word is the pid and an immediate.
 #[inline(always)]
-pub fn emit_switch(pid: u32, new: u8, reason: u8, next: u32) {
+pub fn emit_switch(pid: Pid, new: u8, reason: u8, next: Pid) {
     if !TRACING.load(Ordering::Relaxed) {
         return;
     }
@@ -213,7 +214,7 @@ pub fn emit_switch(pid: u32, new: u8, reason: u8, next: u32) {
         new,
         reason,
     );
-    push(pid, high, u64::from(next));
+    push(pid.get(), high, u64::from(next.get()));
 }
 
 /// Writes one record at the ring's head, publishes it, and rings the
@@ -295,14 +296,14 @@ pub fn record_crash(
     rsp: u64,
     rflags: u64,
     gprs: [u64; 15],
-    pid: u64,
+    pid: Pid,
 ) {
     let rec = PanicRecord {
         kind: kind as u32,
         vector,
         error,
         tsc: cpu::rdtsc(),
-        pid,
+        pid: u64::from(pid.get()),
         rip,
         rsp,
         rflags,
@@ -319,7 +320,7 @@ pub fn record_crash(
         write_volatile(p, PanicRecord { message, ..rec });
     }
     // The timeline ends with it: the crash kind as the reason, rip as arg.
-    emit(EventKind::Panic, pid as u32, 0, 0, kind as u32, rip);
+    emit(EventKind::Panic, pid, 0, 0, kind as u32, rip);
 }
 
 /// Sets the crash record's message (truncated).

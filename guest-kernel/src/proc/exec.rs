@@ -144,7 +144,7 @@ pub fn spawn(k: &mut Kernel, args: &Args) -> i64 {
         k.pcb(slot).fds[i] = k.pcb(me).fds[i].dup();
     }
     make_runnable(k, slot);
-    i64::from(k.pcb(slot).info.pid)
+    i64::from(k.pcb(slot).info.pid.get())
 }
 
 /// `exec`: replaces the current program. Returns only on error.

@@ -12,7 +12,7 @@ use crate::mm::kstack;
 use crate::mm::uvm;
 use abi::debug::EventKind;
 use abi::exit::ExitRequest;
-use abi::proc::{Cause, ProcState, SleepReason, WaitStatus};
+use abi::proc::{Cause, Pid, ProcState, SleepReason, WaitStatus};
 use abi::sys::errno::*;
 use abi::sys::{WNOHANG, WUNTRACED};
 
@@ -38,7 +38,7 @@ pub(super) fn alloc_proc(k: &mut Kernel, parent: Option<usize>, name: &str) -> R
         p.free.push_back(&mut run, slot);
         return Err(-ENOMEM);
     };
-    let ppid = parent.map_or(0, |s| k.pcb(s).info.pid);
+    let ppid = parent.map_or(Pid::NONE, |s| k.pcb(s).info.pid);
     let pc = k.pcb(slot);
     pc.kstack = top;
     pc.info.pid = logic::proc::pid::make(pc.generation, slot, cap);
@@ -67,7 +67,7 @@ pub(super) fn alloc_proc(k: &mut Kernel, parent: Option<usize>, name: &str) -> R
         rsp: ret,
         ..Default::default()
     };
-    k.trace(slot, EventKind::Create, 0, u64::from(ppid));
+    k.trace(slot, EventKind::Create, 0, ppid.arg());
     k.set_state(slot, ProcState::Embryo, SleepReason::None);
     if let Some(par) = parent {
         let mut kids = k.pcb(par).kids;
@@ -135,7 +135,7 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
     *child_tf = *tf;
     child_tf.rax = 0;
     make_runnable(k, slot);
-    i64::from(k.pcb(slot).info.pid)
+    i64::from(k.pcb(slot).info.pid.get())
 }
 
 /// Ends the current process with `status`: closes its files, frees its
@@ -143,7 +143,7 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
 /// When init ends, the machine powers off.
 pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
     let me = k.current();
-    if k.pcb(me).info.pid == 1 {
+    if k.pcb(me).info.pid == Pid::INIT {
         let code = match status.code() {
             Some(c) => c,
             None => {
@@ -175,7 +175,7 @@ pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
     let mut zombies = k.pcb(me).zombies;
     let mut orphaned_zombie = false;
     while let Some(kid) = kids.pop_front(&mut k.sib()) {
-        k.pcb(kid).info.ppid = 1;
+        k.pcb(kid).info.ppid = Pid::INIT;
         init_kids.push_back(&mut k.sib(), kid);
         if k.state(kid) == ProcState::Zombie {
             zombies.remove(&mut k.run(), kid);
@@ -196,7 +196,7 @@ pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
     pc.info.mem_bytes = 0;
     let ppid = pc.info.ppid;
     k.set_state(me, ProcState::Zombie, SleepReason::None);
-    if let Some(parent) = k.lookup(i64::from(ppid)) {
+    if let Some(parent) = k.lookup(ppid) {
         let mut z = k.pcb(parent).zombies;
         z.push_back(&mut k.run(), me);
         k.pcb(parent).zombies = z;
@@ -221,7 +221,7 @@ fn is_waiting(k: &mut Kernel, slot: usize) -> bool {
 }
 
 /// Frees a zombie child of `parent`: returns its pid and status.
-fn reap(k: &mut Kernel, parent: usize, child: usize) -> (u32, i32) {
+fn reap(k: &mut Kernel, parent: usize, child: usize) -> (Pid, i32) {
     let (pid, status) = (k.pcb(child).info.pid, k.pcb(child).info.exit_status);
     let mut z = k.pcb(parent).zombies;
     z.remove(&mut k.run(), child);
@@ -233,30 +233,28 @@ fn reap(k: &mut Kernel, parent: usize, child: usize) -> (u32, i32) {
     (pid, status)
 }
 
-/// `waitpid(pid or -1, flags)`: a child's pid, with its wait status handed
-/// to `status` first; 0 for nothing yet with `WNOHANG`; or a negative
-/// errno.
-pub fn waitpid(k: &mut Kernel, pid: i64, flags: u64, status: impl FnOnce(i32)) -> i64 {
+/// `waitpid(child or any, flags)`: a child's pid, with its wait status
+/// handed to `status` first; 0 for nothing yet with `WNOHANG`; or a
+/// negative errno.
+pub fn waitpid(k: &mut Kernel, who: Option<Pid>, flags: u64, status: impl FnOnce(i32)) -> i64 {
     let me = k.current();
-    if pid == 0 || pid < -1 {
-        return -EINVAL;
-    }
+    let my_pid = k.pcb(me).info.pid;
     let untraced = flags & WUNTRACED != 0;
     loop {
-        let (found, stopped) = if pid == -1 {
-            if k.pcb(me).kids.is_empty() {
-                return -ECHILD;
-            }
-            let stopped = untraced.then(|| first_unreported_stop(k, me)).flatten();
-            (k.pcb(me).zombies.front(), stopped)
-        } else {
+        let (found, stopped) = if let Some(pid) = who {
             match k.lookup(pid) {
-                Some(c) if k.pcb(c).info.ppid == k.pcb(me).info.pid => (
+                Some(c) if k.pcb(c).info.ppid == my_pid => (
                     (k.state(c) == ProcState::Zombie).then_some(c),
                     (untraced && k.pcb(c).stop_unreported).then_some(c),
                 ),
                 _ => return -ECHILD,
             }
+        } else {
+            if k.pcb(me).kids.is_empty() {
+                return -ECHILD;
+            }
+            let stopped = untraced.then(|| first_unreported_stop(k, me)).flatten();
+            (k.pcb(me).zombies.front(), stopped)
         };
         let report = match (found, stopped) {
             (Some(c), _) => Some(reap(k, me, c)),
@@ -268,7 +266,7 @@ pub fn waitpid(k: &mut Kernel, pid: i64, flags: u64, status: impl FnOnce(i32)) -
         };
         if let Some((cpid, st)) = report {
             status(st);
-            return i64::from(cpid);
+            return i64::from(cpid.get());
         }
         if flags & WNOHANG != 0 {
             return 0;
@@ -293,17 +291,14 @@ fn first_unreported_stop(k: &mut Kernel, parent: usize) -> Option<usize> {
     None
 }
 
-/// The slot of a pid the process API may act on: EINVAL for `pid <= 0`,
-/// ESRCH if missing (or a zombie), EPERM for init.
-pub fn target(k: &mut Kernel, pid: i64) -> Result<usize, i64> {
-    if pid <= 0 {
-        return Err(-EINVAL);
-    }
+/// The slot of a pid the process API may act on: ESRCH if missing (or a
+/// zombie), EPERM for init.
+pub fn target(k: &mut Kernel, pid: Pid) -> Result<usize, i64> {
     let slot = k.lookup(pid).ok_or(-ESRCH)?;
     if k.state(slot) == ProcState::Zombie {
         return Err(-ESRCH);
     }
-    if pid == 1 {
+    if pid == Pid::INIT {
         return Err(-EPERM);
     }
     Ok(slot)
@@ -311,7 +306,7 @@ pub fn target(k: &mut Kernel, pid: i64) -> Result<usize, i64> {
 
 /// `kill(pid)`: marks it killed; a sleeping or stopped victim is woken so
 /// it dies at once (on its way back to user mode).
-pub fn kill(k: &mut Kernel, pid: i64) -> i64 {
+pub fn kill(k: &mut Kernel, pid: Pid) -> i64 {
     let slot = match target(k, pid) {
         Ok(s) => s,
         Err(e) => return e,
@@ -336,7 +331,7 @@ pub fn kill(k: &mut Kernel, pid: i64) -> i64 {
 /// stays on its wait list; if its event comes meanwhile, `resume` finds it
 /// runnable, else asleep again. A killed process is not stopped: the kill
 /// wins (stopped, it would never run to die).
-pub fn suspend(k: &mut Kernel, pid: i64) -> i64 {
+pub fn suspend(k: &mut Kernel, pid: Pid) -> i64 {
     let slot = match target(k, pid) {
         Ok(s) => s,
         Err(e) => return e,
@@ -348,7 +343,7 @@ pub fn suspend(k: &mut Kernel, pid: i64) -> i64 {
     if k.state(slot) != ProcState::Stopped {
         k.pcb(slot).stop_unreported = true;
         let ppid = k.pcb(slot).info.ppid;
-        if let Some(parent) = k.lookup(i64::from(ppid))
+        if let Some(parent) = k.lookup(ppid)
             && is_waiting(k, parent)
         {
             wake(k, parent);
@@ -376,7 +371,7 @@ pub fn suspend(k: &mut Kernel, pid: i64) -> i64 {
 }
 
 /// `resume(pid)`.
-pub fn resume(k: &mut Kernel, pid: i64) -> i64 {
+pub fn resume(k: &mut Kernel, pid: Pid) -> i64 {
     let slot = match target(k, pid) {
         Ok(s) => s,
         Err(e) => return e,

@@ -17,7 +17,7 @@ use super::{Kernel, timers_list};
 use crate::arch::x86_64::switch::{self, fxrstor, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
 use crate::sync::Sleeper;
-use abi::proc::{ProcState, SleepReason};
+use abi::proc::{Pid, ProcState, SleepReason};
 use logic::sync::list::List;
 
 /// The scheduler as the [`Sleeper`] of code below it (pipes): sleeping is
@@ -210,7 +210,7 @@ fn switch_out(k: &mut Kernel, me: usize, state: ProcState, reason: SleepReason) 
             k.set_state_untraced(n, ProcState::Running, SleepReason::None);
             k.pcb(n).info.pid
         }
-        None => 0,
+        None => Pid::NONE,
     };
     let my_pid = k.pcb(me).info.pid;
     crate::dev::debugport::emit_switch(my_pid, state as u8, reason as u8, next_pid);
@@ -237,7 +237,7 @@ fn switch_to(k: &mut Kernel, prev: Option<usize>, next: Option<usize>) {
             // SAFETY: a slot of the table; the place is reached through
             // the table's own pointer, so it stays valid for the fast path.
             trap::charge_ticks_to(Some(unsafe { &raw mut (*k.pcb_ptr(n)).info.ticks }));
-            if pid == 1 {
+            if pid == Pid::INIT {
                 crate::dev::debugport::mark_init_running();
             }
             // The FPU and the FS/GS bases hold the last process's user

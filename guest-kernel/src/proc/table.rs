@@ -9,7 +9,7 @@ use crate::arch::x86_64::switch::{Context, FxArea};
 use crate::fs::file::File;
 use crate::mm::uvm::Space;
 use crate::sync::KCell;
-use abi::proc::{ProcInfo, ProcState, SleepReason};
+use abi::proc::{Pid, ProcInfo, ProcState, SleepReason};
 use abi::sys::MAX_FDS;
 use logic::sync::list::{Link, Links, List};
 
@@ -294,13 +294,11 @@ impl Kernel {
     }
 
     /// The slot of live or zombie process `pid`.
-    pub fn lookup(&mut self, pid: i64) -> Option<usize> {
+    pub fn lookup(&mut self, pid: Pid) -> Option<usize> {
         let p = self.procs();
         let (cap, hwm) = (p.cap, p.hwm);
         let slot = logic::proc::pid::slot_of(pid, cap)?;
-        (slot < hwm
-            && i64::from(self.pcb(slot).info.pid) == pid
-            && self.state(slot) != ProcState::Unused)
+        (slot < hwm && self.pcb(slot).info.pid == pid && self.state(slot) != ProcState::Unused)
             .then_some(slot)
     }
 
@@ -323,12 +321,12 @@ impl Kernel {
         self.pcb(slot)
     }
 
-    /// The running process's pid, 0 when none.
-    pub fn current_pid(&mut self) -> u64 {
+    /// The running process's pid, none in the idle loop.
+    pub fn current_pid(&mut self) -> Pid {
         let p = self.procs();
         match p.current {
-            Some(slot) if slot < p.cap => u64::from(self.pcb(slot).info.pid),
-            _ => 0,
+            Some(slot) if slot < p.cap => self.pcb(slot).info.pid,
+            _ => Pid::NONE,
         }
     }
 
@@ -352,16 +350,17 @@ impl Kernel {
     }
 }
 
-/// The running process's pid, 0 when none, for reports made without a
-/// token (a crash, a panic): read in place, without forming a reference.
-pub fn current_pid() -> u64 {
+/// The running process's pid, none in the idle loop, for reports made
+/// without a token (a crash, a panic): read in place, without forming a
+/// reference.
+pub fn current_pid() -> Pid {
     let p = PROCS.as_ptr();
     // SAFETY: plain reads of the static's fields through its pointer (no
     // reference is formed); `table` has `cap` PCBs once set.
     unsafe {
         match (*p).current {
-            Some(slot) if slot < (*p).cap => u64::from((*(*p).table.add(slot)).info.pid),
-            _ => 0,
+            Some(slot) if slot < (*p).cap => (*(*p).table.add(slot)).info.pid,
+            _ => Pid::NONE,
         }
     }
 }

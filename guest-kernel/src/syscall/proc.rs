@@ -9,7 +9,7 @@ use crate::dev::poweroff;
 use crate::proc::exec::{self, Args};
 use crate::proc::{Kernel, life, sched};
 use abi::exit::ExitRequest;
-use abi::proc::{ProcInfo, ProcState, WaitStatus};
+use abi::proc::{Pid, ProcInfo, ProcState, WaitStatus};
 use abi::sys::errno::*;
 use abi::sys::{MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_PATH, Str, SysInfo};
 
@@ -44,6 +44,15 @@ fn copy_args(k: &mut Kernel, path: u64, path_len: u64, argv: u64, argc: u64) -> 
     Ok(Args { path, argv: args })
 }
 
+/// The process a system call's argument names: `-EINVAL` for zero or a
+/// negative number, `-ESRCH` for one no process can have.
+fn pid_arg(raw: u64) -> Result<Pid, i64> {
+    match raw as i64 {
+        n if n <= 0 => Err(-EINVAL),
+        n => Pid::from_arg(n).ok_or(-ESRCH),
+    }
+}
+
 pub(super) fn sys_exit(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     life::exit(k, WaitStatus::exited(tf.rdi as u8))
 }
@@ -71,7 +80,17 @@ pub(super) fn sys_waitpid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     if status_ptr != 0 && !check(k, status_ptr, 4, true) {
         return -EFAULT;
     }
-    life::waitpid(k, tf.rdi as i64, tf.rdx, |status| {
+    // -1: any child; 0 and other negatives name process groups, which
+    // there are none of; a number no pid can have names no child.
+    let who = match tf.rdi as i64 {
+        -1 => None,
+        raw if raw <= 0 => return -EINVAL,
+        raw => match Pid::from_arg(raw) {
+            Some(pid) => Some(pid),
+            None => return -ECHILD,
+        },
+    };
+    life::waitpid(k, who, tf.rdx, |status| {
         if status_ptr != 0 {
             // SAFETY: checked writable user memory of this process, which
             // only this process changes.
@@ -81,15 +100,18 @@ pub(super) fn sys_waitpid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
 }
 
 pub(super) fn sys_kill(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
-    life::kill(k, tf.rdi as i64)
+    match pid_arg(tf.rdi) {
+        Ok(pid) => life::kill(k, pid),
+        Err(e) => e,
+    }
 }
 
 pub(super) fn sys_getpid(k: &mut Kernel, _: &mut TrapFrame) -> i64 {
-    i64::from(k.me().info.pid)
+    i64::from(k.me().info.pid.get())
 }
 
 pub(super) fn sys_getppid(k: &mut Kernel, _: &mut TrapFrame) -> i64 {
-    i64::from(k.me().info.ppid)
+    i64::from(k.me().info.ppid.get())
 }
 
 pub(super) fn sys_sleep(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
@@ -124,11 +146,17 @@ pub(super) fn sys_sbrk(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
 }
 
 pub(super) fn sys_suspend(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
-    life::suspend(k, tf.rdi as i64)
+    match pid_arg(tf.rdi) {
+        Ok(pid) => life::suspend(k, pid),
+        Err(e) => e,
+    }
 }
 
 pub(super) fn sys_resume(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
-    life::resume(k, tf.rdi as i64)
+    match pid_arg(tf.rdi) {
+        Ok(pid) => life::resume(k, pid),
+        Err(e) => e,
+    }
 }
 
 pub(super) fn sys_procinfo(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
@@ -154,9 +182,10 @@ pub(super) fn sys_procinfo(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
         }
         return written as i64;
     }
-    if pid <= 0 {
-        return -EINVAL;
-    }
+    let pid = match pid_arg(pid as u64) {
+        Ok(pid) => pid,
+        Err(e) => return e,
+    };
     if max == 0 {
         return 0;
     }

@@ -1,11 +1,11 @@
 //! `kill`, `stop` and `cont`: one action applied to each PID argument.
 
 use alloc::string::ToString;
-use ulib::{Errno, eprintln};
+use ulib::{Errno, Pid, eprintln};
 
 /// Runs `action` on every pid in `args[1..]`, reporting failures as
 /// `NAME: PID: reason`; exit status 1 if any failed (or on a usage error).
-pub fn run(args: &[&str], action: fn(i64) -> Result<(), Errno>) -> i32 {
+pub fn run(args: &[&str], action: fn(Pid) -> Result<(), Errno>) -> i32 {
     let name = args.first().copied().unwrap_or("?");
     if args.len() < 2 {
         eprintln!("usage: {name} PID...");
@@ -13,7 +13,7 @@ pub fn run(args: &[&str], action: fn(i64) -> Result<(), Errno>) -> i32 {
     }
     let mut failed = false;
     for arg in &args[1..] {
-        let result = match arg.parse::<i64>() {
+        let result = match arg.parse::<Pid>() {
             Ok(pid) => action(pid).map_err(|e| e.to_string()),
             Err(_) => Err("not a process id".into()),
         };

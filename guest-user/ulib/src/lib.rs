@@ -24,7 +24,7 @@ pub mod io;
 mod rt;
 pub mod sys;
 
-pub use abi::proc::{Cause, ProcInfo, ProcState, SleepReason, WaitStatus};
+pub use abi::proc::{Cause, Pid, ProcInfo, ProcState, SleepReason, WaitStatus};
 pub use abi::sys::SysInfo;
 pub use sys::*;
 

@@ -5,14 +5,45 @@
 //! `rdx`, `r10`, `r8`, `r9`; `rax` returns `>= 0` or `-errno`; `rcx` and `r11`
 //! are clobbered.
 
-use abi::proc::{ProcInfo, WaitStatus};
+use abi::proc::{Pid, ProcInfo, WaitStatus};
 use abi::sys::{STUB_ADDR, Str, SysInfo, errno, nr};
 use alloc::vec::Vec;
 use core::arch::asm;
 use core::fmt;
 
-/// A process id.
-pub type Pid = u32;
+/// Whose end [`waitpid`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// Any child.
+    Any,
+    /// This child.
+    Child(Pid),
+}
+
+impl From<Pid> for WaitFor {
+    fn from(pid: Pid) -> WaitFor {
+        WaitFor::Child(pid)
+    }
+}
+
+impl fmt::Display for WaitFor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitFor::Any => f.write_str("any child"),
+            WaitFor::Child(pid) => write!(f, "{pid}"),
+        }
+    }
+}
+
+impl WaitFor {
+    /// As the system call's argument (-1 for any).
+    pub fn arg(self) -> u64 {
+        match self {
+            WaitFor::Any => -1i64 as u64,
+            WaitFor::Child(pid) => pid.arg(),
+        }
+    }
+}
 /// A file descriptor.
 pub type Fd = i32;
 
@@ -157,9 +188,15 @@ pub fn exit(status: i32) -> ! {
     unsafe { asm!("ud2", options(noreturn)) }
 }
 
-/// Creates a copy of this process: the child's pid here, 0 in the child.
+/// Creates a copy of this process: the child's pid here, [`Pid::NONE`] in
+/// the child.
 pub fn fork() -> Result<Pid, Errno> {
-    call(nr::FORK, 0, 0, 0, 0).map(|p| p as Pid)
+    call(nr::FORK, 0, 0, 0, 0).map(pid_of)
+}
+
+/// A pid a system call returned.
+fn pid_of(raw: u64) -> Pid {
+    Pid(raw as u32)
 }
 
 /// Replaces this program with `path`, arguments `args` (`args[0]` is the
@@ -186,30 +223,37 @@ pub fn spawn(path: &str, args: &[&str]) -> Result<Pid, Errno> {
         argv.as_ptr() as u64,
         argv.len() as u64,
     )
-    .map(|p| p as Pid)
+    .map(pid_of)
 }
 
-/// Waits for child `pid` (or any child, -1) to end: its pid and status.
-/// With [`abi::sys::WNOHANG`] the pid is 0 when none has ended yet.
-pub fn waitpid(pid: i64, flags: u64) -> Result<(Pid, WaitStatus), Errno> {
+/// Waits for a child (`pid`, or [`WaitFor::Any`]) to end: its pid and
+/// status. With [`abi::sys::WNOHANG`] the pid is [`Pid::NONE`] when none
+/// has ended yet.
+pub fn waitpid(who: impl Into<WaitFor>, flags: u64) -> Result<(Pid, WaitStatus), Errno> {
     let mut status: i32 = 0;
-    let p = call(nr::WAITPID, pid as u64, &raw mut status as u64, flags, 0)?;
-    Ok((p as Pid, WaitStatus(status)))
+    let p = call(
+        nr::WAITPID,
+        who.into().arg(),
+        &raw mut status as u64,
+        flags,
+        0,
+    )?;
+    Ok((pid_of(p), WaitStatus(status)))
 }
 
 /// Kills process `pid` (it ends with cause `Killed`).
-pub fn kill(pid: i64) -> Result<(), Errno> {
-    call(nr::KILL, pid as u64, 0, 0, 0).map(drop)
+pub fn kill(pid: Pid) -> Result<(), Errno> {
+    call(nr::KILL, pid.arg(), 0, 0, 0).map(drop)
 }
 
 /// This process's pid.
 pub fn getpid() -> Pid {
-    call(nr::GETPID, 0, 0, 0, 0).unwrap_or(0) as Pid
+    pid_of(call(nr::GETPID, 0, 0, 0, 0).unwrap_or(0))
 }
 
 /// The parent's pid (1 once reparented to init).
 pub fn getppid() -> Pid {
-    call(nr::GETPPID, 0, 0, 0, 0).unwrap_or(0) as Pid
+    pid_of(call(nr::GETPPID, 0, 0, 0, 0).unwrap_or(0))
 }
 
 /// Sleeps for `ms` milliseconds.
@@ -269,19 +313,19 @@ pub fn pipe() -> Result<(Fd, Fd), Errno> {
 }
 
 /// Stops process `pid` until [`resume`].
-pub fn suspend(pid: i64) -> Result<(), Errno> {
-    call(nr::SUSPEND, pid as u64, 0, 0, 0).map(drop)
+pub fn suspend(pid: Pid) -> Result<(), Errno> {
+    call(nr::SUSPEND, pid.arg(), 0, 0, 0).map(drop)
 }
 
 /// Lets a stopped process run again.
-pub fn resume(pid: i64) -> Result<(), Errno> {
-    call(nr::RESUME, pid as u64, 0, 0, 0).map(drop)
+pub fn resume(pid: Pid) -> Result<(), Errno> {
+    call(nr::RESUME, pid.arg(), 0, 0, 0).map(drop)
 }
 
 /// The record of process `pid`.
-pub fn procinfo(pid: i64) -> Result<ProcInfo, Errno> {
+pub fn procinfo(pid: Pid) -> Result<ProcInfo, Errno> {
     let mut info = ProcInfo::EMPTY;
-    match call(nr::PROCINFO, pid as u64, &raw mut info as u64, 1, 0)? {
+    match call(nr::PROCINFO, pid.arg(), &raw mut info as u64, 1, 0)? {
         0 => Err(Errno::ESRCH),
         _ => Ok(info),
     }

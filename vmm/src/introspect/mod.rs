@@ -162,7 +162,8 @@ impl Introspect {
             return "kernel".into();
         }
         let l = self.layout;
-        let fresh = |pid| l.and_then(|l| reader::read_proc(&*self.ram, &l, pid));
+        let fresh =
+            |pid: u32| l.and_then(|l| reader::read_proc(&*self.ram, &l, abi::proc::Pid(pid)));
         let name = match EventKind::from_raw(e.kind) {
             // A new process is a copy of its parent (a spawned one's Exec
             // event follows with the program's name).

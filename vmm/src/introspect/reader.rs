@@ -9,7 +9,7 @@ use abi::debug::{
     self, ACK_OFFSET, EVENT_SIZE, Event, GENERATION_OFFSET, HEAD_OFFSET, MAGIC, PanicRecord,
     Registration, TAIL_OFFSET,
 };
-use abi::proc::{ProcInfo, ProcState};
+use abi::proc::{Pid, ProcInfo, ProcState};
 
 /// Guest-physical memory as the debug port reads it: whole reads and
 /// writes inside RAM, or nothing.
@@ -260,7 +260,7 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
             // SAFETY: `rec` holds a whole ProcInfo's bytes; ProcInfo is
             // Pod; read_unaligned needs no alignment.
             let p: ProcInfo = unsafe { std::ptr::read_unaligned(rec.as_ptr().cast()) };
-            if p.pid != 0 && p.state != ProcState::Unused as u32 {
+            if !p.pid.is_none() && p.state != ProcState::Unused as u32 {
                 procs.push(p);
             }
         }
@@ -295,8 +295,8 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
 }
 
 /// The PCB of `pid`, if its slot (`(pid - 1) % capacity`) still holds it.
-pub fn read_proc(ram: &dyn GuestRam, layout: &Layout, pid: u32) -> Option<ProcInfo> {
-    let slot = abi::proc::slot_of_pid(i64::from(pid), layout.capacity as usize)? as u64;
+pub fn read_proc(ram: &dyn GuestRam, layout: &Layout, pid: Pid) -> Option<ProcInfo> {
+    let slot = abi::proc::slot_of_pid(i64::from(pid.get()), layout.capacity as usize)? as u64;
     let at = layout.table + slot * u64::from(layout.stride) + u64::from(layout.info_offset);
     let p: ProcInfo = read_pod(ram, at)?;
     (p.pid == pid).then_some(p)
@@ -480,8 +480,8 @@ pub(crate) mod tests {
 
     pub fn set_proc(ram: &VecRam, slot: u32, pid: u32, state: ProcState, name: &str) {
         let mut p = ProcInfo::EMPTY;
-        p.pid = pid;
-        p.ppid = 1;
+        p.pid = Pid(pid);
+        p.ppid = Pid::INIT;
         p.state = state as u32;
         p.set_name(name);
         put(ram, TABLE + u64::from(slot) * u64::from(STRIDE), &p);
@@ -560,11 +560,11 @@ pub(crate) mod tests {
         let l = validate(&ram, BLOCK).unwrap();
         let t = read_table(&ram, &l).unwrap();
         assert!(t.consistent);
-        let pids: Vec<u32> = t.procs.iter().map(|p| p.pid).collect();
+        let pids: Vec<u32> = t.procs.iter().map(|p| p.pid.get()).collect();
         assert_eq!(pids, [1, 3]);
         assert_eq!(t.procs[1].name(), "sh");
-        assert_eq!(read_proc(&ram, &l, 3).unwrap().name(), "sh");
-        assert_eq!(read_proc(&ram, &l, 3 + 8), None);
+        assert_eq!(read_proc(&ram, &l, Pid(3)).unwrap().name(), "sh");
+        assert_eq!(read_proc(&ram, &l, Pid(3 + 8)), None);
     }
 
     #[test]
@@ -594,7 +594,7 @@ pub(crate) mod tests {
                     write_u64(&*ram, BLOCK + GENERATION_OFFSET, g + 1);
                     for s in 0..64 {
                         let mut p = ProcInfo::EMPTY;
-                        p.pid = s + 1;
+                        p.pid = Pid(s + 1);
                         p.state = ProcState::Runnable as u32;
                         p.ticks = g;
                         put(&ram, TABLE + u64::from(s) * u64::from(STRIDE), &p);

@@ -19,7 +19,7 @@
 #![no_main]
 
 use ulib::prelude::*;
-use ulib::{eprintln, println};
+use ulib::{Pid, WaitFor, eprintln, println};
 
 ulib::entry!(main);
 
@@ -72,9 +72,9 @@ fn samples(rounds: usize, mut op: impl FnMut() -> u64) -> Vec<u64> {
     (0..rounds).map(|_| op()).collect()
 }
 
-fn fork_or_die() -> i32 {
+fn fork_or_die() -> Pid {
     match ulib::fork() {
-        Ok(pid) => pid as i32,
+        Ok(pid) => pid,
         Err(e) => {
             eprintln!("bench: fork: {e}");
             ulib::exit(1)
@@ -102,9 +102,9 @@ fn get(fd: i32) -> bool {
 
 /// Two processes yielding to each other: one yield there and back is two
 /// switches. Returns the partner.
-fn start_yielder() -> i32 {
+fn start_yielder() -> Pid {
     let pid = fork_or_die();
-    if pid == 0 {
+    if pid.is_none() {
         loop {
             ulib::yield_now();
         }
@@ -112,18 +112,18 @@ fn start_yielder() -> i32 {
     pid
 }
 
-fn stop(pid: i32) {
-    let _ = ulib::kill(i64::from(pid));
-    let _ = ulib::waitpid(i64::from(pid), 0);
+fn stop(pid: Pid) {
+    let _ = ulib::kill(pid);
+    let _ = ulib::waitpid(pid, 0);
 }
 
 /// A partner echoing bytes from one pipe to another until end of file
 /// (lmbench's lat_ctx token passing): the pipes' parent ends, its pid.
-fn start_echo() -> (i32, i32, i32) {
+fn start_echo() -> (i32, i32, Pid) {
     let (there_r, there_w) = pipe_or_die();
     let (back_r, back_w) = pipe_or_die();
     let pid = fork_or_die();
-    if pid == 0 {
+    if pid.is_none() {
         let _ = ulib::close(there_w);
         let _ = ulib::close(back_r);
         while get(there_r) {
@@ -136,22 +136,22 @@ fn start_echo() -> (i32, i32, i32) {
     (there_w, back_r, pid)
 }
 
-fn stop_echo((w, r, pid): (i32, i32, i32)) {
+fn stop_echo((w, r, pid): (i32, i32, Pid)) {
     let _ = ulib::close(w);
     let _ = ulib::close(r);
-    let _ = ulib::waitpid(i64::from(pid), 0);
+    let _ = ulib::waitpid(pid, 0);
 }
 
 fn fork_exit_wait() {
-    if fork_or_die() == 0 {
+    if fork_or_die().is_none() {
         ulib::exit(0);
     }
-    let _ = ulib::waitpid(-1, 0);
+    let _ = ulib::waitpid(WaitFor::Any, 0);
 }
 
 fn spawn_exit_wait() {
     if let Ok(pid) = ulib::spawn("/bin/true", &["true"]) {
-        let _ = ulib::waitpid(i64::from(pid), 0);
+        let _ = ulib::waitpid(pid, 0);
     }
 }
 
@@ -202,7 +202,7 @@ fn child_faults(base: *const u8, w: i32) -> ! {
 /// Forks a child that touches `base`'s pages; their cycles.
 fn fault_round(base: *const u8, out: &mut Vec<u64>) {
     let (r, w) = pipe_or_die();
-    if fork_or_die() == 0 {
+    if fork_or_die().is_none() {
         let _ = ulib::close(r);
         child_faults(base, w);
     }
@@ -210,7 +210,7 @@ fn fault_round(base: *const u8, out: &mut Vec<u64>) {
     let mut buf = [0u8; FAULT_PAGES * 8];
     let got = ulib::io::read_full(r, &mut buf);
     let _ = ulib::close(r);
-    let _ = ulib::waitpid(-1, 0);
+    let _ = ulib::waitpid(WaitFor::Any, 0);
     for c in buf[..got].chunks_exact(8) {
         out.push(u64::from_le_bytes(c.try_into().unwrap()));
     }
@@ -381,7 +381,7 @@ fn scale(n: usize, per_us: u64) -> bool {
     begin(1);
     let t2 = rdtsc();
     for _ in 0..made {
-        let _ = ulib::waitpid(-1, 0);
+        let _ = ulib::waitpid(WaitFor::Any, 0);
     }
     let t3 = rdtsc();
     end(1);

@@ -4,7 +4,9 @@
 #![no_std]
 #![no_main]
 
-use ulib::{Errno, eprintln, println};
+use ulib::{Errno, Pid, eprintln, println};
+
+use ulib::WaitFor;
 
 ulib::entry!(main);
 
@@ -15,7 +17,7 @@ fn main(_args: &[&str]) -> i32 {
     let mut forks = 0u64;
     let err = loop {
         match ulib::fork() {
-            Ok(0) => {
+            Ok(Pid::NONE) => {
                 let _ = ulib::sleep(CHILD_MS);
                 ulib::exit(0);
             }
@@ -32,7 +34,7 @@ fn main(_args: &[&str]) -> i32 {
         );
     }
     let mut reaped = 0u64;
-    while ulib::waitpid(-1, 0).is_ok() {
+    while ulib::waitpid(WaitFor::Any, 0).is_ok() {
         reaped += 1;
     }
     println!("forkbomb: reaped {reaped}");

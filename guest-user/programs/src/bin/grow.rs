@@ -15,7 +15,7 @@ ulib::entry!(main);
 /// One line of counts after `step` (formatted without allocating, so the
 /// heap moves only when the program moves it).
 fn show(step: core::fmt::Arguments) {
-    match ulib::procinfo(i64::from(ulib::getpid())) {
+    match ulib::procinfo(ulib::getpid()) {
         Ok(me) => println!(
             "grow: {}: brk {:#x}, page faults {}, memory {}K",
             step,

@@ -13,6 +13,8 @@
 
 use ulib::{Pid, WaitStatus, eprintln};
 
+use ulib::WaitFor;
+
 ulib::entry!(main);
 
 const SHELL: &str = "/bin/sh";
@@ -59,7 +61,7 @@ fn main(_args: &[&str]) -> i32 {
 /// when waiting fails. Says so when the shell is stopped.
 fn wait_for(sh: Pid) -> Result<WaitStatus, i32> {
     loop {
-        match ulib::waitpid(-1, abi::sys::WUNTRACED) {
+        match ulib::waitpid(WaitFor::Any, abi::sys::WUNTRACED) {
             Ok((pid, status)) if pid == sh && status.is_stopped() => eprintln!(
                 "init: the shell (pid {sh}) is stopped: nothing reads the console until it \
                  is continued (from the host: vmm ctl --api-sock PATH cont {sh})"

@@ -24,7 +24,7 @@ fn main(args: &[&str]) -> i32 {
             }
         }
     };
-    let mut procs: Vec<&ProcInfo> = buf[..n].iter().filter(|p| p.pid != 0).collect();
+    let mut procs: Vec<&ProcInfo> = buf[..n].iter().filter(|p| !p.pid.is_none()).collect();
     procs.sort_by_key(|p| p.pid);
     // One write for the whole table, so it is not interleaved with others.
     let mut out = programs::ps::header();

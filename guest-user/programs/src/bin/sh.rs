@@ -15,7 +15,7 @@ use programs::shell::{Command, parse_line};
 use programs::{describe_status, status_code};
 use ulib::io::{LineReader, STDIN, STDOUT, write_all};
 use ulib::prelude::*;
-use ulib::{Errno, Pid, ProcState, WaitStatus, eprintln, println};
+use ulib::{Errno, Pid, ProcState, WaitFor, WaitStatus, eprintln, println};
 
 ulib::entry!(main);
 
@@ -111,7 +111,7 @@ impl Shell {
             println!("[{pid}]");
             return;
         }
-        match ulib::waitpid(i64::from(pid), 0) {
+        match ulib::waitpid(pid, 0) {
             Ok((_, status)) => {
                 if status.code().is_none() {
                     let prog = name.rsplit('/').next().unwrap_or(name);
@@ -129,9 +129,9 @@ impl Shell {
     /// `wait [PID]`: one job, or every job; prints how each ended.
     fn wait(&mut self, args: &[&str]) {
         let target = match args {
-            [] => -1,
-            [pid] => match pid.parse::<i64>() {
-                Ok(pid) if pid > 0 => pid,
+            [] => WaitFor::Any,
+            [pid] => match pid.parse::<Pid>() {
+                Ok(pid) => WaitFor::Child(pid),
                 _ => {
                     eprintln!("sh: wait: {pid}: not a process id");
                     return;
@@ -147,12 +147,12 @@ impl Shell {
                 Ok((pid, status)) => {
                     self.finished(pid, status, false);
                     self.last = status_code(status);
-                    if target != -1 {
+                    if target != WaitFor::Any {
                         return;
                     }
                 }
                 // Waiting for all: no child left is the normal end.
-                Err(Errno::ECHILD) if target == -1 => return,
+                Err(Errno::ECHILD) if target == WaitFor::Any => return,
                 Err(e) => {
                     eprintln!("sh: wait: {target}: {e}");
                     return;
@@ -163,8 +163,8 @@ impl Shell {
 
     /// Reports background jobs that ended, without blocking.
     fn reap_finished(&mut self) {
-        while let Ok((pid, status)) = ulib::waitpid(-1, abi::sys::WNOHANG) {
-            if pid == 0 {
+        while let Ok((pid, status)) = ulib::waitpid(WaitFor::Any, abi::sys::WNOHANG) {
+            if pid.is_none() {
                 break;
             }
             self.finished(pid, status, true);
@@ -179,7 +179,7 @@ impl Shell {
     /// `jobs`: `[PID] NAME STATE` for each background job still alive.
     fn list_jobs(&self) {
         for &pid in &self.jobs {
-            if let Ok(p) = ulib::procinfo(i64::from(pid))
+            if let Ok(p) = ulib::procinfo(pid)
                 && p.state() != Some(ProcState::Zombie)
             {
                 println!("[{pid}] {} {}", p.name(), programs::ps::state_name(&p));

@@ -13,7 +13,7 @@ fn main(args: &[&str]) -> i32 {
     if let Some(arg) = args
         .iter()
         .skip(1)
-        .find(|a| a.parse::<u64>().ok() == Some(u64::from(shell)))
+        .find(|a| a.parse::<ulib::Pid>() == Ok(shell))
     {
         eprintln!(
             "stop: {arg} is the shell you are typing into; stopped, it would leave the \

@@ -41,6 +41,8 @@ use core::hint::black_box;
 use ulib::prelude::*;
 use ulib::{Cause, Fd, Pid, ProcInfo, ProcState, SleepReason, WaitStatus, println};
 
+use ulib::WaitFor;
+
 ulib::entry!(main);
 
 /// Calls a worker makes (its children make up to as many more each).
@@ -186,13 +188,13 @@ impl Worker {
             rng,
             scratch,
             report,
-            kids: [0; MAX_KIDS],
+            kids: [Pid::NONE; MAX_KIDS],
             nkids: 0,
             depth: 0,
             calls: 0,
             left: BATCH,
             me: ulib::getpid(),
-            parent: 0,
+            parent: Pid::NONE,
         };
         w.run()
     }
@@ -208,9 +210,9 @@ impl Worker {
     /// Kills and reaps its children, reports, exits.
     fn finish(&mut self, status: i32) -> ! {
         for &k in &self.kids[..self.nkids] {
-            let _ = ulib::kill(i64::from(k));
+            let _ = ulib::kill(k);
         }
-        while ulib::waitpid(-1, 0).is_ok() {}
+        while ulib::waitpid(WaitFor::Any, 0).is_ok() {}
         self.flush();
         ulib::exit(status)
     }
@@ -293,11 +295,9 @@ impl Worker {
     /// A pid argument: its own tree, or one that cannot be anyone's.
     fn pid(&mut self) -> u64 {
         match self.rng.below(12) {
-            0..=4 if self.nkids > 0 => {
-                u64::from(self.kids[self.rng.below(self.nkids as u64) as usize])
-            }
-            5 => u64::from(self.me),
-            6 if self.parent != 0 => u64::from(self.parent),
+            0..=4 if self.nkids > 0 => self.kids[self.rng.below(self.nkids as u64) as usize].arg(),
+            5 => self.me.arg(),
+            6 if !self.parent.is_none() => self.parent.arg(),
             7 => self
                 .rng
                 .pick(&[0, 1, u64::MAX, (-2i64) as u64, i64::MIN as u64]),
@@ -443,7 +443,7 @@ impl Worker {
         self.calls += 1;
         match call {
             nr::FORK if r == 0 => self.become_child(),
-            nr::FORK | nr::SPAWN if r > 0 => self.adopt(r as Pid),
+            nr::FORK | nr::SPAWN if r > 0 => self.adopt(Pid(r as u32)),
             _ => {}
         }
     }
@@ -493,7 +493,7 @@ impl Worker {
     fn become_child(&mut self) {
         self.parent = self.me;
         self.me = ulib::getpid();
-        self.rng = Rng::new(self.rng.next() ^ u64::from(self.me));
+        self.rng = Rng::new(self.rng.next() ^ self.me.arg());
         self.nkids = 0;
         self.depth += 1;
         // Calls before the fork were the parent's to report.
@@ -658,7 +658,7 @@ impl Supervisor {
     /// Runs worker `n` to its end (or the watchdog's).
     fn one_worker(&mut self, n: u64) {
         let pid = match ulib::fork() {
-            Ok(0) => Worker::start(self.seed, n, self.report_w, self.report_r),
+            Ok(Pid::NONE) => Worker::start(self.seed, n, self.report_w, self.report_r),
             Ok(pid) => pid,
             Err(_) => {
                 // The table or memory is full of leftovers: clear them.
@@ -712,7 +712,7 @@ impl Supervisor {
         while grew {
             grew = false;
             for p in &self.all[..n] {
-                let adopted = self.me != 1 && p.ppid == 1 && p.name() == "sysfuzz";
+                let adopted = self.me != Pid::INIT && p.ppid == Pid::INIT && p.name() == "sysfuzz";
                 if (mine.contains(&p.ppid) || adopted) && !mine.contains(&p.pid) {
                     mine.push(p.pid);
                     if zombies || p.state() != Some(ProcState::Zombie) || p.ppid != self.me {
@@ -737,7 +737,7 @@ impl Supervisor {
             if state.is_none() || state == Some(ProcState::Embryo) {
                 findings.push(format!("pid {} in state {}", p.pid, p.state));
             }
-            if p.pid != 1
+            if p.pid != Pid::INIT
                 && !all
                     .iter()
                     .any(|q| q.pid == p.ppid && q.state() != Some(ProcState::Zombie))
@@ -779,14 +779,14 @@ impl Supervisor {
 
     fn kill_tree(&mut self) {
         for p in self.tree(false) {
-            let _ = ulib::kill(i64::from(p.pid));
+            let _ = ulib::kill(p.pid);
         }
     }
 
     /// Reaps every child that has ended (workers, and orphans when init).
     fn reap(&mut self) {
-        while let Ok((pid, status)) = ulib::waitpid(-1, abi::sys::WNOHANG) {
-            if pid == 0 {
+        while let Ok((pid, status)) = ulib::waitpid(WaitFor::Any, abi::sys::WNOHANG) {
+            if pid.is_none() {
                 break;
             }
             self.count(status);

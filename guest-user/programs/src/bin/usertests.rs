@@ -27,6 +27,8 @@ use ulib::io::write_all;
 use ulib::prelude::*;
 use ulib::{Cause, Errno, Fd, Pid, ProcInfo, ProcState, SleepReason, WaitStatus, println};
 
+use ulib::WaitFor;
+
 ulib::entry!(main);
 
 type Res = Result<(), String>;
@@ -43,7 +45,7 @@ const CASE_OK: u8 = 77;
 /// Longest a case may run before the watchdog kills it.
 const CASE_TIMEOUT_MS: u64 = 30_000;
 /// A pid no process has (far above any table size).
-const NO_SUCH_PID: i64 = 0x7FFF_FFF0;
+const NO_SUCH_PID: Pid = Pid(0x7FFE_FFF0);
 /// The arguments `--check-args` expects (see `check_args`).
 const ARGS_PROBE: [&str; 4] = ["one", "two words", "", "ünïcode"];
 
@@ -236,7 +238,7 @@ fn run_case(case: &dyn Fn() -> Res) -> Res {
     let before = counts()?;
     let (r, w) = ok("pipe", ulib::pipe())?;
     let pid = match ulib::fork() {
-        Ok(0) => {
+        Ok(Pid::NONE) => {
             let _ = ulib::close(r);
             let code = match case() {
                 Ok(()) => i32::from(CASE_OK),
@@ -278,14 +280,14 @@ fn run_case(case: &dyn Fn() -> Res) -> Res {
 fn watch(pid: Pid) -> Result<WaitStatus, String> {
     let deadline = ulib::uptime_ms() + CASE_TIMEOUT_MS;
     loop {
-        match ulib::waitpid(-1, WNOHANG) {
+        match ulib::waitpid(WaitFor::Any, WNOHANG) {
             Ok((p, status)) if p == pid => return Ok(status),
-            Ok((0, _)) if ulib::uptime_ms() > deadline => {
+            Ok((Pid::NONE, _)) if ulib::uptime_ms() > deadline => {
                 kill_tree(pid);
-                let _ = ulib::waitpid(i64::from(pid), 0);
+                let _ = ulib::waitpid(pid, 0);
                 return Err(format!("timed out after {CASE_TIMEOUT_MS} ms"));
             }
-            Ok((0, _)) => {
+            Ok((Pid::NONE, _)) => {
                 let _ = ulib::sleep(2);
             }
             Ok(_) => {} // an orphan
@@ -311,13 +313,13 @@ fn kill_tree(pid: Pid) {
         }
     }
     for p in doomed {
-        let _ = ulib::kill(i64::from(p));
+        let _ = ulib::kill(p);
     }
 }
 
 fn reap_orphans() {
-    while let Ok((pid, _)) = ulib::waitpid(-1, WNOHANG) {
-        if pid == 0 {
+    while let Ok((pid, _)) = ulib::waitpid(WaitFor::Any, WNOHANG) {
+        if pid.is_none() {
             break;
         }
     }
@@ -356,7 +358,7 @@ fn raw(nr: u64, args: &[u64]) -> Result<u64, Errno> {
 /// Forks a child that runs `f` and exits with its result.
 fn child(f: impl FnOnce() -> i32) -> Result<Pid, String> {
     match ulib::fork() {
-        Ok(0) => ulib::exit(f()),
+        Ok(Pid::NONE) => ulib::exit(f()),
         Ok(pid) => Ok(pid),
         Err(e) => Err(format!("fork: {}", e.name())),
     }
@@ -364,7 +366,7 @@ fn child(f: impl FnOnce() -> i32) -> Result<Pid, String> {
 
 /// Waits for child `pid` specifically.
 fn wait_for(pid: Pid) -> Result<WaitStatus, String> {
-    let (p, status) = ok("waitpid", ulib::waitpid(i64::from(pid), 0))?;
+    let (p, status) = ok("waitpid", ulib::waitpid(pid, 0))?;
     ensure!(p == pid, "waitpid({pid}) returned pid {p}");
     Ok(status)
 }
@@ -403,8 +405,8 @@ impl Reaper {
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        let _ = ulib::kill(i64::from(self.0));
-        let _ = ulib::waitpid(i64::from(self.0), 0);
+        let _ = ulib::kill(self.0);
+        let _ = ulib::waitpid(self.0, 0);
     }
 }
 
@@ -437,18 +439,18 @@ fn past_break() -> u64 {
 }
 
 fn info(pid: Pid) -> Result<ProcInfo, String> {
-    ok("procinfo", ulib::procinfo(i64::from(pid)))
+    ok("procinfo", ulib::procinfo(pid))
 }
 
 // ---------------------------------------------------------------- cases
 
 fn getpid_fork() -> Res {
     let me = ulib::getpid();
-    ensure!(me > 0, "getpid returned 0");
+    ensure!(!me.is_none(), "getpid returned no pid");
     let (r, w) = ok("pipe", ulib::pipe())?;
     let pid = child(|| {
         let ids = [ulib::getpid(), ulib::getppid()];
-        let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+        let bytes: Vec<u8> = ids.iter().flat_map(|id| id.0.to_le_bytes()).collect();
         i32::from(ulib::write(w, &bytes).is_err())
     })?;
     let _ = ulib::close(w);
@@ -457,8 +459,8 @@ fn getpid_fork() -> Res {
     let n = ok("read", ulib::read(r, &mut buf))?;
     ensure!(n == 8, "read {n} bytes of the child's ids");
     let (cpid, cppid) = (
-        u32::from_le_bytes(buf[..4].try_into().unwrap()),
-        u32::from_le_bytes(buf[4..].try_into().unwrap()),
+        Pid(u32::from_le_bytes(buf[..4].try_into().unwrap())),
+        Pid(u32::from_le_bytes(buf[4..].try_into().unwrap())),
     );
     ensure!(cpid == pid, "child's getpid {cpid} != fork's {pid}");
     ensure!(cppid == me, "child's getppid {cppid} != parent {me}");
@@ -467,13 +469,21 @@ fn getpid_fork() -> Res {
 }
 
 fn wait_no_children() -> Res {
-    expect_err("waitpid(-1)", ulib::waitpid(-1, 0), &[Errno::ECHILD])?;
     expect_err(
-        "waitpid(-1, WNOHANG)",
-        ulib::waitpid(-1, WNOHANG),
+        "waitpid(-1)",
+        ulib::waitpid(WaitFor::Any, 0),
         &[Errno::ECHILD],
     )?;
-    expect_err("waitpid(init)", ulib::waitpid(1, 0), &[Errno::ECHILD])?;
+    expect_err(
+        "waitpid(-1, WNOHANG)",
+        ulib::waitpid(WaitFor::Any, WNOHANG),
+        &[Errno::ECHILD],
+    )?;
+    expect_err(
+        "waitpid(init)",
+        ulib::waitpid(Pid::INIT, 0),
+        &[Errno::ECHILD],
+    )?;
     expect_err(
         "waitpid(missing)",
         ulib::waitpid(NO_SUCH_PID, 0),
@@ -491,7 +501,7 @@ fn waitpid_specific() -> Res {
     expect_code(slow, 1)?;
     expect_err(
         "waitpid after reaping all",
-        ulib::waitpid(-1, 0),
+        ulib::waitpid(WaitFor::Any, 0),
         &[Errno::ECHILD],
     )
 }
@@ -501,8 +511,8 @@ fn wnohang() -> Res {
         let _ = ulib::sleep(200);
         0
     })?;
-    let (p, _) = ok("waitpid WNOHANG", ulib::waitpid(i64::from(pid), WNOHANG))?;
-    ensure!(p == 0, "WNOHANG returned {p} for a sleeping child");
+    let (p, _) = ok("waitpid WNOHANG", ulib::waitpid(pid, WNOHANG))?;
+    ensure!(p.is_none(), "WNOHANG returned {p} for a sleeping child");
     expect_code(pid, 0)
 }
 
@@ -513,7 +523,7 @@ fn kill_sleeping() -> Res {
     })?;
     let _ = ulib::sleep(30);
     let t0 = ulib::uptime_ms();
-    ok("kill", ulib::kill(i64::from(pid)))?;
+    ok("kill", ulib::kill(pid))?;
     expect_cause(pid, Cause::Killed)?;
     let took = ulib::uptime_ms() - t0;
     ensure!(took < 2000, "the killed sleeper took {took} ms to die");
@@ -523,8 +533,8 @@ fn kill_sleeping() -> Res {
 fn kill_stopped() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
-    ok("suspend", ulib::suspend(i64::from(pid)))?;
-    ok("kill", ulib::kill(i64::from(pid)))?;
+    ok("suspend", ulib::suspend(pid))?;
+    ok("kill", ulib::kill(pid))?;
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     Ok(())
@@ -534,7 +544,7 @@ fn suspend_resume() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
     let _ = ulib::sleep(50);
-    ok("suspend", ulib::suspend(i64::from(pid)))?;
+    ok("suspend", ulib::suspend(pid))?;
     let _ = ulib::sleep(20);
     let a = info(pid)?;
     ensure!(
@@ -550,7 +560,7 @@ fn suspend_resume() -> Res {
         a.ticks,
         b.ticks
     );
-    ok("resume", ulib::resume(i64::from(pid)))?;
+    ok("resume", ulib::resume(pid))?;
     let _ = ulib::sleep(150);
     let c = info(pid)?;
     ensure!(
@@ -562,7 +572,7 @@ fn suspend_resume() -> Res {
         c.state() != Some(ProcState::Stopped),
         "still stopped after resume"
     );
-    ok("kill", ulib::kill(i64::from(pid)))?;
+    ok("kill", ulib::kill(pid))?;
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     Ok(())
@@ -573,40 +583,40 @@ fn suspend_resume() -> Res {
 fn wait_untraced() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
-    let p = i64::from(pid);
-    let nothing = |what: &str, pid: i64| -> Res {
-        let (r, _) = ok(what, ulib::waitpid(pid, WNOHANG | WUNTRACED))?;
-        ensure!(r == 0, "{what}: reported {r}, want nothing");
+    let p = pid;
+    let nothing = |what: &str, who: WaitFor| -> Res {
+        let (r, _) = ok(what, ulib::waitpid(who, WNOHANG | WUNTRACED))?;
+        ensure!(r.is_none(), "{what}: reported {r}, want nothing");
         Ok(())
     };
-    nothing("before any stop", p)?;
+    nothing("before any stop", p.into())?;
     ok("suspend", ulib::suspend(p))?;
     let (_, plain) = ok("waitpid WNOHANG", ulib::waitpid(p, WNOHANG))?;
     ensure!(plain.0 == 0, "a stop without WUNTRACED was reported");
     let (r, s) = ok("waitpid WUNTRACED", ulib::waitpid(p, WUNTRACED))?;
     ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
-    nothing("the same stop again", p)?;
+    nothing("the same stop again", p.into())?;
     ok("suspend a stopped child", ulib::suspend(p))?;
-    nothing("a second suspend", -1)?;
+    nothing("a second suspend", WaitFor::Any)?;
     ok("resume", ulib::resume(p))?;
-    nothing("after resume", -1)?;
+    nothing("after resume", WaitFor::Any)?;
     ok("suspend after resume", ulib::suspend(p))?;
-    let (r, s) = ok("waitpid(-1, WUNTRACED)", ulib::waitpid(-1, WUNTRACED))?;
+    let (r, s) = ok(
+        "waitpid(-1, WUNTRACED)",
+        ulib::waitpid(WaitFor::Any, WUNTRACED),
+    )?;
     ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
     ok("kill", ulib::kill(p))?;
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     // A parent already asleep in waitpid is woken by the stop.
     let pid = child(|| {
-        let _ = ulib::suspend(i64::from(ulib::getpid()));
+        let _ = ulib::suspend(ulib::getpid());
         7
     })?;
-    let (r, s) = ok(
-        "waitpid for a self-stop",
-        ulib::waitpid(i64::from(pid), WUNTRACED),
-    )?;
+    let (r, s) = ok("waitpid for a self-stop", ulib::waitpid(pid, WUNTRACED))?;
     ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
-    ok("resume", ulib::resume(i64::from(pid)))?;
+    ok("resume", ulib::resume(pid))?;
     expect_code(pid, 7)
 }
 
@@ -693,7 +703,7 @@ fn bad_pointers() -> Res {
     let (r, w) = pipe_with(data)?;
     let efault = &[Errno::EFAULT];
     let fd = |f: Fd| f as i64 as u64;
-    let me = u64::from(ulib::getpid());
+    let me = ulib::getpid().arg();
     let path = "/bin/true";
     let (p, n) = (path.as_ptr() as u64, path.len() as u64);
     let good_argv = [Str { ptr: p, len: n }];
@@ -725,7 +735,7 @@ fn bad_pointers() -> Res {
             // (A null status pointer is valid: "do not store it".)
             let pid = child(|| 0)?;
             let _ = ulib::sleep(1);
-            let got = raw(nr::WAITPID, &[u64::from(pid), addr, 0]);
+            let got = raw(nr::WAITPID, &[pid.arg(), addr, 0]);
             // The child is still ours after the refusal.
             let status = wait_for(pid)?;
             e("waitpid status at", got)?;
@@ -759,7 +769,11 @@ fn bad_pointers() -> Res {
         fd_now == next_fd,
         "refused pipes took fds: next is {fd_now}, was {next_fd}"
     );
-    expect_err("waitpid(-1)", ulib::waitpid(-1, WNOHANG), &[Errno::ECHILD])?;
+    expect_err(
+        "waitpid(-1)",
+        ulib::waitpid(WaitFor::Any, WNOHANG),
+        &[Errno::ECHILD],
+    )?;
     close_all(&[r, w]);
     Ok(())
 }
@@ -1265,12 +1279,12 @@ fn fault(kind: &Kind) -> Res {
 fn orphan_reparent() -> Res {
     let (r, w) = ok("pipe", ulib::pipe())?;
     let parent = child(|| match ulib::fork() {
-        Ok(0) => {
+        Ok(Pid::NONE) => {
             // The grandchild: wait to be handed to init, report via the pipe.
             let deadline = ulib::uptime_ms() + 2000;
             let mut adopted = false;
             while !adopted && ulib::uptime_ms() < deadline {
-                adopted = ulib::getppid() == 1;
+                adopted = ulib::getppid() == Pid::INIT;
                 let _ = ulib::sleep(2);
             }
             let _ = ulib::write(w, &[u8::from(adopted)]);
@@ -1397,7 +1411,7 @@ fn exit_status() -> Res {
 fn killed_status() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
-    ok("kill", ulib::kill(i64::from(pid)))?;
+    ok("kill", ulib::kill(pid))?;
     await_state(pid, ProcState::Zombie, None)?;
     let z = info(pid)?;
     ensure!(z.killed == 1, "zombie's killed flag {}", z.killed);
@@ -1408,7 +1422,7 @@ fn killed_status() -> Res {
         z.exit_status
     );
     // A second kill of the zombie is refused, and changes nothing.
-    expect_err("kill(zombie)", ulib::kill(i64::from(pid)), &[Errno::ESRCH])?;
+    expect_err("kill(zombie)", ulib::kill(pid), &[Errno::ESRCH])?;
     expect_status(pid, want)?;
     guard.done();
     Ok(())
@@ -1419,40 +1433,32 @@ fn wait_errors() -> Res {
     let echild = &[Errno::ECHILD];
     let pid = child(|| 3)?;
     expect_code(pid, 3)?;
-    let p = i64::from(pid);
+    let p = pid;
     expect_err("waitpid(reaped)", ulib::waitpid(p, 0), echild)?;
     expect_err(
         "waitpid(reaped, WNOHANG)",
         ulib::waitpid(p, WNOHANG),
         echild,
     )?;
-    expect_err(
-        "waitpid(self)",
-        ulib::waitpid(i64::from(ulib::getpid()), 0),
-        echild,
-    )?;
-    expect_err(
-        "waitpid(parent)",
-        ulib::waitpid(i64::from(ulib::getppid()), 0),
-        echild,
-    )?;
+    expect_err("waitpid(self)", ulib::waitpid(ulib::getpid(), 0), echild)?;
+    expect_err("waitpid(parent)", ulib::waitpid(ulib::getppid(), 0), echild)?;
     // A grandchild is not ours to wait for.
     let (r, w) = ok("pipe", ulib::pipe())?;
     let mid = child(|| {
         let Ok(g) = child(|| 0) else { return 1 };
-        let _ = ulib::write(w, &g.to_le_bytes());
-        i32::from(ulib::waitpid(i64::from(g), 0).is_err())
+        let _ = ulib::write(w, &g.0.to_le_bytes());
+        i32::from(ulib::waitpid(g, 0).is_err())
     })?;
     let mut b = [0u8; 4];
     ok("read", ulib::read(r, &mut b))?;
     close_all(&[r, w]);
-    let grandchild = i64::from(u32::from_le_bytes(b));
+    let grandchild = Pid(u32::from_le_bytes(b));
     expect_err("waitpid(grandchild)", ulib::waitpid(grandchild, 0), echild)?;
     expect_code(mid, 0)?;
     for pid in [0, -2, -100, i64::MIN] {
         expect_err(
             &format!("waitpid({pid})"),
-            ulib::waitpid(pid, 0),
+            raw(nr::WAITPID, &[pid as u64, 0, 0]),
             &[Errno::EINVAL],
         )?;
     }
@@ -1476,43 +1482,47 @@ fn pids_not_reused() -> Res {
         seen.push(pid);
     }
     // A reaped pid names no one.
-    expect_err(
-        "kill(reaped)",
-        ulib::kill(i64::from(seen[0])),
-        &[Errno::ESRCH],
-    )?;
-    expect_err(
-        "procinfo(reaped)",
-        ulib::procinfo(i64::from(seen[0])),
-        &[Errno::ESRCH],
-    )
+    expect_err("kill(reaped)", ulib::kill(seen[0]), &[Errno::ESRCH])?;
+    expect_err("procinfo(reaped)", ulib::procinfo(seen[0]), &[Errno::ESRCH])
 }
 
 /// kill and friends on pids that are not there, or not allowed.
 fn kill_errors() -> Res {
     let (esrch, einval) = (&[Errno::ESRCH], &[Errno::EINVAL]);
     for pid in [0, -1, -2, i64::MIN] {
-        expect_err(&format!("kill({pid})"), ulib::kill(pid), einval)?;
-        expect_err(&format!("suspend({pid})"), ulib::suspend(pid), einval)?;
-        expect_err(&format!("resume({pid})"), ulib::resume(pid), einval)?;
+        for (name, call) in [
+            ("kill", nr::KILL),
+            ("suspend", nr::SUSPEND),
+            ("resume", nr::RESUME),
+        ] {
+            expect_err(&format!("{name}({pid})"), raw(call, &[pid as u64]), einval)?;
+        }
     }
-    let huge = [NO_SUCH_PID, i64::from(u32::MAX), i64::MAX, 1 << 32 | 1];
+    let huge = [
+        NO_SUCH_PID.arg(),
+        u64::from(u32::MAX),
+        i64::MAX as u64,
+        1 << 32 | 1,
+    ];
     for pid in huge {
-        expect_err(&format!("kill({pid:#x})"), ulib::kill(pid), esrch)?;
-        expect_err(&format!("suspend({pid:#x})"), ulib::suspend(pid), esrch)?;
-        expect_err(&format!("resume({pid:#x})"), ulib::resume(pid), esrch)?;
+        for (name, call) in [
+            ("kill", nr::KILL),
+            ("suspend", nr::SUSPEND),
+            ("resume", nr::RESUME),
+        ] {
+            expect_err(&format!("{name}({pid:#x})"), raw(call, &[pid]), esrch)?;
+        }
     }
     let eperm = &[Errno::EPERM];
-    expect_err("kill(1)", ulib::kill(1), eperm)?;
-    expect_err("suspend(1)", ulib::suspend(1), eperm)?;
-    expect_err("resume(1)", ulib::resume(1), eperm)?;
+    expect_err("kill(1)", ulib::kill(Pid::INIT), eperm)?;
+    expect_err("suspend(1)", ulib::suspend(Pid::INIT), eperm)?;
+    expect_err("resume(1)", ulib::resume(Pid::INIT), eperm)?;
     // A zombie cannot be killed, stopped or resumed.
     let z = child(|| 4)?;
     await_state(z, ProcState::Zombie, None)?;
-    let zp = i64::from(z);
-    expect_err("kill(zombie)", ulib::kill(zp), esrch)?;
-    expect_err("suspend(zombie)", ulib::suspend(zp), esrch)?;
-    expect_err("resume(zombie)", ulib::resume(zp), esrch)?;
+    expect_err("kill(zombie)", ulib::kill(z), esrch)?;
+    expect_err("suspend(zombie)", ulib::suspend(z), esrch)?;
+    expect_err("resume(zombie)", ulib::resume(z), esrch)?;
     expect_code(z, 4)
 }
 
@@ -1521,7 +1531,7 @@ fn kill_errors() -> Res {
 fn kill_then_suspend() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
-    let p = i64::from(pid);
+    let p = pid;
     // Not yet run since the kill: still runnable, about to die.
     ok("kill", ulib::kill(p))?;
     let r = ulib::suspend(p);
@@ -1548,7 +1558,7 @@ fn kill_then_suspend() -> Res {
 /// A process that kills itself dies at once, killed.
 fn kill_self() -> Res {
     let pid = child(|| {
-        let _ = ulib::kill(i64::from(ulib::getpid()));
+        let _ = ulib::kill(ulib::getpid());
         3
     })?;
     expect_status(pid, WaitStatus::ended_by(Cause::Killed))
@@ -1578,7 +1588,7 @@ fn kill_blocked() -> Res {
         }) else {
             return 1;
         };
-        let _ = ulib::waitpid(i64::from(k), 0);
+        let _ = ulib::waitpid(k, 0);
         0
     })?;
     // Sleeping, and stopped while sleeping.
@@ -1601,11 +1611,11 @@ fn kill_blocked() -> Res {
     for &(pid, reason) in &victims {
         await_state(pid, ProcState::Sleeping, Some(reason))?;
     }
-    ok("suspend", ulib::suspend(i64::from(stopped_sleeper)))?;
+    ok("suspend", ulib::suspend(stopped_sleeper))?;
     await_state(stopped_sleeper, ProcState::Stopped, None)?;
     let t0 = ulib::uptime_ms();
     for &(pid, _) in &victims {
-        ok("kill", ulib::kill(i64::from(pid)))?;
+        ok("kill", ulib::kill(pid))?;
     }
     for &(pid, _) in &victims {
         expect_status(pid, killed)?;
@@ -1627,12 +1637,12 @@ fn suspend_edges() -> Res {
     // Resuming what is not stopped changes nothing.
     let spin = spinner()?;
     let guard = Reaper(spin);
-    ok("resume(running)", ulib::resume(i64::from(spin)))?;
-    ok("suspend", ulib::suspend(i64::from(spin)))?;
-    ok("suspend again", ulib::suspend(i64::from(spin)))?;
+    ok("resume(running)", ulib::resume(spin))?;
+    ok("suspend", ulib::suspend(spin))?;
+    ok("suspend again", ulib::suspend(spin))?;
     await_state(spin, ProcState::Stopped, None)?;
-    ok("resume", ulib::resume(i64::from(spin)))?;
-    ok("resume again", ulib::resume(i64::from(spin)))?;
+    ok("resume", ulib::resume(spin))?;
+    ok("resume again", ulib::resume(spin))?;
     let p = info(spin)?;
     ensure!(
         p.state() != Some(ProcState::Stopped),
@@ -1642,11 +1652,11 @@ fn suspend_edges() -> Res {
     drop(guard);
     // Stopping oneself: the parent resumes it.
     let me = child(|| {
-        let r = ulib::suspend(i64::from(ulib::getpid()));
+        let r = ulib::suspend(ulib::getpid());
         if r.is_ok() { 7 } else { 1 }
     })?;
     await_state(me, ProcState::Stopped, None)?;
-    ok("resume self-stopped", ulib::resume(i64::from(me)))?;
+    ok("resume self-stopped", ulib::resume(me))?;
     expect_code(me, 7)?;
     // A pipe reader stopped while blocked gets its data when resumed.
     let (r, w) = ok("pipe", ulib::pipe())?;
@@ -1658,11 +1668,11 @@ fn suspend_edges() -> Res {
         }
     })?;
     await_state(reader, ProcState::Sleeping, Some(SleepReason::Pipe))?;
-    ok("suspend reader", ulib::suspend(i64::from(reader)))?;
+    ok("suspend reader", ulib::suspend(reader))?;
     ok("write", ulib::write(w, &[42]))?;
     let _ = ulib::sleep(20);
     await_state(reader, ProcState::Stopped, None)?;
-    ok("resume reader", ulib::resume(i64::from(reader)))?;
+    ok("resume reader", ulib::resume(reader))?;
     expect_code(reader, 42)?;
     close_all(&[r, w]);
     // A waiter stopped while its child exits finds the child when
@@ -1675,18 +1685,18 @@ fn suspend_edges() -> Res {
         }) else {
             return 1;
         };
-        match ulib::waitpid(i64::from(k), 0) {
+        match ulib::waitpid(k, 0) {
             Ok((p, s)) if p == k => i32::from(s.code().unwrap_or(2)),
             _ => 3,
         }
     })?;
     let guard = Reaper(waiter);
     await_state(waiter, ProcState::Sleeping, Some(SleepReason::Wait))?;
-    ok("suspend waiter", ulib::suspend(i64::from(waiter)))?;
+    ok("suspend waiter", ulib::suspend(waiter))?;
     ok("write", ulib::write(w, &[1]))?; // its child exits now
     let _ = ulib::sleep(30);
     await_state(waiter, ProcState::Stopped, None)?;
-    ok("resume waiter", ulib::resume(i64::from(waiter)))?;
+    ok("resume waiter", ulib::resume(waiter))?;
     close_all(&[r, w]);
     let deadline = ulib::uptime_ms() + 2000;
     loop {
@@ -1738,7 +1748,7 @@ fn sleep_edges() -> Res {
             "a huge sleep ended early: {}",
             programs::ps::state_name(&p)
         );
-        ok("kill", ulib::kill(i64::from(*pid)))?;
+        ok("kill", ulib::kill(*pid))?;
     }
     for (pid, guard) in sleepers {
         expect_status(pid, WaitStatus::ended_by(Cause::Killed))?;
@@ -1794,11 +1804,11 @@ fn sbrk_exhaustion() -> Res {
         let low = ulib::sysinfo().map_or(0, |s| s.free_frames);
         // With memory gone, creating things fails cleanly (or just fits).
         let f = ulib::fork();
-        if f == Ok(0) {
+        if f == Ok(Pid::NONE) {
             ulib::exit(0);
         }
         if f.is_ok() {
-            let _ = ulib::waitpid(-1, 0);
+            let _ = ulib::waitpid(WaitFor::Any, 0);
         }
         if let Ok((pr, pw)) = ulib::pipe() {
             close_all(&[pr, pw]);
@@ -1808,7 +1818,7 @@ fn sbrk_exhaustion() -> Res {
             &[argv[0].ptr, argv[0].len, argv.as_ptr() as u64, 1],
         );
         if let Ok(p) = spawned {
-            let _ = ulib::waitpid(p as i64, 0);
+            let _ = ulib::waitpid(Pid(p as u32), 0);
         }
         // Give it back.
         if ulib::sbrk(-grown).is_err() {
@@ -1867,7 +1877,7 @@ fn fork_table_full() -> Res {
                 return Err("fork never failed".into());
             }
             match ulib::fork() {
-                Ok(0) => {
+                Ok(Pid::NONE) => {
                     let _ = ulib::close(w);
                     let _ = ulib::read(r, &mut [0u8; 1]);
                     ulib::exit(0)
@@ -1879,7 +1889,7 @@ fn fork_table_full() -> Res {
         // While full: spawn fails the same way, and so does a second fork.
         let spawned = ulib::spawn("/bin/true", &["true"]);
         let again = ulib::fork();
-        if again == Ok(0) {
+        if again == Ok(Pid::NONE) {
             ulib::exit(0);
         }
         close_all(&[r, w]);
@@ -1929,7 +1939,7 @@ fn fork_storm_then_quiet() -> Res {
                 let mut n = 0;
                 for j in 0..3 {
                     match ulib::fork() {
-                        Ok(0) => {
+                        Ok(Pid::NONE) => {
                             if (i + j) % 2 == 0 {
                                 ulib::yield_now();
                             }
@@ -1940,7 +1950,7 @@ fn fork_storm_then_quiet() -> Res {
                     }
                 }
                 let mut reaped = 0;
-                while ulib::waitpid(-1, 0).is_ok() {
+                while ulib::waitpid(WaitFor::Any, 0).is_ok() {
                     reaped += 1;
                 }
                 if reaped == n { n } else { 100 }
@@ -1974,7 +1984,7 @@ fn fork_storm_then_quiet() -> Res {
     let mut all = vec![ProcInfo::EMPTY; 256];
     let n = ok("procinfo all", ulib::procinfo_all(&mut all))?;
     let me = ulib::getpid();
-    let left: Vec<u32> = all[..n]
+    let left: Vec<Pid> = all[..n]
         .iter()
         .filter(|p| p.ppid == me)
         .map(|p| p.pid)
@@ -1997,19 +2007,19 @@ fn reparent_rounds() -> Res {
             let _ = ulib::close(rp);
             for i in 0..PER_ROUND {
                 match ulib::fork() {
-                    Ok(0) => {
+                    Ok(Pid::NONE) => {
                         if i % 2 == 0 {
                             ulib::exit(0); // a zombie when its parent goes
                         }
                         let deadline = ulib::uptime_ms() + 3000;
-                        while ulib::getppid() != 1 && ulib::uptime_ms() < deadline {
+                        while ulib::getppid() != Pid::INIT && ulib::uptime_ms() < deadline {
                             let _ = ulib::sleep(1);
                         }
-                        let _ = ulib::write(w, &[u8::from(ulib::getppid() == 1)]);
+                        let _ = ulib::write(w, &[u8::from(ulib::getppid() == Pid::INIT)]);
                         ulib::exit(0)
                     }
                     Ok(pid) => {
-                        let _ = ulib::write(wp, &pid.to_le_bytes());
+                        let _ = ulib::write(wp, &pid.0.to_le_bytes());
                     }
                     Err(_) => return 1,
                 }
@@ -2030,7 +2040,7 @@ fn reparent_rounds() -> Res {
         );
         orphans.extend(
             buf.chunks(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
+                .map(|c| Pid(u32::from_le_bytes(c.try_into().unwrap()))),
         );
     }
     let _ = ulib::close(w);
@@ -2051,7 +2061,7 @@ fn reparent_rounds() -> Res {
     // Init reaps them all, the zombies among them.
     let deadline = ulib::uptime_ms() + 3000;
     for pid in orphans {
-        while ulib::procinfo(i64::from(pid)).is_ok() {
+        while ulib::procinfo(pid).is_ok() {
             ensure!(ulib::uptime_ms() < deadline, "orphan {pid} never reaped");
             let _ = ulib::sleep(2);
         }
@@ -2264,18 +2274,19 @@ fn sysinfo_sane() -> Res {
 
 /// procinfo's argument checks.
 fn procinfo_errors() -> Res {
-    let me = i64::from(ulib::getpid());
+    let me = ulib::getpid();
     for pid in [0, -2, i64::MIN] {
+        let mut rec = ProcInfo::EMPTY;
         expect_err(
             &format!("procinfo({pid})"),
-            ulib::procinfo(pid),
+            raw(nr::PROCINFO, &[pid as u64, &raw mut rec as u64, 1]),
             &[Errno::EINVAL],
         )?;
     }
     let mut rec = ProcInfo::EMPTY;
     let n = ok(
         "procinfo max 0",
-        raw(nr::PROCINFO, &[me as u64, &raw mut rec as u64, 0]),
+        raw(nr::PROCINFO, &[me.arg(), &raw mut rec as u64, 0]),
     )?;
     ensure!(n == 0 && rec == ProcInfo::EMPTY, "max 0 wrote {n} records");
     let n = ok("procinfo(-1) max 0", raw(nr::PROCINFO, &[u64::MAX, 0, 0]))?;
@@ -2285,6 +2296,9 @@ fn procinfo_errors() -> Res {
         "procinfo(-1) max 2",
         raw(nr::PROCINFO, &[u64::MAX, two.as_mut_ptr() as u64, 2]),
     )?;
-    ensure!(n == 2 && two.iter().all(|p| p.pid != 0), "max 2 gave {n}");
+    ensure!(
+        n == 2 && two.iter().all(|p| !p.pid.is_none()),
+        "max 2 gave {n}"
+    );
     Ok(())
 }

@@ -6,13 +6,13 @@
 #![no_std]
 #![no_main]
 
-use ulib::{eprintln, println};
+use ulib::{Pid, eprintln, println};
 
 ulib::entry!(main);
 
 fn main(_args: &[&str]) -> i32 {
     let child = match ulib::fork() {
-        Ok(0) => ulib::exit(7),
+        Ok(Pid::NONE) => ulib::exit(7),
         Ok(pid) => pid,
         Err(e) => {
             eprintln!("zombie: fork: {e}");
@@ -24,11 +24,11 @@ fn main(_args: &[&str]) -> i32 {
     println!("zombie: pid {child} has exited; nobody has waited for it yet:");
     match ulib::spawn("/bin/ps", &["ps"]) {
         Ok(ps) => {
-            let _ = ulib::waitpid(i64::from(ps), 0);
+            let _ = ulib::waitpid(ps, 0);
         }
         Err(e) => eprintln!("zombie: ps: {e}"),
     }
-    match ulib::waitpid(i64::from(child), 0) {
+    match ulib::waitpid(child, 0) {
         Ok((pid, status)) => {
             println!(
                 "zombie: waited for pid {pid}: exit {}; its PCB is free again",
