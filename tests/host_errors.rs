@@ -155,7 +155,7 @@ fn initrd_not_cpio() {
     expect_host_error(&["--initrd", &path], "not a cpio newc archive");
 }
 
-// Malformed kernels (issue 5). Each is the embedded kernel with one fault;
+// Malformed kernels. Each is the embedded kernel with one fault;
 // every one is refused before KVM or guest memory is set up.
 
 #[test]
@@ -327,7 +327,7 @@ fn kernel_checked_before_kvm_is_opened() {
     );
 }
 
-// Malformed initrds (issue 5): the VMM reads the whole archive before the
+// Malformed initrds: the VMM reads the whole archive before the
 // guest starts, rather than leave a damaged one to the kernel.
 
 fn embedded_initrd() -> Vec<u8> {

@@ -21,8 +21,8 @@ use vmm::exitcode::GUEST_CRASH;
 
 #[test]
 fn a_process_that_takes_all_memory_fails_cleanly_and_everything_comes_back() {
-    // 16 MiB, so the hog fills it in a few seconds (a page fault costs about
-    // a millisecond here). The case checks sbrk's ENOMEM, fork, spawn and
+    // 16 MiB, so the hog fills it in a few seconds (a page fault is slow
+    // where ring 0 is emulated). The case checks sbrk's ENOMEM, fork, spawn and
     // pipe while memory is gone, that shrinking frees it, that pipes and
     // spawn work again; the battery checks every frame and slot came back.
     let r = run_vmm(

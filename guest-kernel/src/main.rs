@@ -5,8 +5,9 @@
 //! start info, physical memory, interrupt controllers and the calibrated
 //! timer, then runs the kernel monitor ([`kmon`]) on the serial console.
 //!
-//! Ring 0 may be emulated instruction by instruction (PLATFORM.md): boot
-//! does no loop over memory and logs little unless `verbose` is given.
+//! Ring 0 may be emulated instruction by instruction (README, "The
+//! platform"): boot does no loop over memory and logs little unless
+//! `verbose` is given.
 #![no_std]
 #![no_main]
 
@@ -102,7 +103,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
     }
 
     // The initrd is only checked for the newc magic here: parsing every
-    // header costs most of a millisecond per file where ring 0 is emulated.
+    // header would be hundreds of ring-0 instructions per file. kmon's
     // `ls` validates it all.
     let initrd_kib = match info.initrd {
         Some(range) if initrd::init(range) => {
@@ -343,8 +344,8 @@ impl Options {
     }
 }
 
-/// TSC stamps of the boot stages, for the `verbose` log: ring 0 can be
-/// slow (PLATFORM.md), so it is worth seeing where boot time goes.
+/// TSC stamps of the boot stages, for the `verbose` log: where ring 0 is
+/// emulated it is worth seeing where boot time goes.
 struct Stages {
     last: u64,
     marks: [(&'static str, u64); 12],

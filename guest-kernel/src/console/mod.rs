@@ -97,8 +97,8 @@ impl Echo {
 }
 
 /// Most bytes one pass of the line discipline takes (a FIFO's worth, as
-/// our VMM fills it): a pass runs with interrupts off, and where ring 0 is
-/// emulated a byte costs tens of microseconds. What is left waits for the
+/// our VMM fills it): a pass runs with interrupts off, and each byte is a
+/// port read and dozens of ring-0 instructions. What is left waits for the
 /// refill interrupt or the next timer tick.
 const PUMP_MAX: usize = 64;
 

@@ -1,12 +1,12 @@
 //! The debug console at port 0xe9 (QEMU's `isa-debugcon`, and our VMM's):
 //! every byte written is appended to a log on the host. The kernel log goes
 //! here, a whole line per `rep outsb` (one VM exit where the hypervisor
-//! passes string I/O whole; one per byte on PVM-based KVM).
+//! passes string I/O whole).
 //!
 //! A read returns 0xe9 when the device is present (our VMM has it only
 //! with `--debugcon stderr|file:PATH`); without it the kernel skips the
-//! writes (each one would still cost a VM exit, and where ring 0 is
-//! emulated, formatting a line costs a millisecond or two).
+//! writes (each would still cost a VM exit, and formatting a line costs
+//! thousands of ring-0 instructions).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 

@@ -57,8 +57,8 @@ static REG: Shared<Registration> = Shared(UnsafeCell::new(Registration {
 /// The event ring, 32 KiB. Not in .bss but with the stacks, which boot
 /// does not zero (linker.ld): its contents never matter (the VMM reads
 /// only records the kernel wrote, below `head`), and zeroing it at boot
-/// cost ~3 ms here (the first touch of a guest page is expensive on
-/// PVM); its pages are touched as events fill them.
+/// would touch all its pages at once (a first touch of a guest page is
+/// slow on some hypervisors); they are touched as events fill them.
 #[unsafe(link_section = ".stack")]
 static RING: Shared<[Event; RING_CAPACITY as usize]> = Shared(UnsafeCell::new(
     [Event {

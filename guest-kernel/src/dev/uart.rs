@@ -126,8 +126,8 @@ fn write_line(text: &[u8]) {
     write_raw(&chunk[..tail.len() + 2]);
 }
 
-/// Index of the first `\n`, found with one `repne scasb`: where ring 0 is
-/// emulated that costs a quarter of a byte loop.
+/// Index of the first `\n`, found with one `repne scasb` rather than a
+/// loop of ring-0 instructions per byte.
 fn find_newline(bytes: &[u8]) -> Option<usize> {
     if bytes.is_empty() {
         return None;

@@ -1,8 +1,8 @@
 //! Hexadecimal formatting in one `write_str`.
 //!
 //! `core::fmt`'s `{:#018x}` pads one character at a time through the
-//! formatter; where ring 0 is emulated (PLATFORM.md) a register dump with it
-//! costs milliseconds. [`Hex`] builds the digits in a buffer instead.
+//! formatter, many ring-0 instructions per digit (README, "The platform");
+//! [`Hex`] builds the digits in a buffer instead.
 
 use core::fmt;
 

@@ -145,10 +145,10 @@ fn take(keep: u64) -> Option<PhysAddr> {
 
 /// Whether frames the bump pointer hands out for the first time are known
 /// to be zero. Loaders hand over zeroed RAM (our VMM, QEMU, Firecracker and
-/// Cloud Hypervisor back guest RAM with fresh anonymous memory), and zeroing
-/// a frame costs ~0.4 ms here (`rep stosq` in emulated ring 0): a process
-/// needs a dozen zeroed frames. The `scrub` command-line flag turns this
-/// off for loaders that leave RAM dirty.
+/// Cloud Hypervisor back guest RAM with fresh anonymous memory), and a
+/// process needs a dozen zeroed frames, each a `rep stosq` of 4 KiB
+/// otherwise. The `scrub` command-line flag turns this off for loaders that
+/// leave RAM dirty.
 static FRESH_IS_ZERO: AtomicBool = AtomicBool::new(true);
 
 /// Zero every frame handed out as zeroed, fresh ones too (`scrub`).

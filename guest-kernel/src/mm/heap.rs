@@ -86,9 +86,8 @@ unsafe impl GlobalAlloc for KernelHeap {
         let p = unsafe { self.alloc(layout) };
         // A whole-frame block of more than one frame is never-used frames
         // (frame::alloc_contiguous takes those from the bump pointer only),
-        // which are zero unless `scrub`: zeroing costs ~0.4 ms a page in
-        // emulated ring 0 (the process table at boot: 7 ms for 64 slots,
-        // half a second for 4096).
+        // which are zero unless `scrub`: the process table is allocated so
+        // at boot, and zeroing it would be a `rep stosq` over every slot.
         let fresh = class_of(layout).is_none() && pages_of(layout) > 1 && frame::fresh_is_zero();
         if !p.is_null() && !fresh {
             // SAFETY: a block of at least layout.size() bytes, now ours.

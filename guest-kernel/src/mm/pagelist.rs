@@ -3,9 +3,9 @@
 //!
 //! A `Vec` would do, but a big one is a heap allocation of several
 //! contiguous frames, and contiguous frames run out long before single
-//! ones do (the frame allocator hands them out only from its bump pointer):
-//! a process that grew past a few hundred pages after memory had once
-//! been exhausted made the kernel panic. Chunks are the heap's largest
+//! ones do (the frame allocator hands them out only from its bump pointer),
+//! so a growing process would need memory that may not exist even while
+//! single frames are free. Chunks are the heap's largest
 //! size class, never more, and every allocation is fallible: [`reserve`]
 //! says `false` instead of panicking, so a page fault can fail cleanly.
 //!

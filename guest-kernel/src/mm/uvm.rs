@@ -42,8 +42,8 @@ static STUB: AtomicU64 = AtomicU64::new(0);
 /// Read-only program pages (text, rodata), filled once and then shared by
 /// every process that runs the program: (program file address, page) ->
 /// frame. Bounded by the initrd's read-only segments; never shrinks.
-/// Filling a page costs about a millisecond of emulated ring 0 here
-/// (`rep movsq` of 4 KiB), so the second `sh` or a fork maps, not copies.
+/// A page is filled once (`rep movsq` of 4 KiB), so the second `sh` or a
+/// fork maps it rather than copying.
 static TEXT_CACHE: IrqLock<BTreeMap<(usize, u64), u64>> = IrqLock::new(BTreeMap::new());
 /// Physical address of the kernel PML4 (the boot tables).
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
@@ -60,7 +60,7 @@ pub fn init(kernel_pml4: PhysAddr, code: &[u8]) {
     let page: *mut u8 = layout::direct(f);
     // SAFETY: a fresh frame, mapped by the direct map, 4 KiB.
     unsafe {
-        // int3 everywhere else, by words (rep stosb: 3 ms here, stosq 0.4).
+        // int3 everywhere else, by words (fewer string steps than bytes).
         core::arch::asm!("rep stosq", inout("rdi") page => _, inout("rcx") PAGE_SIZE / 8 => _, in("rax") 0xCCCC_CCCC_CCCC_CCCCu64, options(nostack));
         core::ptr::copy_nonoverlapping(code.as_ptr(), page, code.len());
     }
@@ -280,8 +280,8 @@ impl Space {
         let dst: *mut u8 = layout::direct(f);
         // SAFETY: a fresh frame in the direct map; the copy stays inside
         // the page and the file (Segment::fill, checked by Image::parse).
-        // Only what the file does not cover is zeroed: each byte of a
-        // string instruction costs time in emulated ring 0.
+        // Only what the file does not cover is zeroed: each element of a
+        // string instruction costs ring-0 time.
         if let Some((at, from, len)) = fill {
             // SAFETY: as above.
             unsafe {

@@ -7,8 +7,8 @@
 //! boot (`syscall=` on the command line):
 //! - `int3; ret` (the default): `int3` traps through the IDT's vector-3
 //!   gate, which has DPL 3 so ring 3 may use it. That works everywhere: on
-//!   PVM KVM (where `syscall` and `int 0x80` do not), on VMX/SVM KVM and
-//!   under QEMU. The #BP handler tells a system call from a stray
+//!   the PVM-based KVM of README's "The platform" (where `syscall` and
+//!   `int 0x80` do not), on VMX/SVM KVM and under QEMU. The #BP handler tells a system call from a stray
 //!   breakpoint by the saved RIP: only `STUB_ADDR + 1` (just after the
 //!   stub's `int3`) is a system call; a user `int3` anywhere else kills the
 //!   process (Cause::Breakpoint).

@@ -1,8 +1,9 @@
 //! Privileged instructions: port I/O, control registers, MSRs, the TSC,
 //! the interrupt flag, `hlt`, and string instructions for bulk memory work.
 //!
-//! Ring 0 may be emulated one instruction at a time (see PLATFORM.md), so
-//! bulk work uses `rep` string instructions: one instruction, however long.
+//! Ring 0 may be emulated one instruction at a time (README, "The
+//! platform"), so bulk work uses `rep` string instructions: one
+//! instruction, however long.
 
 use core::arch::asm;
 
@@ -141,9 +142,8 @@ pub unsafe fn copy_qwords(dst: *mut u64, src: *const u64, n: usize) {
 }
 
 /// Copies `n` bytes: `rep movsq` for the 8-byte words, `rep movsb` for the
-/// rest. Where ring 0 is emulated a string instruction costs per element
-/// (4 KiB: ~0.7 ms as words, ~5.4 ms as bytes, measured with kmon `bench`),
-/// so bytes are only the tail.
+/// rest. A string instruction costs per element where ring 0 is emulated
+/// (kmon's `bench` measures both widths), so bytes are only the tail.
 ///
 /// # Safety
 ///

@@ -11,8 +11,7 @@
 //!
 //! The table is static data: the entry stubs are at fixed addresses
 //! ([`vectors::STUBS_VMA`]), so the assembler computes every gate and boot only
-//! runs `lidt` (filling it at run time cost about a millisecond where ring 0
-//! is emulated).
+//! runs `lidt` (no loop over 256 gates in ring 0).
 //!
 //! Gate layout (SDM Vol. 3A, Figure 6-8), 16 bytes: offset 15..0, selector,
 //! IST index, type/DPL/P, offset 31..16, offset 63..32, reserved.

@@ -781,7 +781,7 @@ fn bad_pointers() -> Res {
 /// A read or write moves at most MAX_IO bytes however long the buffer, and
 /// maps only the pages it moves: a call over a huge buffer returns a short
 /// count at once, instead of faulting in every page first with interrupts
-/// off (seconds where ring 0 is emulated).
+/// off.
 fn io_bounded_per_call() -> Res {
     let (r, w) = ok("pipe", ulib::pipe())?;
     let grow = 64 * PAGE_SIZE;
@@ -1762,8 +1762,8 @@ fn sleep_edges() -> Res {
 /// everything comes back when it shrinks and exits.
 fn sbrk_exhaustion() -> Res {
     let before = ok("sysinfo", ulib::sysinfo())?;
-    // Each page costs a page fault, about a millisecond where ring 0 is
-    // emulated: beyond 32 MiB this takes too long for the watchdog.
+    // Each page costs a page fault, slow where ring 0 is emulated (README,
+    // "The platform"): beyond 32 MiB this takes too long for the watchdog.
     if before.free_frames > MAX_HOG_FRAMES {
         return Err(format!(
             "{SKIP}{} MiB free, more than the {} MiB it fills in time; run with --memory 16M",
