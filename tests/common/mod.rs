@@ -112,11 +112,11 @@ pub fn boot_kmon(args: &[&str], input: &str) -> Run {
 }
 
 /// The cases that `usertests NAMES...` runs, in order, from the program's
-/// own list (`usertests --list NAMES...`, passed on the kernel command line:
-/// vmm's `--init` takes no argument that starts with `--`).
+/// own list (`usertests --list NAMES...`).
 pub fn usertests_cases(names: &[&str]) -> Vec<String> {
-    let cmdline = format!("init=/bin/usertests -- --list {}", names.join(" "));
-    let r = boot(&["--cmdline", &cmdline], "");
+    let mut args = vec!["--init", "/bin/usertests", "--list"];
+    args.extend_from_slice(names);
+    let r = boot(&args, "");
     assert_eq!(r.code, 0, "usertests --list: {}", r.dump());
     usertests_listed(&r.stdout)
 }

@@ -40,7 +40,8 @@ Examples:
   vmm export-guest out/                 write out/kernel.elf, out/initrd.cpio
   vmm doctor                            can this host boot guests? what to fix
   vmm --trace run.json --stats          record a timeline, print boot phases
-  vmm --api-sock /tmp/vm.sock           then: vmm ctl --api-sock /tmp/vm.sock ps
+  vmm --api-sock /tmp/vm.sock           serve ctl; in a second terminal:
+                                        vmm ctl --api-sock /tmp/vm.sock ps
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
 
 /// What `vmm ctl --help` prints after the options.
@@ -187,10 +188,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_debugcon)]
     pub debugcon: Output,
 
-    /// Run PROGRAM (from the initrd) as the first process instead of
-    /// /bin/init, with ARGS; the VM powers off with its exit status. Put it
-    /// after the other options: it takes every word that follows.
-    #[arg(long, value_name = "PROGRAM [ARGS]", num_args = 1..)]
+    /// Run PROGRAM (from the initrd; a bare name is looked up in /bin) as
+    /// the first process instead of /bin/init, with ARGS; the VM powers off
+    /// with its exit status. Put it after the other options: it takes every
+    /// word that follows, `--flags` included.
+    #[arg(
+        long,
+        value_name = "PROGRAM [ARGS]",
+        num_args = 1..,
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
     pub init: Option<Vec<String>>,
 
     /// Stop the guest after SECS seconds (exit status 124).
@@ -499,6 +507,11 @@ mod tests {
         );
         let a = run_args(&["--init", "/bin/my prog"]);
         assert!(kernel_cmdline(&a).unwrap_err().contains("white space"));
+        let a = run_args(&["--init", "usertests", "--list", "-x", "--timeout", "3"]);
+        assert_eq!(
+            kernel_cmdline(&a).unwrap(),
+            "init=usertests -- --list -x --timeout 3"
+        );
         let a = run_args(&["--timeout", "3"]);
         assert_eq!(kernel_cmdline(&a).unwrap(), "");
     }
