@@ -40,8 +40,7 @@ Examples:
   vmm export-guest out/                 write out/kernel.elf, out/initrd.cpio
   vmm doctor                            can this host boot guests? what to fix
   vmm --trace run.json --stats          record a timeline, print boot phases
-  vmm --api-sock /tmp/vm.sock           serve ctl; in a second terminal:
-                                        vmm ctl --api-sock /tmp/vm.sock ps
+  vmm --api-sock /tmp/vm.sock           in a second terminal: vmm ctl --api-sock /tmp/vm.sock ps
   vmm --kernel out/kernel.elf --initrd out/initrd.cpio";
 
 /// What `vmm ctl --help` prints after the options.
