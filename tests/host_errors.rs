@@ -529,13 +529,13 @@ fn a_usage_error_in_ctl_names_what_is_missing_and_shows_ctl_s_usage() {
     expect_usage_error(
         &["ctl", "ps"],
         "vmm: the following required arguments were not provided:\n  --api-sock <PATH>\n",
-        Some("vmm ctl --api-sock <PATH> <CMD>..."),
+        Some("vmm ctl --api-sock <PATH> <CMD> [ARGS]..."),
         "vmm ctl --help",
     );
     expect_usage_error(
         &["ctl", "--api-sock", "/tmp/x.sock"],
-        "  <CMD>...",
-        Some("vmm ctl --api-sock <PATH> <CMD>..."),
+        "  <CMD>\n",
+        Some("vmm ctl --api-sock <PATH> <CMD> [ARGS]..."),
         "vmm ctl --help",
     );
     expect_usage_error(

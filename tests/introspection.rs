@@ -1,7 +1,8 @@
 //! The host's view of the guest's processes through the debug port: the
 //! Chrome trace and the events file of a scripted session, `vmm ctl` on a
-//! running VM (its `ps` against the guest's own, stop/cont/kill carried out
-//! by the guest kernel, also from concurrent clients, pause and registers,
+//! running VM (its `ps` against the guest's own, process groups and the
+//! console's foreground, stop/cont/kill and other signals carried out by
+//! the guest kernel, also from concurrent clients, pause and registers,
 //! the protocol `vmm ctl --help` documents), the post-mortem after a kernel
 //! panic, a triple fault and a timeout, `--stats`, and a kernel that
 //! registers garbage.
@@ -110,9 +111,27 @@ fn the_trace_of_a_session_has_a_track_per_process_and_its_states_in_order() {
         .filter(|e| e["ph"] == "i" && e["pid"] == spin)
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    for want in ["suspended", "resumed", "killed"] {
-        assert!(instants.contains(&want), "{want}: {instants:?}");
+    // Named as `ctl events` says them: the signals the programs `stop`,
+    // `cont` and `kill` (SIGTERM unless told) sent, and what they did.
+    for want in [
+        "got SIGSTOP from pid ",
+        "suspended (SIGSTOP)",
+        "got SIGCONT from pid ",
+        "resumed",
+        "got SIGTERM from pid ",
+        "ended, terminated",
+    ] {
+        assert!(
+            instants.iter().any(|i| i.starts_with(want)),
+            "{want}: {instants:?}"
+        );
     }
+    let term = all
+        .iter()
+        .find(|e| e["ph"] == "i" && e["pid"] == spin && e["args"]["signal"] == "SIGTERM")
+        .unwrap_or_else(|| panic!("no SIGTERM instant with its fields: {instants:?}"));
+    let sender = term["args"]["sender"].as_u64().unwrap();
+    assert!(sender > 1 && sender != u64::from(spin), "{term}");
 
     // The events file: the same run as JSON lines.
     let lines = std::fs::read_to_string(&events).unwrap();
@@ -136,7 +155,16 @@ fn the_trace_of_a_session_has_a_track_per_process_and_its_states_in_order() {
     assert_eq!(mine[2]["name"], "spin");
     assert_eq!(mine.last().unwrap()["to"], "unused", "reaped: {kinds:?}");
     let exit = mine.iter().find(|e| e["event"] == "exit").expect("exit");
-    assert_eq!(exit["how"], "killed");
+    assert_eq!(
+        (&exit["how"], &exit["signal"]),
+        (&"terminated".into(), &"SIGTERM".into()),
+        "{exit}"
+    );
+    let sent = mine
+        .iter()
+        .find(|e| e["event"] == "signal")
+        .expect("signal");
+    assert_eq!(sent["signal"], "SIGSTOP", "{sent}");
     let ts: Vec<f64> = evs.iter().map(|e| e["t_us"].as_f64().unwrap()).collect();
     assert!(ts.windows(2).all(|w| w[0] <= w[1]), "events in time order");
 }
@@ -147,14 +175,14 @@ fn ctl_ps_matches_the_guests_own_ps() {
     let sleeper = job_pid(&s.sh("sleep 60 &"));
     // ps in the background, so the shell is back reading the console.
     s.send("ps &\n");
-    let ps_pid = job_pid(&s.expect("]"));
+    let ps_pid = job_pid(&s.expect_where("ps's [N] PID line", |t| find_job(t).is_some()));
     let guest = s.expect_where("the whole ps table", |t| {
         has_rows(t, &[1, 2, sleeper, ps_pid])
     });
     let host = ctl(&sock, &["ps"]);
     assert_eq!(host.code, 0, "{}", host.dump());
     assert!(
-        host.stdout.starts_with("  PID  PPID STATE"),
+        host.stdout.starts_with("  PID  PPID  PGID STATE"),
         "{}",
         host.stdout
     );
@@ -206,7 +234,10 @@ fn ctl_stop_cont_kill_are_carried_out_by_the_guest() {
     let kill = ctl(&sock, &["kill", &pid]);
     assert_eq!(kill.code, 0, "{}", kill.dump());
     let w = s.sh("wait");
-    assert!(w.contains("killed"), "the shell sees it killed: {w}");
+    assert!(
+        has_job_report(&w, 1, "Killed"),
+        "the shell sees it killed: {w}"
+    );
 
     // Refusals are one line and status 1.
     let none = ctl(&sock, &["kill", "4242"]);
@@ -260,6 +291,158 @@ fn wait_for_stopped(sock: &Path, pids: &[u32], stopped: bool, what: &str) {
         );
         std::thread::yield_now();
     }
+}
+
+/// Asks the control socket `req` on a connection of its own; the answer.
+fn ask(sock: &Path, req: &Value) -> Value {
+    use std::io::{BufRead, BufReader};
+    let conn = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    writeln!(&conn, "{req}").unwrap();
+    let mut line = String::new();
+    BufReader::new(conn).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+/// The lines of `vmm ctl events 256` (as many as the VMM keeps).
+fn recent_events(sock: &Path) -> String {
+    let ev = ctl(sock, &["events", "256"]);
+    assert_eq!(ev.code, 0, "{}", ev.dump());
+    ev.stdout
+}
+
+#[test]
+fn ctl_kill_with_a_signal_has_the_guest_kernel_send_it() {
+    let (mut s, sock) = with_socket("ctl-signal", &[]);
+    let job = s.sh("spin &");
+    let (spin_job, spin) = (job_number(&job), job_pid(&job));
+    let pid = spin.to_string();
+
+    // Stopped and continued by signals, as stop and cont do.
+    let stop = ctl(&sock, &["kill", "-STOP", &pid]);
+    assert_eq!(stop.code, 0, "{}", stop.dump());
+    assert_eq!(stop.stdout, format!("sent SIGSTOP to pid {spin}\n"));
+    wait_for_stopped(&sock, &[spin], true, "kill -STOP");
+    let ev = recent_events(&sock);
+    for want in [
+        format!("pid {spin} (spin): got SIGSTOP from the console or host"),
+        format!("pid {spin} (spin): suspended (SIGSTOP)"),
+    ] {
+        assert!(ev.contains(&want), "{want}:\n{ev}");
+    }
+    assert_eq!(ctl(&sock, &["kill", "-SIGCONT", &pid]).code, 0);
+    wait_for_stopped(&sock, &[spin], false, "kill -SIGCONT");
+
+    // A signal with no name is refused before anything is sent: by the
+    // client, in one line; by the server, with the reason.
+    let bad = ctl(&sock, &["kill", "-FOO", &pid]);
+    assert_eq!(bad.code, HOST_ERROR, "{}", bad.dump());
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.dump());
+    assert!(
+        bad.stderr
+            .starts_with("vmm ctl: kill -FOO: no such signal; give a name such as INT"),
+        "{}",
+        bad.dump()
+    );
+    for (sig, why) in [
+        (serde_json::json!("FOO"), "\"FOO\" is not a signal"),
+        (serde_json::json!(0), "0 is not a signal"),
+        (serde_json::json!(32), "32 is not a signal"),
+        (Value::Null, "signal needs \"sig\""),
+    ] {
+        let req = serde_json::json!({"cmd": "signal", "pid": spin, "sig": sig});
+        let answer = ask(&sock, &req);
+        assert_eq!(answer["ok"], false, "{req} -> {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.starts_with(why), "{req} -> {answer}");
+    }
+    let none = ctl(&sock, &["kill", "-INT", "4242"]);
+    assert_eq!(none.code, 1, "{}", none.dump());
+    assert!(none.stderr.contains("no such process"), "{}", none.dump());
+
+    // SIGINT ends it (it has no handler): the shell's wait and the events
+    // say so.
+    let int = ctl(&sock, &["kill", "-INT", &pid]);
+    assert_eq!(int.code, 0, "{}", int.dump());
+    assert_eq!(int.stdout, format!("sent SIGINT to pid {spin}\n"));
+    let w = s.sh("wait");
+    assert!(has_job_report(&w, spin_job, "Interrupt"), "{w}");
+    let ev = recent_events(&sock);
+    for want in [
+        format!("pid {spin} (spin): got SIGINT from the console or host"),
+        format!("pid {spin} (spin): ended, interrupt"),
+    ] {
+        assert!(ev.contains(&want), "{want}:\n{ev}");
+    }
+    let j = ctl(&sock, &["--json", "events", "256"]);
+    let v: Value = serde_json::from_str(j.stdout.trim()).expect("JSON");
+    let exit = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["pid"] == spin && e["event"] == "exit")
+        .unwrap_or_else(|| panic!("no exit of {spin}: {v}"));
+    assert_eq!(exit["how"], "interrupt", "{exit}");
+    assert_eq!(exit["signal"], "SIGINT", "{exit}");
+    assert_eq!(exit["status"], abi::signal::SIGINT, "{exit}");
+
+    assert_eq!(ctl(&sock, &["quit"]).code, 0);
+    assert_eq!(s.finish().code, USER_QUIT);
+}
+
+#[test]
+fn ctl_ps_shows_process_groups_and_the_consoles_foreground() {
+    let (mut s, sock) = with_socket("ctl-groups", &[]);
+    let sleeper = job_pid(&s.sh("sleep 60 &"));
+    let j = ctl(&sock, &["--json", "ps"]);
+    assert_eq!(j.code, 0, "{}", j.dump());
+    let v: Value = serde_json::from_str(j.stdout.trim()).expect("JSON");
+    let fg = v["foreground"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no foreground: {v}"));
+    let procs = v["procs"].as_array().unwrap();
+    for p in procs {
+        assert!(p["pgid"].as_u64().is_some_and(|g| g >= 1), "{p}");
+        for set in ["sig_pending", "sig_blocked", "sig_caught"] {
+            let names = p[set].as_array().unwrap_or_else(|| panic!("{set}: {p}"));
+            assert!(
+                names
+                    .iter()
+                    .all(|n| n.as_str().is_some_and(|n| n.starts_with("SIG")))
+            );
+        }
+        assert_eq!(p["killed"], Value::Null, "{p}");
+    }
+    let of = |name: &str| -> &Value {
+        procs
+            .iter()
+            .find(|p| p["name"] == name && p["state"] != "zombie")
+            .unwrap_or_else(|| panic!("no {name}: {v}"))
+    };
+    assert_eq!(of("init")["pgid"], 1, "{v}");
+    // The shell reads the console, so its group is the foreground.
+    assert_eq!(of("sh")["pgid"], fg, "{v}");
+
+    // The table marks the members of that group, and only them.
+    let host = ctl(&sock, &["ps"]);
+    assert_eq!(host.code, 0, "{}", host.dump());
+    let rows = parse_ps(&host.stdout);
+    assert!(rows.len() >= 3, "{}", host.stdout);
+    for r in &rows {
+        assert_eq!(r.fg, u64::from(r.pgid) == fg, "{r:?}\n{}", host.stdout);
+    }
+    let json_pgid = procs.iter().find(|p| p["pid"] == sleeper).unwrap()["pgid"].clone();
+    assert_eq!(
+        json_pgid,
+        row(&host.stdout, sleeper).pgid,
+        "{}",
+        host.stdout
+    );
+
+    s.sh(&format!("kill {sleeper}"));
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
 }
 
 #[test]
@@ -331,15 +514,15 @@ fn ctl_help_documents_the_protocol_the_socket_speaks() {
     assert_eq!(
         cmds,
         [
-            "ps", "events", "stop", "cont", "kill", "pause", "resume", "regs", "quit"
+            "ps", "events", "stop", "cont", "signal", "kill", "pause", "resume", "regs", "quit"
         ],
         "{protocol}"
     );
 
     // Every documented request, on one connection, with the pid of a
-    // process that exists; then a bad one.
+    // process that exists (its own: signal and kill end theirs); then a
+    // bad one.
     let (mut s, sock) = with_socket("ctl-protocol", &[]);
-    let spin = job_pid(&s.sh("spin &"));
     let conn = std::os::unix::net::UnixStream::connect(&sock).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -355,7 +538,7 @@ fn ctl_help_documents_the_protocol_the_socket_speaks() {
     let mut keys = vec!["ok".to_string(), "error".to_string()];
     for mut req in requests {
         if req.get("pid").is_some() {
-            req["pid"] = spin.into();
+            req["pid"] = job_pid(&s.sh("spin &")).into();
         }
         let answer = ask(&req);
         assert_eq!(answer["ok"], true, "{req} -> {answer}");
@@ -409,7 +592,7 @@ fn assert_post_mortem(r: &Run, record: &str) {
     assert!(e.contains("vmm: post-mortem:"), "{}", r.dump());
     assert!(e.contains(record), "{}", r.dump());
     assert!(e.contains("rip=0x"), "{}", r.dump());
-    assert!(e.contains("PID  PPID STATE"), "{}", r.dump());
+    assert!(e.contains("PID  PPID  PGID STATE"), "{}", r.dump());
     assert!(
         e.lines()
             .any(|l| l.contains(" init ") || l.trim_end().ends_with(" init")),
@@ -661,5 +844,10 @@ fn init_explains_a_stopped_shell_and_replaces_a_killed_one() {
     }
     s.expect("3 times in a row; giving up");
     let r = s.finish();
-    assert_eq!(r.code, 128 + 1, "init ends as its shell did: {}", r.dump());
+    assert_eq!(
+        r.code,
+        128 + abi::signal::SIGKILL as i32,
+        "init ends as its shell did: {}",
+        r.dump()
+    );
 }

@@ -93,8 +93,9 @@ fn end_of_input_ends_the_shell_and_the_vm() {
 fn timer_preempts_two_spinners() {
     let mut s = Session::start(&[]);
     s.expect("$ ");
-    let a = job_pid(&s.sh("spin 2000 &"));
-    let b = job_pid(&s.sh("spin 2000 &"));
+    let ja = s.sh("spin 2000 &");
+    let jb = s.sh("spin 2000 &");
+    let (a, b) = (job_pid(&ja), job_pid(&jb));
     s.sh("sleep 0.5");
     let ps = s.sh("ps");
     let (ra, rb) = (row(&ps, a), row(&ps, b));
@@ -111,8 +112,13 @@ fn timer_preempts_two_spinners() {
     // The shell reports jobs that ended before its next prompt, so the
     // report comes after `kill` or after `wait`.
     let waited = s.sh(&format!("kill {a} {b}")) + &s.sh("wait");
-    assert!(waited.contains(&format!("[{a}] killed")), "{waited}");
-    assert!(waited.contains(&format!("[{b}] killed")), "{waited}");
+    // The shell's kill sends SIGTERM.
+    for j in [&ja, &jb] {
+        assert!(
+            has_job_report(&waited, job_number(j), "Terminated"),
+            "{waited}"
+        );
+    }
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
@@ -127,7 +133,7 @@ fn ps_shows_each_state() {
     s.sh(&format!("stop {stopped}"));
     // ps in the background: the shell is then blocked reading the console.
     s.send("ps &\n");
-    let ps_pid = job_pid(&s.expect("]"));
+    let ps_pid = job_pid(&s.expect_where("ps's [N] PID line", |t| find_job(t).is_some()));
     let ps = s.expect_where("the whole ps table", |t| {
         has_rows(t, &[1, 2, spinner, sleeper, stopped, ps_pid])
     });
@@ -166,7 +172,8 @@ fn ps_shows_each_state() {
 fn stop_freezes_ticks_and_cont_resumes() {
     let mut s = Session::start(&[]);
     s.expect("$ ");
-    let pid = job_pid(&s.sh("spin 10000 &"));
+    let job = s.sh("spin 10000 &");
+    let pid = job_pid(&job);
     s.sh("sleep 0.2");
     s.sh(&format!("stop {pid}"));
     let t1 = row(&s.sh("ps"), pid);
@@ -179,7 +186,7 @@ fn stop_freezes_ticks_and_cont_resumes() {
     let t3 = row(&s.sh("ps"), pid);
     assert!(t3.ticks > t2.ticks + 20, "{t2:?} then {t3:?}");
     let w = s.sh(&format!("kill {pid}")) + &s.sh("wait");
-    assert!(w.contains(&format!("[{pid}] killed")), "{w}");
+    assert!(has_job_report(&w, job_number(&job), "Terminated"), "{w}");
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
@@ -347,8 +354,9 @@ fn orphans_go_to_init_which_reaps_them() {
 fn a_sleeper_stops_at_once_and_resumes_asleep() {
     let mut s = Session::start(&[]);
     s.expect("$ ");
-    let long = job_pid(&s.sh("sleep 30 &"));
-    let short = job_pid(&s.sh("sleep 0.3 &"));
+    let long_job = s.sh("sleep 30 &");
+    let short_job = s.sh("sleep 0.3 &");
+    let (long, short) = (job_pid(&long_job), job_pid(&short_job));
     s.sh(&format!("stop {long} {short}"));
     let ps = s.sh("ps");
     assert_eq!(row(&ps, long).state, "stopped", "{ps}");
@@ -360,9 +368,15 @@ fn a_sleeper_stops_at_once_and_resumes_asleep() {
     // Resumed: the long one sleeps on, the short one runs and exits.
     let out = s.sh(&format!("cont {long} {short}")) + &s.sh("sleep 0.2") + &s.sh("ps");
     assert_eq!(row(&out, long).state, "sleeping(sleep)", "{out}");
-    assert!(out.contains(&format!("[{short}] done")), "{out}");
+    assert!(
+        has_job_report(&out, job_number(&short_job), "Done"),
+        "{out}"
+    );
     let out = s.sh(&format!("kill {long}")) + &s.sh("wait");
-    assert!(out.contains(&format!("[{long}] killed")), "{out}");
+    assert!(
+        has_job_report(&out, job_number(&long_job), "Terminated"),
+        "{out}"
+    );
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
@@ -404,7 +418,7 @@ fn bench_reports_every_operation() {
 
 #[test]
 fn a_killed_shell_is_replaced_and_stopping_your_own_shell_is_refused() {
-    let r = boot(&[], "kill 2\necho  new  shell\nexit 5\n");
+    let r = boot(&[], "kill -9 2\necho  new  shell\nexit 5\n");
     assert_eq!(r.code, 5, "the new shell's exit ends the VM: {}", r.dump());
     assert!(
         has_line(

@@ -248,7 +248,8 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// Names of the user programs: one per `programs/src/bin/NAME.rs`.
+/// Names of the user programs, as Cargo finds binaries: one per
+/// `programs/src/bin/NAME.rs` or `programs/src/bin/NAME/main.rs`.
 fn user_programs(user_dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(user_dir.join("programs/src/bin")) else {
         return Vec::new();
@@ -257,6 +258,9 @@ fn user_programs(user_dir: &Path) -> Vec<String> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let path = e.path();
+            if path.join("main.rs").is_file() {
+                return path.file_name()?.to_str().map(String::from);
+            }
             (path.extension()? == "rs").then(|| path.file_stem()?.to_str().map(String::from))?
         })
         .collect();

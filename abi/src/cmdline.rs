@@ -55,6 +55,11 @@ pub const TRACE: &str = "trace";
 pub const DEBUGPORT: &str = "debugport";
 /// Flag: log more of the boot to the debug console.
 pub const VERBOSE: &str = "verbose";
+/// Option: a person types at the console (the VMM adds it when its input
+/// is a terminal). Programs see it as [`crate::sys::TTY_TERMINAL`]; the
+/// shell then edits its own line (history, arrows), and otherwise reads
+/// what is piped in a line at a time.
+pub const TTY: &str = "tty";
 
 /// Timer rate used when [`HZ`] is absent.
 pub const DEFAULT_HZ: u32 = 1000;

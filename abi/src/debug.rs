@@ -25,8 +25,9 @@
 //!   the loss);
 //! - the mailbox, one command at a time: the VMM posts only while
 //!   `mail_done == mail_seq` (so it never overwrites a command the kernel
-//!   has not carried out): it writes a [`Command`] and its pid argument,
-//!   then bumps [`Registration::mail_seq`]; the kernel compares `mail_seq`
+//!   has not carried out): it writes a [`Command`], its pid and (for
+//!   [`Command::Signal`]) its signal, then bumps
+//!   [`Registration::mail_seq`]; the kernel compares `mail_seq`
 //!   with `mail_done` at the end of its traps (timer tick, device
 //!   interrupt), carries the command out, stores the result in
 //!   `mail_result` and sets `mail_done = mail_seq`;
@@ -47,7 +48,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"PCBTABLE");
 
 /// Version of the debug-port layout ([`Registration`], [`Event`],
 /// [`PanicRecord`]); part of [`crate::ABI_VERSION`].
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Records in the kernel's event ring (a power of two).
 pub const RING_CAPACITY: u32 = 1024;
@@ -63,6 +64,8 @@ wire_enum! {
         Stop = 2,
         /// Resume it (as `cont`).
         Cont = 3,
+        /// Send it the signal in [`Registration::mail_sig`] (as `kill`).
+        Signal = 4,
     }
 }
 
@@ -210,6 +213,11 @@ pub struct Registration {
     pub mail_result: i64,
     /// The crash record.
     pub panic: PanicRecord,
+    /// Mailbox: the signal of a [`Command::Signal`].
+    pub mail_sig: u32,
+    /// The console's foreground process group (init's, 1, at boot), kept
+    /// current by the kernel: `ps` marks its members.
+    pub fg_pgid: u32,
 }
 
 /// Offset of [`Registration::generation`].
@@ -227,7 +235,7 @@ pub const MAIL_SEQ_OFFSET: u64 = core::mem::offset_of!(Registration, mail_seq) a
 /// Offset of [`Registration::mail_done`].
 pub const MAIL_DONE_OFFSET: u64 = core::mem::offset_of!(Registration, mail_done) as u64;
 
-const _: () = assert!(core::mem::size_of::<Registration>() == 152 + 288);
+const _: () = assert!(core::mem::size_of::<Registration>() == 152 + 288 + 8);
 
 wire_enum! {
     /// What an [`Event`] records.
@@ -264,6 +272,17 @@ wire_enum! {
         /// `arg == pid`: it kept the CPU). Readers see it as the two
         /// [`EventKind::State`] events of [`Event::expand`].
         Switch = 9,
+        /// A signal was sent: `reason` is the signal, `arg` the sender's pid
+        /// (0: the kernel, the console or the host).
+        Signal = 10,
+        /// A signal was delivered to a handler: `reason` is the signal,
+        /// `arg` the handler's address.
+        Handle = 11,
+        /// A process moved to another process group: `arg` is the group.
+        Group = 12,
+        /// The console's foreground group changed: `arg` is the group
+        /// (`pid` the process that changed it).
+        Foreground = 13,
     }
 }
 
@@ -281,6 +300,10 @@ impl EventKind {
             EventKind::Fault => "fault",
             EventKind::Panic => "panic",
             EventKind::Switch => "switch",
+            EventKind::Signal => "signal",
+            EventKind::Handle => "handle",
+            EventKind::Group => "group",
+            EventKind::Foreground => "foreground",
         }
     }
 }

@@ -47,11 +47,12 @@ pub mod exit;
 pub mod port;
 pub mod proc;
 pub mod pvh;
+pub mod signal;
 pub mod sys;
 
 /// Version of this guest/host contract. The kernel reports it at boot; the VMM
 /// refuses features of a guest whose version it does not know.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Size of a page, the unit of guest memory management.
 pub const PAGE_SIZE: u64 = 4096;

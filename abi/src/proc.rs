@@ -4,6 +4,7 @@
 
 use core::fmt;
 
+use crate::signal::SigSet;
 use crate::sys::NAME_LEN;
 
 wire_enum! {
@@ -71,11 +72,13 @@ impl SleepReason {
 }
 
 wire_enum! {
-    /// How a process ended, the low byte of a wait status.
+    /// Why a process ended. A fault's cause is kept in its wait status
+    /// beside the signal it stands for ([`Cause::signal`]), so the shell can
+    /// say `page fault` rather than `segmentation fault`.
     pub enum Cause: u32 {
-        /// It called `exit`; the status byte holds its code.
+        /// It called `exit`; the status holds its code.
         Exited = 0,
-        /// It was killed with `kill`.
+        /// It was killed with `SIGKILL`.
         Killed = 1,
         /// A page fault it could not survive (bad address, write to read-only).
         PageFault = 2,
@@ -91,6 +94,8 @@ wire_enum! {
         Breakpoint = 7,
         /// Another CPU exception.
         OtherFault = 8,
+        /// A signal other than `SIGKILL` (the status says which).
+        Signal = 9,
     }
 }
 
@@ -107,17 +112,39 @@ impl Cause {
             Cause::StackOverflow => "stack overflow",
             Cause::Breakpoint => "breakpoint",
             Cause::OtherFault => "fault",
+            Cause::Signal => "signal",
+        }
+    }
+
+    /// The signal a death by this cause is (as Linux maps CPU faults).
+    pub fn signal(self) -> u32 {
+        use crate::signal::*;
+        match self {
+            Cause::Exited => 0,
+            Cause::Killed => SIGKILL,
+            Cause::PageFault | Cause::GeneralProtection | Cause::StackOverflow => SIGSEGV,
+            Cause::DivideError => SIGFPE,
+            Cause::InvalidOpcode => SIGILL,
+            Cause::Breakpoint => SIGTRAP,
+            Cause::OtherFault => SIGBUS,
+            Cause::Signal => SIGTERM,
         }
     }
 }
 
-/// A wait status: bits 0-7 the [`Cause`], bits 8-15 the exit code; or,
-/// for a child that was stopped (`WUNTRACED`), bits 0-7 [`STOPPED`].
+/// A wait status, as Linux's (so C's `WIFEXITED`, `WTERMSIG`, ... read it):
+/// - exited: bits 8-15 the exit code, bits 0-7 zero;
+/// - ended by a signal: bits 0-6 the signal; for a CPU fault, bits 16-23
+///   the [`Cause`] too;
+/// - stopped (`WUNTRACED`): bits 0-7 [`STOPPED`], bits 8-15 the signal;
+/// - continued (`WCONTINUED`): [`CONTINUED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitStatus(pub i32);
 
-/// The low byte of a stopped child's [`WaitStatus`] (as Linux's).
+/// The low byte of a stopped child's [`WaitStatus`].
 pub const STOPPED: i32 = 0x7F;
+/// A continued child's [`WaitStatus`].
+pub const CONTINUED: i32 = 0xFFFF;
 
 impl WaitStatus {
     /// The status of a process that exited with `code`.
@@ -125,14 +152,31 @@ impl WaitStatus {
         WaitStatus(i32::from(code) << 8)
     }
 
-    /// The status of a process ended by `cause`.
-    pub fn ended_by(cause: Cause) -> Self {
-        WaitStatus(cause as i32)
+    /// The status of a process ended by signal `sig`.
+    pub fn signaled(sig: u32) -> Self {
+        WaitStatus((sig & 0x7F) as i32)
     }
 
-    /// The status `waitpid` with `WUNTRACED` reports for a stopped child.
-    pub fn stopped() -> Self {
-        WaitStatus(STOPPED)
+    /// The status of a process ended by `cause`: a fault is its signal
+    /// with the cause beside it; `Killed` is `SIGKILL`.
+    pub fn ended_by(cause: Cause) -> Self {
+        match cause {
+            Cause::Exited => Self::exited(0),
+            Cause::Killed | Cause::Signal => Self::signaled(cause.signal()),
+            fault => WaitStatus(fault.signal() as i32 | (fault as i32) << 16),
+        }
+    }
+
+    /// The status `waitpid` with `WUNTRACED` reports for a child stopped
+    /// by `sig`.
+    pub fn stopped(sig: u32) -> Self {
+        WaitStatus(STOPPED | ((sig & 0xFF) as i32) << 8)
+    }
+
+    /// The status `waitpid` with `WCONTINUED` reports for a child that
+    /// was continued.
+    pub fn continued() -> Self {
+        WaitStatus(CONTINUED)
     }
 
     /// Whether the child was stopped rather than ended.
@@ -140,14 +184,56 @@ impl WaitStatus {
         self.0 & 0xFF == STOPPED
     }
 
-    /// How it ended.
-    pub fn cause(self) -> Cause {
-        Cause::from_raw((self.0 & 0xFF) as u32).unwrap_or(Cause::OtherFault)
+    /// Whether the child was continued.
+    pub fn is_continued(self) -> bool {
+        self.0 == CONTINUED
     }
 
     /// The exit code, when it exited.
     pub fn code(self) -> Option<u8> {
-        (self.cause() == Cause::Exited).then_some(((self.0 >> 8) & 0xFF) as u8)
+        (self.0 & 0x7F == 0).then_some(((self.0 >> 8) & 0xFF) as u8)
+    }
+
+    /// The signal that ended it, when one did.
+    pub fn signal(self) -> Option<u32> {
+        let sig = (self.0 & 0x7F) as u32;
+        (sig != 0 && !self.is_stopped() && !self.is_continued()).then_some(sig)
+    }
+
+    /// The signal that stopped it, when it was stopped.
+    pub fn stop_signal(self) -> Option<u32> {
+        self.is_stopped().then_some(((self.0 >> 8) & 0xFF) as u32)
+    }
+
+    /// How it ended: `Exited`, the fault, `Killed` (SIGKILL), or `Signal`.
+    pub fn cause(self) -> Cause {
+        match self.signal() {
+            None => Cause::Exited,
+            Some(sig) => match Cause::from_raw(((self.0 >> 16) & 0xFF) as u32) {
+                Some(fault) if fault != Cause::Exited && fault.signal() == sig => fault,
+                _ if sig == crate::signal::SIGKILL => Cause::Killed,
+                _ => Cause::Signal,
+            },
+        }
+    }
+
+    /// How the shell says it ended: `exited`, the fault (`page fault`), or
+    /// the signal (`interrupt`, `killed`).
+    pub fn describe(self) -> &'static str {
+        match (self.cause(), self.signal()) {
+            (Cause::Signal, Some(sig)) => crate::signal::describe(sig),
+            (cause, _) => cause.describe(),
+        }
+    }
+
+    /// The number a shell keeps as `$?`: the exit code, or 128 + the
+    /// signal that ended it.
+    pub fn shell_code(self) -> u8 {
+        match (self.code(), self.signal()) {
+            (Some(code), _) => code,
+            (None, Some(sig)) => 128 + sig as u8,
+            _ => 0,
+        }
     }
 }
 
@@ -182,14 +268,21 @@ pub struct ProcInfo {
     pub brk: u64,
     /// Wait status once it is a Zombie ([`WaitStatus`]).
     pub exit_status: i32,
-    /// Nonzero when it has been killed but not yet ended.
+    /// The signal that is ending it (it dies on its way back to user
+    /// mode), 0 while none is.
     pub killed: u32,
     /// The address of the fault that ended it, if one did.
     pub fault_addr: u64,
     /// The instruction pointer of that fault.
     pub fault_rip: u64,
-    /// Room to grow without changing the record size; zero.
-    pub reserved: [u64; 2],
+    /// Its process group.
+    pub pgid: Pid,
+    /// Signals sent to it and not yet delivered.
+    pub sig_pending: SigSet,
+    /// Signals it blocks.
+    pub sig_blocked: SigSet,
+    /// Signals it has a handler for.
+    pub sig_caught: SigSet,
 }
 
 const _: () = assert!(core::mem::size_of::<ProcInfo>() == 128);
@@ -213,7 +306,10 @@ impl ProcInfo {
         killed: 0,
         fault_addr: 0,
         fault_rip: 0,
-        reserved: [0; 2],
+        pgid: Pid::NONE,
+        sig_pending: SigSet::EMPTY,
+        sig_blocked: SigSet::EMPTY,
+        sig_caught: SigSet::EMPTY,
     };
 
     /// The name as text (up to the first NUL; invalid UTF-8 shows as `?`).
@@ -340,7 +436,7 @@ impl fmt::Write for Cell {
 /// The header of the process table, as the guest's `ps` and the VMM's
 /// `ctl ps` and Ctrl-A p print it (no newline). [`PsRow`]s line up under it.
 pub const PS_HEADER: &str =
-    "  PID  PPID STATE           NAME             TICKS  SWITCHES  FAULTS    MEM";
+    "  PID  PPID  PGID STATE            NAME             TICKS  SWITCHES  FAULTS    MEM";
 
 /// The STATE column of a process: `running`, `sleeping(io)`, `stopped`, or
 /// `?N` for a value no state has.
@@ -362,12 +458,19 @@ impl fmt::Display for StateName<'_> {
     }
 }
 
-/// One row of the process table (no newline), under [`PS_HEADER`].
-pub struct PsRow<'a>(pub &'a ProcInfo);
+/// One row of the process table (no newline), under [`PS_HEADER`], given
+/// the console's foreground process group: its members' STATE ends in `+`
+/// (as in Linux's `ps`).
+pub struct PsRow<'a>(pub &'a ProcInfo, pub Pid);
 
 impl fmt::Display for PsRow<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.0;
+        let mut state = Cell::new();
+        let _ = fmt::Write::write_fmt(&mut state, format_args!("{}", StateName(p)));
+        if p.pgid == self.1 && !p.pgid.is_none() {
+            let _ = fmt::Write::write_str(&mut state, "+");
+        }
         let mut sw = Cell::new();
         let _ = fmt::Write::write_fmt(
             &mut sw,
@@ -377,10 +480,11 @@ impl fmt::Display for PsRow<'_> {
         let _ = fmt::Write::write_fmt(&mut mem, format_args!("{}K", p.mem_bytes.div_ceil(1024)));
         write!(
             f,
-            "{:>5} {:>5} {:<15} {:<16} {:>5} {:>9} {:>7} {:>6}",
+            "{:>5} {:>5} {:>5} {:<16} {:<16} {:>5} {:>9} {:>7} {:>6}",
             p.pid,
             p.ppid,
-            StateName(p),
+            p.pgid,
+            state.as_str(),
             p.name(),
             p.ticks,
             sw.as_str(),
@@ -400,8 +504,25 @@ mod tests {
         assert_eq!(s.cause(), Cause::Exited);
         assert_eq!(s.code(), Some(42));
         assert!(!s.is_stopped());
-        assert!(WaitStatus::stopped().is_stopped());
-        assert_eq!(WaitStatus::stopped().code(), None);
+        assert!(WaitStatus::stopped(20).is_stopped());
+        assert_eq!(WaitStatus::stopped(20).code(), None);
+        assert_eq!(WaitStatus::stopped(20).stop_signal(), Some(20));
+        assert_eq!(WaitStatus::stopped(20).signal(), None);
+        assert!(WaitStatus::continued().is_continued());
+        assert_eq!(WaitStatus::continued().signal(), None);
+        let int = WaitStatus::signaled(crate::signal::SIGINT);
+        assert_eq!(
+            (int.signal(), int.code(), int.cause()),
+            (Some(2), None, Cause::Signal)
+        );
+        assert_eq!((int.describe(), int.shell_code()), ("interrupt", 130));
+        let pf = WaitStatus::ended_by(Cause::PageFault);
+        assert_eq!(
+            (pf.signal(), pf.cause(), pf.describe()),
+            (Some(11), Cause::PageFault, "page fault")
+        );
+        assert_eq!(pf.shell_code(), 139);
+        assert_eq!(WaitStatus::exited(3).shell_code(), 3);
         let k = WaitStatus::ended_by(Cause::Killed);
         assert_eq!(k.cause(), Cause::Killed);
         assert_eq!(k.code(), None);
@@ -472,12 +593,20 @@ mod tests {
         p.involuntary_switches = 1;
         p.page_faults = 9;
         p.mem_bytes = 48 * 1024;
-        let r = line(format_args!("{}", PsRow(&p)));
+        p.pgid = Pid(7);
+        let r = line(format_args!("{}", PsRow(&p, Pid::INIT)));
         assert_eq!(
             r.as_str(),
-            "    7     1 sleeping(sleep) sleep               12       3/1       9    48K"
+            "    7     1     7 sleeping(sleep)  sleep               12       3/1       9    48K"
         );
         assert_eq!(r.len, PS_HEADER.len());
+        let fg = line(format_args!("{}", PsRow(&p, Pid(7))));
+        assert!(
+            fg.as_str().contains(" sleeping(sleep)+ sleep "),
+            "{}",
+            fg.as_str()
+        );
+        assert_eq!(fg.len, PS_HEADER.len());
         p.state = ProcState::Stopped as u32;
         assert_eq!(line(format_args!("{}", StateName(&p))).as_str(), "stopped");
         p.state = 42;

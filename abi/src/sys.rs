@@ -62,6 +62,34 @@ pub const WNOHANG: u64 = 1;
 /// `waitpid` flag: also report a child that was stopped (suspended), once
 /// per stop, with [`crate::proc::WaitStatus::stopped`]; it is not reaped.
 pub const WUNTRACED: u64 = 2;
+/// `waitpid` flag: also report a stopped child that was continued, once,
+/// with [`crate::proc::WaitStatus::continued`].
+pub const WCONTINUED: u64 = 8;
+
+/// `spawn`'s group argument: the child leads a new process group (as a
+/// shell starts a background job).
+pub const SPAWN_NEW_GROUP: u64 = u64::MAX;
+/// `spawn`'s group argument: the child leads a new process group, which
+/// is the console's foreground group from the start (as a shell starts a
+/// foreground job; the caller must be allowed `tcsetpgrp`).
+pub const SPAWN_NEW_FOREGROUND: u64 = u64::MAX - 1;
+
+/// Console mode bit: canonical input, a line at a time with editing (else
+/// each byte as it comes).
+pub const TTY_CANON: u64 = 1;
+/// Console mode bit: echo what is typed.
+pub const TTY_ECHO: u64 = 2;
+/// Console mode bit: Ctrl-C and Ctrl-Z send `SIGINT` and `SIGTSTP` to the
+/// foreground group (else they are input bytes).
+pub const TTY_SIG: u64 = 4;
+/// The console's mode at boot.
+pub const TTY_DEFAULT: u64 = TTY_CANON | TTY_ECHO | TTY_SIG;
+/// Console mode bit, read-only (`ttymode` reports it and ignores it when
+/// set): a person types at the console (kernel option
+/// [`crate::cmdline::TTY`]), rather than a script being piped in.
+pub const TTY_TERMINAL: u64 = 8;
+/// `ttymode`'s argument that changes nothing (it only answers).
+pub const TTY_QUERY: u64 = u64::MAX;
 
 /// What `sysinfo` reports: the kernel's resource counts, so a program can
 /// check that what it used came back (frames and process slots). Frames
@@ -91,8 +119,10 @@ pub struct SysInfo {
     pub free_procs: u64,
     /// Bytes of kernel heap in use.
     pub heap_bytes: u64,
-    /// Zero (room to grow).
-    pub reserved: u64,
+    /// Frames kept for the kernel's own small allocations: what a process
+    /// asks for (pages, page tables, pipes) fails while no more than this
+    /// many are free.
+    pub reserve_frames: u64,
 }
 
 const _: () = assert!(core::mem::size_of::<SysInfo>() == 64);
@@ -105,11 +135,18 @@ pub mod nr {
     pub const FORK: u64 = 1;
     /// `exec(path, path_len, argv: *const Str, argc) -> only on error`
     pub const EXEC: u64 = 2;
-    /// `spawn(path, path_len, argv: *const Str, argc) -> pid`
+    /// `spawn(path, path_len, argv: *const Str, argc, pgid) -> pid`: a
+    /// child running the program, with the caller's files, every signal
+    /// at its default and none blocked, in process group `pgid` (0: the
+    /// caller's; [`crate::sys::SPAWN_NEW_GROUP`]: a new one it leads;
+    /// [`crate::sys::SPAWN_NEW_FOREGROUND`]: that, and the console's
+    /// foreground; else a group with a live member)
     pub const SPAWN: u64 = 3;
     /// `waitpid(pid or -1, status: *mut i32 or 0, flags) -> pid`
     pub const WAITPID: u64 = 4;
-    /// `kill(pid) -> 0`
+    /// `kill(pid, sig) -> 0`: `pid > 0` a process, `0` the caller's
+    /// process group, `< -1` the group `-pid`; `sig` 0 only checks that the
+    /// target exists
     pub const KILL: u64 = 5;
     /// `getpid() -> pid`
     pub const GETPID: u64 = 6;
@@ -143,8 +180,27 @@ pub mod nr {
     pub const POWEROFF: u64 = 20;
     /// `sysinfo(buf: *mut SysInfo) -> 0`: the kernel's resource counts
     pub const SYSINFO: u64 = 21;
+    /// `signal(sig, handler) -> old handler`: `SIG_DFL`, `SIG_IGN` or a
+    /// user address (see [`crate::signal`])
+    pub const SIGNAL: u64 = 22;
+    /// `sigprocmask(how, set) -> old set`
+    pub const SIGPROCMASK: u64 = 23;
+    /// `sigreturn(frame: *const SigFrame) -> !` (the trampoline calls it)
+    pub const SIGRETURN: u64 = 24;
+    /// `setpgid(pid or 0, pgid or 0) -> 0`
+    pub const SETPGID: u64 = 25;
+    /// `getpgid(pid or 0) -> pgid`
+    pub const GETPGID: u64 = 26;
+    /// `tcsetpgrp(fd, pgid) -> 0`: the console's foreground group
+    pub const TCSETPGRP: u64 = 27;
+    /// `tcgetpgrp(fd) -> pgid`
+    pub const TCGETPGRP: u64 = 28;
+    /// `ttymode(fd, mode or TTY_QUERY) -> old mode`: the console's
+    /// [`crate::sys::TTY_CANON`], [`crate::sys::TTY_ECHO`],
+    /// [`crate::sys::TTY_SIG`] bits
+    pub const TTYMODE: u64 = 29;
     /// Number of system calls; numbers at or above it give `ENOSYS`.
-    pub const COUNT: u64 = 22;
+    pub const COUNT: u64 = 30;
 }
 
 /// Error numbers, returned negated (Linux's values).
@@ -155,6 +211,11 @@ pub mod errno {
     pub const ENOENT: i64 = 2;
     /// No such process.
     pub const ESRCH: i64 = 3;
+    /// Interrupted by a signal (a handler is to run).
+    pub const EINTR: i64 = 4;
+    /// Input/output error (a background process read the console and
+    /// cannot be stopped for it).
+    pub const EIO: i64 = 5;
     /// Argument list too long.
     pub const E2BIG: i64 = 7;
     /// Not an executable.
@@ -173,6 +234,8 @@ pub mod errno {
     pub const EINVAL: i64 = 22;
     /// Too many open files.
     pub const EMFILE: i64 = 24;
+    /// Not a terminal.
+    pub const ENOTTY: i64 = 25;
     /// Broken pipe.
     pub const EPIPE: i64 = 32;
     /// Name too long.
@@ -186,6 +249,8 @@ pub mod errno {
             EPERM => "operation not permitted",
             ENOENT => "no such file",
             ESRCH => "no such process",
+            EINTR => "interrupted",
+            EIO => "input/output error",
             E2BIG => "argument list too long",
             ENOEXEC => "not an executable",
             EBADF => "bad file descriptor",
@@ -195,6 +260,7 @@ pub mod errno {
             EFAULT => "bad address",
             EINVAL => "invalid argument",
             EMFILE => "too many open files",
+            ENOTTY => "not a terminal",
             EPIPE => "broken pipe",
             ENAMETOOLONG => "name too long",
             ENOSYS => "no such system call",

@@ -8,7 +8,8 @@
 //!   0  u64  the block address the guest announces
 //!   8  u32  RAM size (the image is zero-padded to it; at most MAX_RAM)
 //!  12  u32  the pid read_proc asks for
-//!  16  u32  the mailbox command (an index into Command::ALL)
+//!  16  u32  the mailbox command: the low 16 bits an index into
+//!           Command::ALL, the high 16 bits its signal
 //!  20  4 x i64  head deltas the guest applies before drains 2..=5
 //!  52  2 x (u8 read index, u8 what, u64 value): writes the guest makes
 //!      between two of the reader's reads (what: 0 the generation, 1 the
@@ -99,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
         for p in &t.procs {
             assert!(!p.pid.is_none() && p.state != ProcState::Unused as u32);
             // The VMM prints every row the guest left there.
-            let _ = format!("{}", PsRow(p));
+            let _ = format!("{}", PsRow(p, t.foreground));
         }
     }
     if let Some(p) = reader::read_proc(&ram, &layout, abi::proc::Pid(pid)) {
@@ -137,8 +138,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = abi::exit::exception_name(r.vector as u8);
     }
 
-    let cmd = debug::Command::ALL[cmd_raw as usize % debug::Command::ALL.len()];
-    if let Some(seq) = reader::post_command(&ram, &layout, cmd, pid) {
+    let cmd = debug::Command::ALL[(cmd_raw & 0xFFFF) as usize % debug::Command::ALL.len()];
+    if let Some(seq) = reader::post_command(&ram, &layout, cmd, pid, cmd_raw >> 16) {
         let _ = reader::command_result(&ram, &layout, seq);
         let _ = reader::command_result(&ram, &layout, seq.wrapping_sub(1));
     }

@@ -1,5 +1,5 @@
-//! The event ring decoder with arbitrary positions and capacities, and the
-//! record decoder under it.
+//! The event ring decoder with arbitrary positions and capacities, the
+//! record decoder under it, and what the VMM says of each record.
 //!
 //! Input: u8 mode, u32 capacity, u64 from, u64 to, then the ring's bytes.
 //! An even mode takes the capacity from the bytes' length (so the decoder
@@ -9,6 +9,7 @@
 use abi::debug::{EVENT_SIZE, Event, EventKind};
 use libfuzzer_sys::fuzz_target;
 use vmm::introspect::reader::decode_ring;
+use vmm::introspect::record::{self, Timebase};
 use vmm_fuzz::Input;
 
 fuzz_target!(|data: &[u8]| {
@@ -50,5 +51,16 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!([e.kind, e.old, e.new, e.reason], rec[20..24]);
         assert_eq!(e.arg.to_le_bytes(), rec[24..32]);
         let _ = EventKind::from_raw(e.kind);
+    }
+
+    // What the VMM says of a record, whatever it holds: a line, a JSON
+    // object (a few records: formatting is slow next to decoding).
+    let tb = Timebase {
+        boot_tsc: from,
+        tsc_khz: u64::from(raw_capacity),
+        hz: raw_capacity,
+    };
+    for e in events.iter().take(4) {
+        let _ = (record::describe(e, "x"), record::to_json(e, "x", &tb));
     }
 });

@@ -62,6 +62,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
     let args = Cmdline::new(kernel_words);
     log::set_verbose(args.has(cmdline::VERBOSE));
     mm::frame::set_scrub(args.has(cmdline::SCRUB));
+    console::set_terminal(args.has(cmdline::TTY));
     vlog!("kernel: command line '{}'", info.cmdline);
 
     // Physical memory: everything below the end of the kernel image (BIOS
@@ -213,7 +214,7 @@ fn start_processes(options: &Options, init_args: &str) -> ! {
     } else {
         arch::x86_64::syscall::STUB_INT3
     };
-    mm::uvm::init(kernel_pml4, stub);
+    mm::uvm::init(kernel_pml4, stub, &arch::x86_64::syscall::TRAMPOLINE);
     // SAFETY: boot, interrupts off; the token is dropped before the idle
     // loop takes its own.
     let k = &mut unsafe { proc::Kernel::enter() };
@@ -278,6 +279,7 @@ impl Options {
                 cmdline::CRASH => crash = Some(value.unwrap_or("")),
                 cmdline::VERBOSE => {}
                 cmdline::SCRUB => {}
+                cmdline::TTY => {}
                 cmdline::TRACE => trace = value != Some("off"),
                 cmdline::DEBUGPORT => garbage_debugport = value == Some("garbage"),
                 cmdline::SYSCALL => match value {

@@ -8,9 +8,10 @@ use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::lapic;
 use crate::arch::x86_64::vectors::{SERIAL_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::dev::debugport;
-use crate::proc::{Kernel, fault, life, sched};
+use crate::proc::{Kernel, fault, sched, signal};
 use abi::debug::Command;
 use abi::proc::Pid;
+use abi::signal::{SIGCONT, SIGKILL, SIGSTOP};
 use abi::sys::errno::EINVAL;
 use logic::arch::x86_64::exception;
 
@@ -45,7 +46,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         host_command(k);
     }
     if user {
-        life::before_user_return(k);
+        signal::before_user_return(k, frame);
     }
 }
 
@@ -53,28 +54,25 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
 /// `vmm ctl kill/stop/cont`); called at the end of every full trap, after
 /// the EOI, so a stop of the interrupted process is an ordinary preemption.
 fn host_command(k: &mut Kernel) {
-    let Some((cmd, pid, seq)) = debugport::pending_command() else {
+    let Some((cmd, pid, sig, seq)) = debugport::pending_command() else {
         return;
     };
     let Some(pid) = Pid::from_arg(i64::from(pid)) else {
         debugport::complete_command(seq, -EINVAL);
         return;
     };
-    let result = match cmd {
-        Command::Kill => life::kill(k, pid),
-        // Stopping the interrupted process switches away inside `suspend`
-        // and comes back only when it is resumed: report first.
-        Command::Stop if k.current_pid() == pid => match life::target(k, pid) {
-            Ok(_) => {
-                debugport::complete_command(seq, 0);
-                life::suspend(k, pid);
-                return;
-            }
-            Err(e) => e,
-        },
-        Command::Stop => life::suspend(k, pid),
-        Command::Cont => life::resume(k, pid),
-        Command::None => -EINVAL,
+    let sig = match cmd {
+        Command::Kill => SIGKILL,
+        Command::Stop => SIGSTOP,
+        Command::Cont => SIGCONT,
+        Command::Signal if abi::signal::valid(sig) => sig,
+        Command::Signal | Command::None => {
+            debugport::complete_command(seq, -EINVAL);
+            return;
+        }
     };
+    // A stop of the interrupted process takes effect on its way back to
+    // user mode, after this report.
+    let result = signal::kill(k, pid, sig, Pid::NONE);
     debugport::complete_command(seq, result);
 }

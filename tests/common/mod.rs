@@ -467,7 +467,11 @@ impl Drop for Session {
 pub struct PsRow {
     pub pid: u32,
     pub ppid: u32,
+    pub pgid: u32,
+    /// The STATE column without its `+` (see `fg`).
     pub state: String,
+    /// Whether it is in the console's foreground group (STATE ended in `+`).
+    pub fg: bool,
     pub name: String,
     pub ticks: u64,
     pub voluntary: u64,
@@ -476,25 +480,32 @@ pub struct PsRow {
     pub mem_kib: u64,
 }
 
-/// Parses the rows of the `ps` tables in `text` (header lines skipped).
+/// Parses the rows of the `ps` tables in `text` (header lines skipped):
+/// PID PPID PGID STATE NAME TICKS SWITCHES FAULTS MEM.
 pub fn parse_ps(text: &str) -> Vec<PsRow> {
     text.lines()
         .filter_map(|line| {
             let w: Vec<&str> = line.split_whitespace().collect();
-            if w.len() != 8 {
+            if w.len() != 9 {
                 return None;
             }
-            let (v, i) = w[5].split_once('/')?;
+            let (v, i) = w[6].split_once('/')?;
+            let (state, fg) = match w[3].strip_suffix('+') {
+                Some(state) => (state, true),
+                None => (w[3], false),
+            };
             Some(PsRow {
                 pid: w[0].parse().ok()?,
                 ppid: w[1].parse().ok()?,
-                state: w[2].to_string(),
-                name: w[3].to_string(),
-                ticks: w[4].parse().ok()?,
+                pgid: w[2].parse().ok()?,
+                state: state.to_string(),
+                fg,
+                name: w[4].to_string(),
+                ticks: w[5].parse().ok()?,
                 voluntary: v.parse().ok()?,
                 involuntary: i.parse().ok()?,
-                faults: w[6].parse().ok()?,
-                mem_kib: w[7].trim_end_matches('K').parse().ok()?,
+                faults: w[7].parse().ok()?,
+                mem_kib: w[8].trim_end_matches('K').parse().ok()?,
             })
         })
         .collect()
@@ -517,11 +528,40 @@ pub fn has_rows(text: &str, pids: &[u32]) -> bool {
     pids.iter().all(|p| rows.iter().any(|r| r.pid == *p))
 }
 
-/// The pid in a shell's `[PID]` background-job line.
+/// The job number and pid of the shell's `[N] PID` line for a job it
+/// started in the background, if `text` has one.
+pub fn find_job(text: &str) -> Option<(u32, u32)> {
+    text.lines().find_map(|l| {
+        let l = l.trim_end_matches('\r').trim_start_matches("$ ");
+        let (n, pid) = l.strip_prefix('[')?.split_once("] ")?;
+        Some((n.parse().ok()?, pid.parse().ok()?))
+    })
+}
+
+/// The pid in the shell's `[N] PID` line for a background job.
 pub fn job_pid(text: &str) -> u32 {
-    let start = text.find('[').expect("a [PID] line") + 1;
-    let end = start + text[start..].find(']').unwrap();
-    text[start..end].parse().expect("a pid")
+    find_job(text)
+        .unwrap_or_else(|| panic!("no [N] PID line in:\n{text}"))
+        .1
+}
+
+/// The job number in the shell's `[N] PID` line for a background job.
+pub fn job_number(text: &str) -> u32 {
+    find_job(text)
+        .unwrap_or_else(|| panic!("no [N] PID line in:\n{text}"))
+        .0
+}
+
+/// Whether `text` has the shell's report that job `n` ended or stopped
+/// as `how` (`Done`, `Terminated`, `Killed`, `Stopped`, `Exit 3`): a
+/// `[N]+ HOW  COMMAND` line, `+` or `-` or a blank after the number.
+pub fn has_job_report(text: &str, n: u32, how: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_end_matches('\r').trim_start_matches("$ ");
+        l.strip_prefix(&format!("[{n}]"))
+            .and_then(|r| r.get(1..))
+            .is_some_and(|r| r.starts_with(&format!(" {how}  ")))
+    })
 }
 
 /// Whether `want` is a line of the console output. The console echoes

@@ -2,15 +2,17 @@
 //!
 //! The protocol is one JSON object per line each way. A request is
 //! `{"cmd": "ps"}`, `{"cmd": "events", "n": 20}`, `{"cmd": "stop", "pid":
-//! 3}` (also `cont`, `kill`), `{"cmd": "pause"}`, `{"cmd": "resume"}`,
+//! 3}` (also `cont`, `kill`), `{"cmd": "signal", "pid": 3, "sig": "INT"}`
+//! (a name or a number), `{"cmd": "pause"}`, `{"cmd": "resume"}`,
 //! `{"cmd": "regs"}` or `{"cmd": "quit"}`; the answer has `"ok": true` and
 //! the data, or `"ok": false` and an `"error"` sentence. Each connection
 //! gets its own thread, so a slow client never holds up the VM.
 //!
-//! `stop`, `cont` and `kill` go to the guest kernel through the debug
-//! port's mailbox, which holds one command: concurrent clients' commands
-//! take turns, each posted only once the one before was carried out, and
-//! each answered with its own result or an error that says why not.
+//! `stop`, `cont`, `kill` and `signal` go to the guest kernel through the
+//! debug port's mailbox, which holds one command: concurrent clients'
+//! commands take turns, each posted only once the one before was carried
+//! out, and each answered with its own result or an error that says why
+//! not.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileTypeExt;
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use abi::debug::Command;
 use abi::proc::{PS_HEADER, Pid, ProcInfo, PsRow};
+use abi::signal::{Name, SigSet};
 use serde_json::{Value, json};
 use vmm_sys_util::eventfd::EventFd;
 
@@ -214,10 +217,46 @@ fn fail(why: impl Into<String>) -> Value {
     json!({ "ok": false, "error": why.into() })
 }
 
+/// A signal as JSON: its name (`SIGINT`), or `signal N` for a number
+/// without one.
+fn signal_to_json(sig: u32) -> Value {
+    Name(sig).to_string().into()
+}
+
+/// The inverse of [`signal_to_json`]: the signal a name (`SIGINT`, `INT`)
+/// or `signal N` stands for; `None` for anything else.
+fn signal_from_json(v: &Value) -> Option<u32> {
+    let text = v.as_str()?;
+    match text.strip_prefix("signal ") {
+        Some(n) => n.parse().ok(),
+        None => abi::signal::parse(text),
+    }
+}
+
+/// A signal set as JSON: the names of its members, lowest first.
+fn sigset_to_json(set: SigSet) -> Value {
+    (0..abi::signal::NSIG)
+        .filter(|&sig| set.has(sig))
+        .map(signal_to_json)
+        .collect()
+}
+
+/// The inverse of [`sigset_to_json`]; members it cannot read are left out.
+fn sigset_from_json(v: &Value) -> SigSet {
+    let bits = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(signal_from_json)
+        .filter(|&sig| sig < abi::signal::NSIG)
+        .fold(0, |bits, sig| bits | 1 << sig);
+    SigSet(bits)
+}
+
 /// A PCB as JSON (the `ps` answer's rows).
 pub fn proc_to_json(p: &ProcInfo) -> Value {
     json!({
-        "pid": p.pid.get(), "ppid": p.ppid.get(), "name": p.name(),
+        "pid": p.pid.get(), "ppid": p.ppid.get(), "pgid": p.pgid.get(), "name": p.name(),
         "state": p.state().map_or("?", |s| s.name()),
         "state_raw": p.state, "reason_raw": p.reason,
         "ticks": p.ticks,
@@ -225,7 +264,11 @@ pub fn proc_to_json(p: &ProcInfo) -> Value {
         "involuntary_switches": p.involuntary_switches,
         "page_faults": p.page_faults, "mem_bytes": p.mem_bytes,
         "brk": p.brk, "start_tick": p.start_tick,
-        "exit_status": p.exit_status, "killed": p.killed != 0,
+        "exit_status": p.exit_status,
+        "killed": if p.killed == 0 { Value::Null } else { signal_to_json(p.killed) },
+        "sig_pending": sigset_to_json(p.sig_pending),
+        "sig_blocked": sigset_to_json(p.sig_blocked),
+        "sig_caught": sigset_to_json(p.sig_caught),
     })
 }
 
@@ -235,6 +278,7 @@ pub fn proc_from_json(v: &Value) -> ProcInfo {
     let mut p = ProcInfo::EMPTY;
     p.pid = Pid(n("pid") as u32);
     p.ppid = Pid(n("ppid") as u32);
+    p.pgid = Pid(n("pgid") as u32);
     p.state = n("state_raw") as u32;
     p.reason = n("reason_raw") as u32;
     p.set_name(v["name"].as_str().unwrap_or("?"));
@@ -246,9 +290,31 @@ pub fn proc_from_json(v: &Value) -> ProcInfo {
     p.brk = n("brk");
     p.start_tick = n("start_tick");
     p.exit_status = v["exit_status"].as_i64().unwrap_or(0) as i32;
-    p.killed = u32::from(v["killed"].as_bool().unwrap_or(false));
+    p.killed = signal_from_json(&v["killed"]).unwrap_or(0);
+    p.sig_pending = sigset_from_json(&v["sig_pending"]);
+    p.sig_blocked = sigset_from_json(&v["sig_blocked"]);
+    p.sig_caught = sigset_from_json(&v["sig_caught"]);
     p
 }
+
+/// The signal a `signal` request names in `sig`: a name (`INT`,
+/// `SIGINT`) or a number (`2`), or why not.
+fn requested_signal(sig: &Value) -> Result<u32, String> {
+    let found = match sig {
+        Value::Null => return Err(format!("signal needs \"sig\": {SIGNAL_FORMS}")),
+        Value::String(text) => abi::signal::parse(text),
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| abi::signal::valid(n)),
+        _ => None,
+    };
+    found.ok_or_else(|| format!("{sig} is not a signal: {SIGNAL_FORMS}"))
+}
+
+/// How a signal may be named, for the errors that refuse one.
+const SIGNAL_FORMS: &str =
+    "give a name such as INT, TERM or USR1 (with or without SIG) or a number from 1 to 31";
 
 fn handle(req: &Value, served: &Served) -> Value {
     let ctx = &served.ctx;
@@ -262,6 +328,7 @@ fn handle(req: &Value, served: &Served) -> Value {
                 Ok(t) => json!({
                     "ok": true,
                     "consistent": t.consistent,
+                    "foreground": t.foreground.get(),
                     "procs": t.procs.iter().map(proc_to_json).collect::<Vec<_>>(),
                 }),
                 Err(e) => fail(e.to_string()),
@@ -288,16 +355,24 @@ fn handle(req: &Value, served: &Served) -> Value {
                 .collect();
             json!({ "ok": true, "events": events, "lost": i.lost, "total": i.total })
         }
-        "stop" | "cont" | "kill" => {
+        "stop" | "cont" | "kill" | "signal" => {
             let Some(pid) = pid.filter(|p| *p > 0 && *p <= u64::from(u32::MAX)) else {
                 return fail(format!("{cmd} needs a pid, a positive number"));
             };
-            let command = match cmd {
-                "stop" => Command::Stop,
-                "cont" => Command::Cont,
-                _ => Command::Kill,
+            let (command, sig) = match cmd {
+                "stop" => (Command::Stop, 0),
+                "cont" => (Command::Cont, 0),
+                "kill" => (Command::Kill, 0),
+                _ => match requested_signal(&req["sig"]) {
+                    Ok(sig) => (Command::Signal, sig),
+                    Err(why) => return fail(why),
+                },
             };
-            host_command(served, command, pid as u32)
+            let mut answer = host_command(served, command, pid as u32, sig);
+            if command == Command::Signal && answer["ok"] == true {
+                answer["signal"] = signal_to_json(sig);
+            }
+            answer
         }
         "pause" => {
             if ctx.control.pause(Duration::from_secs(2)) {
@@ -321,9 +396,10 @@ fn handle(req: &Value, served: &Served) -> Value {
     }
 }
 
-/// Waits for this command's turn at the mailbox, posts it once the mailbox
-/// is free, and waits for the kernel to carry it out.
-fn host_command(served: &Served, command: Command, pid: u32) -> Value {
+/// Waits for this command's turn at the mailbox, posts it (with `sig`, the
+/// signal of a [`Command::Signal`]) once the mailbox is free, and waits for
+/// the kernel to carry it out.
+fn host_command(served: &Served, command: Command, pid: u32, sig: u32) -> Value {
     let ctx = &served.ctx;
     let paused = || fail("the VM is paused: resume it first (the guest kernel carries this out)");
     if ctx.control.is_paused() {
@@ -356,7 +432,7 @@ fn host_command(served: &Served, command: Command, pid: u32) -> Value {
             Err(e) => return fail(e.to_string()),
         }
     }
-    let seq = match ctx.introspect.lock().unwrap().post(command, pid) {
+    let seq = match ctx.introspect.lock().unwrap().post(command, pid, sig) {
         Ok(seq) => seq,
         Err(e) => return fail(e.to_string()),
     };
@@ -383,8 +459,14 @@ fn host_command(served: &Served, command: Command, pid: u32) -> Value {
 }
 
 /// `vmm ctl`: sends one command, prints the answer; the exit status.
+/// `--json` among `words` counts as the option: the command line's parser
+/// takes every word after a command's first argument as an argument (so
+/// that `kill -INT 3` works), the option too.
 pub fn client(sock: &Path, words: &[String], raw_json: bool) -> i32 {
-    let req = match request_for(words) {
+    let (json_words, words): (Vec<String>, Vec<String>) =
+        words.iter().cloned().partition(|w| w == "--json");
+    let raw_json = raw_json || !json_words.is_empty();
+    let req = match request_for(&words) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("vmm ctl: {e}");
@@ -416,30 +498,63 @@ pub fn client(sock: &Path, words: &[String], raw_json: bool) -> i32 {
     0
 }
 
-/// The request a `ctl` command line makes.
+/// The request a `ctl` command line makes: `kill PID` asks for `kill`
+/// (`SIGKILL`), `kill -SIGNAL PID` for `signal`.
 pub fn request_for(words: &[String]) -> Result<Value, String> {
     let cmd = words.first().map(String::as_str).unwrap_or("");
-    let arg = words.get(1);
+    let mut args: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+    // What the command's one argument is, if it takes one.
+    let takes = match cmd {
+        "ps" | "pause" | "resume" | "regs" | "quit" => None,
+        "events" => Some("a count"),
+        "stop" | "cont" | "kill" => Some("a pid"),
+        _ => {
+            return Err(format!(
+                "unknown command '{cmd}'; use ps, events, stop, cont, kill, pause, resume, \
+                 regs or quit"
+            ));
+        }
+    };
+    let sig = match (cmd, args.first()) {
+        ("kill", Some(opt)) if opt.starts_with('-') => {
+            let sig = abi::signal::parse(&opt[1..])
+                .ok_or_else(|| format!("kill {opt}: no such signal; {SIGNAL_FORMS}"))?;
+            args.remove(0);
+            Some(sig)
+        }
+        _ => None,
+    };
+    match takes {
+        None if !args.is_empty() => return Err(format!("{cmd} takes no argument")),
+        Some(what) if args.len() > 1 => {
+            return Err(format!(
+                "{cmd} takes one argument ({what}), not {}",
+                args.len()
+            ));
+        }
+        _ => {}
+    }
     let number = |what: &str| -> Result<u64, String> {
-        let a = arg.ok_or_else(|| format!("{cmd} needs {what}"))?;
+        let a = args.first().ok_or_else(|| format!("{cmd} needs {what}"))?;
         a.parse::<u64>().map_err(|_| format!("'{a}' is not {what}"))
     };
-    match cmd {
-        "ps" | "pause" | "resume" | "regs" | "quit" if arg.is_none() => Ok(json!({ "cmd": cmd })),
-        "ps" | "pause" | "resume" | "regs" | "quit" => Err(format!("{cmd} takes no argument")),
-        "events" => {
-            let n = if arg.is_some() {
-                number("a count")?
-            } else {
+    Ok(match (cmd, sig) {
+        ("events", _) => {
+            let n = if args.is_empty() {
                 20
+            } else {
+                number("a count")?
             };
-            Ok(json!({ "cmd": "events", "n": n }))
+            json!({ "cmd": "events", "n": n })
         }
-        "stop" | "cont" | "kill" => Ok(json!({ "cmd": cmd, "pid": number("a pid")? })),
-        _ => Err(format!(
-            "unknown command '{cmd}'; use ps, events, stop, cont, kill, pause, resume, regs or quit"
-        )),
-    }
+        ("kill", Some(sig)) => {
+            // By name where it has one, as a person would write it.
+            let sig: Value = abi::signal::name(sig).map_or(sig.into(), Into::into);
+            json!({ "cmd": "signal", "pid": number("a pid")?, "sig": sig })
+        }
+        ("stop" | "cont" | "kill", _) => json!({ "cmd": cmd, "pid": number("a pid")? }),
+        _ => json!({ "cmd": cmd }),
+    })
 }
 
 fn exchange(sock: &Path, req: &Value) -> Result<Value, String> {
@@ -468,8 +583,9 @@ pub fn render(req: &Value, answer: &Value) -> String {
     match req["cmd"].as_str().unwrap_or("") {
         "ps" => {
             let mut s = format!("{PS_HEADER}\n");
+            let foreground = Pid(answer["foreground"].as_u64().unwrap_or(0) as u32);
             for p in answer["procs"].as_array().into_iter().flatten() {
-                s.push_str(&format!("{}\n", PsRow(&proc_from_json(p))));
+                s.push_str(&format!("{}\n", PsRow(&proc_from_json(p), foreground)));
             }
             if answer["consistent"] == false {
                 s.push_str("(the kernel was changing the table: rows may mix two moments)\n");
@@ -505,6 +621,11 @@ pub fn render(req: &Value, answer: &Value) -> String {
         "stop" => format!("pid {} stopped\n", answer["pid"]),
         "cont" => format!("pid {} resumed\n", answer["pid"]),
         "kill" => format!("pid {} killed\n", answer["pid"]),
+        "signal" => format!(
+            "sent {} to pid {}\n",
+            answer["signal"].as_str().unwrap_or("the signal"),
+            answer["pid"]
+        ),
         "pause" => "paused\n".into(),
         "resume" => "running\n".into(),
         "quit" => "the VM is ending\n".into(),
@@ -565,6 +686,87 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown")
         );
+        assert!(
+            request_for(&words("dance 3"))
+                .unwrap_err()
+                .contains("unknown")
+        );
+        assert!(
+            request_for(&words("stop 3 4"))
+                .unwrap_err()
+                .contains("one argument (a pid), not 2")
+        );
+    }
+
+    #[test]
+    fn kill_takes_a_signal_by_name_or_number() {
+        assert_eq!(
+            request_for(&words("kill 3")).unwrap(),
+            json!({"cmd": "kill", "pid": 3})
+        );
+        for form in ["-INT", "-int", "-SIGINT", "-2"] {
+            assert_eq!(
+                request_for(&words(&format!("kill {form} 3"))).unwrap(),
+                json!({"cmd": "signal", "pid": 3, "sig": "INT"}),
+                "{form}"
+            );
+        }
+        // A number without a name goes as the number.
+        assert_eq!(
+            request_for(&words("kill -16 3")).unwrap(),
+            json!({"cmd": "signal", "pid": 3, "sig": 16})
+        );
+        for bad in ["-FOO", "-0", "-32", "-", "--", "-SIG"] {
+            let e = request_for(&words(&format!("kill {bad} 3"))).unwrap_err();
+            assert_eq!(
+                e,
+                format!("kill {bad}: no such signal; {SIGNAL_FORMS}"),
+                "{bad}"
+            );
+        }
+        assert!(
+            request_for(&words("kill -TERM"))
+                .unwrap_err()
+                .contains("needs a pid")
+        );
+        assert!(
+            request_for(&words("kill -TERM 3 4"))
+                .unwrap_err()
+                .contains("one argument")
+        );
+        // Only kill takes a signal.
+        assert!(
+            request_for(&words("stop -INT 3"))
+                .unwrap_err()
+                .contains("one argument")
+        );
+    }
+
+    #[test]
+    fn a_signal_request_names_its_signal_by_name_or_number() {
+        assert_eq!(requested_signal(&json!("INT")), Ok(abi::signal::SIGINT));
+        assert_eq!(
+            requested_signal(&json!("SIGTERM")),
+            Ok(abi::signal::SIGTERM)
+        );
+        assert_eq!(requested_signal(&json!(10)), Ok(abi::signal::SIGUSR1));
+        for bad in [
+            json!("FOO"),
+            json!(0),
+            json!(32),
+            json!(-2),
+            json!(2.5),
+            json!([2]),
+        ] {
+            let e = requested_signal(&bad).unwrap_err();
+            assert!(e.ends_with(SIGNAL_FORMS), "{bad}: {e}");
+            assert!(e.starts_with(&format!("{bad} is not a signal")), "{e}");
+        }
+        assert!(
+            requested_signal(&Value::Null)
+                .unwrap_err()
+                .starts_with("signal needs \"sig\"")
+        );
     }
 
     #[test]
@@ -580,9 +782,44 @@ mod tests {
         p.page_faults = 11;
         p.mem_bytes = 40960;
         p.exit_status = -1;
+        p.pgid = Pid(9);
         assert_eq!(proc_from_json(&proc_to_json(&p)), p);
-        let answer = json!({"ok": true, "consistent": true, "procs": [proc_to_json(&p)]});
-        let text = render(&json!({"cmd": "ps"}), &answer);
-        assert_eq!(text, format!("{PS_HEADER}\n{}\n", PsRow(&p)));
+        let j = proc_to_json(&p);
+        assert_eq!((&j["pgid"], &j["killed"]), (&json!(9), &Value::Null));
+        assert_eq!(j["sig_pending"], json!([]));
+        // Signal sets by name, a number without a name too; the signal
+        // that is ending it.
+        p.killed = abi::signal::SIGKILL;
+        p.sig_pending = SigSet(1 << abi::signal::SIGINT | 1 << abi::signal::SIGTERM);
+        p.sig_blocked = SigSet(1 << 16 | 1 << 31);
+        p.sig_caught = SigSet(1 << abi::signal::SIGUSR1);
+        let j = proc_to_json(&p);
+        assert_eq!(j["killed"], "SIGKILL");
+        assert_eq!(j["sig_pending"], json!(["SIGINT", "SIGTERM"]));
+        assert_eq!(j["sig_blocked"], json!(["signal 16", "signal 31"]));
+        assert_eq!(j["sig_caught"], json!(["SIGUSR1"]));
+        assert_eq!(proc_from_json(&j), p);
+        // A guest's stray bit 0 too.
+        p.sig_pending = SigSet(u32::MAX);
+        assert_eq!(proc_from_json(&proc_to_json(&p)), p);
+        // The foreground group's members are marked, as the table shows.
+        for fg in [Pid(9), Pid::INIT] {
+            let answer = json!({
+                "ok": true, "consistent": true, "foreground": fg.get(),
+                "procs": [proc_to_json(&p)],
+            });
+            let text = render(&json!({"cmd": "ps"}), &answer);
+            assert_eq!(text, format!("{PS_HEADER}\n{}\n", PsRow(&p, fg)));
+            assert_eq!(text.contains("sleeping(pipe)+"), fg == Pid(9), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_signal_answer_reads_as_a_sentence() {
+        let answer = json!({"ok": true, "pid": 3, "signal": "SIGINT"});
+        assert_eq!(
+            render(&json!({"cmd": "signal"}), &answer),
+            "sent SIGINT to pid 3\n"
+        );
     }
 }

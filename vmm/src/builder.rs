@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -152,7 +153,17 @@ pub fn build(args: &RunArgs) -> Result<Machine, BuildError> {
         .map_err(|e| BuildError::Kernel(kernel_name.clone(), e))?;
     let initrd_addr = loader::place_initrd(&initrd, info.end, ram)
         .map_err(|e| BuildError::Initrd(initrd_name, e))?;
-    let cmdline = cli::kernel_cmdline(args).map_err(BuildError::Cmdline)?;
+    let mut cmdline = cli::kernel_cmdline(args).map_err(BuildError::Cmdline)?;
+    // A person types at the console: say so (first, before any `--` and
+    // init's arguments), so the guest's shell edits its own lines.
+    if args.serial == Output::Stdout
+        && std::io::stdin().is_terminal()
+        && !abi::cmdline::Cmdline::new(&cmdline).has(abi::cmdline::TTY)
+    {
+        cmdline = format!("{} {cmdline}", abi::cmdline::TTY)
+            .trim_end()
+            .to_string();
+    }
     if cmdline.len() > abi::cmdline::MAX_LEN {
         return Err(BuildError::Cmdline(format!(
             "{} bytes, longer than the {} the kernel accepts",

@@ -45,20 +45,27 @@ Examples:
 
 /// What `vmm ctl --help` prints after the options.
 const CTL_HELP: &str = r#"Commands:
-  ps          the process table, read by the VMM from guest memory
+  ps          the process table, read by the VMM from guest memory (a
+              STATE ending in + marks the console's foreground group)
   events [N]  the N most recent process events (default 20)
   stop PID    suspend a process (carried out by the guest kernel)
   cont PID    resume it
-  kill PID    kill it
+  kill PID    kill it (SIGKILL)
+  kill -SIGNAL PID
+              send it SIGNAL: a name with or without SIG (-INT, -SIGTERM,
+              -USR1) or a number (-2); it does what the process makes of
+              that signal (its handler, or the default: -INT ends it)
   pause       stop the vCPU (the guest's clock stands still)
   resume      run it again
   regs        the vCPU's registers
   quit        end the VM (exit status 130, as Ctrl-A x)
 stop, cont and kill are answered once the guest kernel has carried them
-out; the commands of clients that come at once take turns.
+out (for a signal: once it is sent; the process acts on it when it next
+runs); the commands of clients that come at once take turns.
 
 Exit status: 0 on success; 1 when the VM refused the command (e.g. no such
-pid); 125 when the socket cannot be reached.
+pid); 125 when the socket cannot be reached or the command line is wrong
+(e.g. no such signal).
 
 Protocol (what --json prints, for programs that talk to the socket
 themselves): one JSON object per line each way; each request gets one
@@ -68,24 +75,33 @@ Requests:
   {"cmd": "events", "n": 20}
   {"cmd": "stop", "pid": 3}
   {"cmd": "cont", "pid": 3}
+  {"cmd": "signal", "pid": 3, "sig": "INT"}
   {"cmd": "kill", "pid": 3}
   {"cmd": "pause"}
   {"cmd": "resume"}
   {"cmd": "regs"}
   {"cmd": "quit"}
-Every answer has "ok": true and the fields below, or "ok": false and
-"error", a sentence saying why.
-  ps      "procs": a row per process: pid, ppid, name, state (its name),
-          state_raw, reason_raw, ticks, voluntary_switches,
-          involuntary_switches, page_faults, mem_bytes, brk, start_tick,
-          exit_status, killed; "consistent": false when the kernel was
-          changing the table while the VMM copied it
+signal's sig is a name (INT or SIGINT) or a number (2); kill is signal
+with SIGKILL. Every answer has "ok": true and the fields below, or "ok":
+false and "error", a sentence saying why.
+  ps      "procs": a row per process: pid, ppid, pgid (its process group),
+          name, state (its name), state_raw, reason_raw, ticks,
+          voluntary_switches, involuntary_switches, page_faults,
+          mem_bytes, brk, start_tick, exit_status, killed (the signal
+          that is ending it, e.g. "SIGKILL", or null), sig_pending,
+          sig_blocked, sig_caught (lists of signal names: sent and not
+          yet delivered, blocked, with a handler); "foreground": the
+          console's foreground process group; "consistent": false when
+          the kernel was changing the table while the VMM copied it
   events  "events": the last n (at most 256), oldest first: t_us (since
           kernel entry), tsc, tick, pid, name, event, text, and as the
           event has them from, to, reason, ppid, status, how, cause,
-          addr; "lost": events the kernel overwrote before the VMM read
+          addr, signal (its name, e.g. "SIGINT"), sender (the pid that
+          sent it; 0: the kernel, the console or the host), handler,
+          pgid; "lost": events the kernel overwrote before the VMM read
           them; "total": events read
   stop, cont, kill  "pid"
+  signal  "pid", "signal": the signal's name
   pause, resume     "paused"
   regs    "regs": register names to hexadecimal strings; "paused"
   quit    nothing more; the VM ends once the answer is sent
@@ -96,6 +112,7 @@ Examples:
   and in another terminal:
     vmm ctl --api-sock /tmp/vm.sock ps
     vmm ctl --api-sock /tmp/vm.sock stop 3
+    vmm ctl --api-sock /tmp/vm.sock kill -INT 3
     vmm ctl --api-sock /tmp/vm.sock --json events 5
   Or the VM in the background of the same terminal, which it must then
   leave alone (the shell stops a background job that uses its terminal):
@@ -144,9 +161,12 @@ pub enum Command {
         /// Print the VM's JSON answer instead of a table.
         #[arg(long)]
         json: bool,
-        /// The command and its argument.
-        #[arg(value_name = "CMD", required = true, num_args = 1..=2)]
-        cmd: Vec<String>,
+        /// The command.
+        #[arg(value_name = "CMD")]
+        cmd: String,
+        /// Its arguments (a pid, a count, `-SIGNAL`).
+        #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Write the embedded guest as DIR/kernel.elf and DIR/initrd.cpio.
     #[command(after_help = "Example:\n  vmm export-guest out/ && \
@@ -205,8 +225,9 @@ pub struct RunArgs {
     pub timeout: Option<f64>,
 
     /// Write every process event the guest kernel reports (create, exec,
-    /// state changes with reasons, exit, kill, suspend, resume, fault) to
-    /// FILE, one JSON object per line.
+    /// state changes with reasons, exit, kill, suspend, resume, fault,
+    /// signals sent and handled, process groups and the console's
+    /// foreground) to FILE, one JSON object per line.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
 

@@ -48,7 +48,11 @@ pub fn run(cli: cli::Cli) -> i32 {
             api_sock,
             json,
             cmd,
-        }) => api::client(&api_sock, &cmd, json),
+            args,
+        }) => {
+            let words: Vec<String> = std::iter::once(cmd).chain(args).collect();
+            api::client(&api_sock, &words, json)
+        }
         Some(cli::Command::ExportGuest { dir }) => match guest::export(&dir) {
             Ok(()) => {
                 println!("wrote {0}/kernel.elf and {0}/initrd.cpio", dir.display());

@@ -3,7 +3,8 @@
 //!
 //! Enter arrives as `\r` from a terminal in raw mode and as `\n` from a pipe;
 //! `\r\n` counts once. Backspace is DEL (0x7f) or BS (0x08) and erases one
-//! character (a whole UTF-8 sequence); Ctrl-U erases the line. A tab is
+//! character (a whole UTF-8 sequence); Ctrl-W erases the word before the
+//! cursor (and the blanks after it); Ctrl-U erases the line. A tab is
 //! text. Escape sequences (the arrow and function keys: `ESC [ ... final`,
 //! `ESC O x`, or `ESC x`) are consumed whole and do nothing. Other control
 //! bytes are ignored. A line holds at most `N` bytes: the first byte past
@@ -105,6 +106,23 @@ impl<const N: usize> LineEditor<N> {
                 let chars = self.chars();
                 self.len = 0;
                 Action::Erase(chars)
+            }
+            0x17 => {
+                let blank = |b: u8| b == b' ' || b == b'\t';
+                let mut n = 0;
+                while self.len > 0 && blank(self.buf[self.len - 1]) {
+                    self.erase_char();
+                    n += 1;
+                }
+                while self.len > 0 && !blank(self.buf[self.len - 1]) {
+                    self.erase_char();
+                    n += 1;
+                }
+                if n == 0 {
+                    Action::None
+                } else {
+                    Action::Erase(n)
+                }
             }
             0x1b => {
                 self.escape = Escape::Start;
@@ -232,6 +250,15 @@ mod tests {
         ed.feed(b'y');
         assert_eq!(ed.feed(0x15), Action::Erase(2));
         assert_eq!(feed_all(&mut ed, b"ok\n"), ["ok"]);
+        feed_all(&mut ed, "one twö  ".as_bytes());
+        assert_eq!(
+            ed.feed(0x17),
+            Action::Erase(5),
+            "the word and the blanks after it"
+        );
+        assert_eq!(ed.feed(0x17), Action::Erase(4));
+        assert_eq!(ed.feed(0x17), Action::None);
+        assert_eq!(feed_all(&mut ed, b"x\n"), ["x"]);
     }
 
     #[test]

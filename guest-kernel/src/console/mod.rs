@@ -5,8 +5,17 @@
 //! ([`read_byte`]). Then input goes through the line discipline
 //! ([`logic::console::cooked`]): bytes typed or piped in are echoed and
 //! edited into lines, and a process reading the console sleeps until a
-//! whole line is there ([`read`]). Ctrl-P prints the process table at once,
-//! from the interrupt handler.
+//! whole line is there ([`read`]); a program may switch to raw input, echo
+//! off, or keys that are not signals ([`set_mode`]). Ctrl-P prints the
+//! process table at once, from the interrupt handler.
+//!
+//! The console has a foreground process group ([`set_foreground`]; init's
+//! group at boot, which every process is in until it moves): Ctrl-C,
+//! Ctrl-Z and Ctrl-\ signal it, and a process of another group that reads
+//! the console gets `SIGTTIN` (its group stops until a shell continues it
+//! in the foreground), or `EIO` if it ignores or blocks that signal. When
+//! the foreground group has no process left, anyone may read. Writing is
+//! open to every group.
 //!
 //! The interrupt handler takes bytes from the UART only while there is room
 //! for them; the rest stay in the UART, which holds off the sender, and the
@@ -18,9 +27,14 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::arch::x86_64::cpu;
 use crate::dev::uart::{self, data_ready, take, write_raw};
+use crate::proc::signal::{self, ERESTART};
 use crate::proc::{Kernel, sched};
 use crate::sync::KCell;
-use abi::proc::SleepReason;
+use abi::debug::EventKind;
+use abi::proc::{Pid, SleepReason};
+use abi::signal::{SIGTTIN, SIGTTOU};
+use abi::sys::errno::{EINVAL, EIO, EPERM};
+use abi::sys::{TTY_CANON, TTY_ECHO, TTY_SIG, TTY_TERMINAL};
 use logic::console::cooked::{Cooked, Event};
 use logic::console::line::Action;
 use logic::console::ring::Ring;
@@ -59,9 +73,100 @@ static COOKED: KCell<Cooked> = KCell::new(Cooked::new());
 /// Processes sleeping until a line is ready.
 static READERS: KCell<List> = KCell::new(List::new());
 
+/// A person types at the console ([`abi::sys::TTY_TERMINAL`]).
+static TERMINAL: AtomicBool = AtomicBool::new(false);
+
+/// Records whether a person types at the console (boot).
+pub fn set_terminal(on: bool) {
+    TERMINAL.store(on, Ordering::Relaxed);
+}
+
+/// The foreground process group.
+static FOREGROUND: AtomicU32 = AtomicU32::new(Pid::INIT.get());
+
 /// Switches input to the line discipline (processes exist from now on).
 pub fn set_cooked() {
     COOKED_MODE.store(true, Ordering::Relaxed);
+}
+
+/// The foreground process group.
+pub fn foreground() -> Pid {
+    Pid(FOREGROUND.load(Ordering::Relaxed))
+}
+
+/// Whether the running process is in a background group: another group
+/// is in the foreground and has a live member.
+fn in_background(k: &mut Kernel) -> bool {
+    let fg = foreground();
+    k.me().info.pgid != fg && k.group_alive(fg)
+}
+
+/// What a background process that changes the console gets: `SIGTTOU` to
+/// its group (then the call runs again once the group is continued);
+/// `None` when it may go on (in the foreground, or refusing `SIGTTOU`).
+pub fn background_change(k: &mut Kernel) -> Option<i64> {
+    if !in_background(k) {
+        return None;
+    }
+    if signal::refuses(k.me(), SIGTTOU) {
+        // The refusing process may change the console, as on Linux.
+        return None;
+    }
+    let (pgid, me) = (k.me().info.pgid, k.me().info.pid);
+    signal::send_group(k, pgid, SIGTTOU, me);
+    Some(-ERESTART)
+}
+
+/// `tcsetpgrp`: makes `pgid` (a group with a live member, else `-EPERM`)
+/// the foreground group.
+pub fn set_foreground(k: &mut Kernel, pgid: Pid) -> i64 {
+    if pgid.is_none() {
+        return -EINVAL;
+    }
+    if !k.group_alive(pgid) {
+        return -EPERM;
+    }
+    if let Some(r) = background_change(k) {
+        return r;
+    }
+    make_foreground(k, pgid);
+    0
+}
+
+/// Makes `pgid` the foreground group, with no checks (`tcsetpgrp` and
+/// `spawn` made them).
+pub fn make_foreground(k: &mut Kernel, pgid: Pid) {
+    FOREGROUND.store(pgid.get(), Ordering::Relaxed);
+    crate::dev::debugport::set_foreground(pgid);
+    let me = k.current();
+    k.trace(me, EventKind::Foreground, 0, pgid.arg());
+}
+
+/// `ttymode`: the mode before (with [`TTY_TERMINAL`] when a person types
+/// at the console); sets `mode` (`TTY_*` bits, else `-EINVAL`; the
+/// read-only one is ignored) unless it is [`abi::sys::TTY_QUERY`].
+pub fn set_mode(k: &mut Kernel, mode: u64) -> i64 {
+    // SAFETY: see read_cooked; interrupts are off in a system call.
+    let mut old = unsafe { COOKED.get() }.mode();
+    if TERMINAL.load(Ordering::Relaxed) {
+        old |= TTY_TERMINAL;
+    }
+    if mode == abi::sys::TTY_QUERY {
+        return old as i64;
+    }
+    if mode & !(TTY_CANON | TTY_ECHO | TTY_SIG | TTY_TERMINAL) != 0 {
+        return -EINVAL;
+    }
+    if let Some(r) = background_change(k) {
+        return r;
+    }
+    // SAFETY: as above.
+    let c = unsafe { COOKED.get() };
+    c.set_mode(mode);
+    if c.readable() {
+        sched::wake_all(k, READERS.as_ptr());
+    }
+    old as i64
 }
 
 /// Console echo, gathered and written in one go (the console line
@@ -173,7 +278,7 @@ fn pump(k: &mut Kernel) {
             Event::Procdump => {
                 discarded = DISCARD_PER_TICK;
                 echo.flush();
-                k.procdump();
+                k.procdump(foreground());
                 continue;
             }
             Event::Overflow => {
@@ -183,6 +288,14 @@ fn pump(k: &mut Kernel) {
                     "console: this line is longer than {} bytes; the rest of it is dropped",
                     logic::console::cooked::MAX_LINE
                 );
+                continue;
+            }
+            Event::Signal(sig, key) => {
+                if c.mode() & TTY_ECHO != 0 {
+                    echo.push(&[b'^', key ^ 0x40]);
+                }
+                echo.flush();
+                signal::send_group(k, foreground(), sig, Pid::NONE);
                 continue;
             }
             Event::Echo(a) => a,
@@ -233,19 +346,28 @@ fn cooked_readable() -> bool {
     unsafe { COOKED.get() }.readable()
 }
 
-/// Reads a line (or what fits) for the current process, sleeping until one
-/// is typed: the count, 0 at end of input, `-EPIPE` when the reader is
-/// killed while it waits.
+/// Reads a line (or what fits; in raw mode, the bytes there are) for the
+/// current process, sleeping until there is one: the count, 0 at end of
+/// input. A reader in a background group gets `SIGTTIN` or `-EIO` (see
+/// the module); a signal during the wait restarts the call.
 pub fn read(k: &mut Kernel, buf: &mut [u8]) -> i64 {
     if buf.is_empty() {
         return 0;
+    }
+    if in_background(k) {
+        if signal::refuses(k.me(), SIGTTIN) {
+            return -EIO;
+        }
+        let (pgid, me) = (k.me().info.pgid, k.me().info.pid);
+        signal::send_group(k, pgid, SIGTTIN, me);
+        return -ERESTART;
     }
     loop {
         if let Some(n) = read_cooked(k, buf) {
             return n as i64;
         }
-        if k.current_killed() {
-            return -abi::sys::errno::EPIPE;
+        if k.interrupted() {
+            return -ERESTART;
         }
         sched::sleep(k, SleepReason::Io, READERS.as_ptr());
     }

@@ -52,6 +52,8 @@ static REG: Shared<Registration> = Shared(UnsafeCell::new(Registration {
     mail_done: 0,
     mail_result: 0,
     panic: PanicRecord::EMPTY,
+    mail_sig: 0,
+    fg_pgid: Pid::INIT.get(),
 }));
 
 /// The event ring, 32 KiB. Not in .bss but with the stacks, which boot
@@ -257,11 +259,11 @@ fn push(pid: u32, high: u32, arg: u64) {
 }
 
 /// The mailbox's pending command, if the VMM posted one: `(command, pid,
-/// sequence)`. One compare when there is none.
+/// signal, sequence)`. One compare when there is none.
 #[inline(always)]
-pub fn pending_command() -> Option<(debug::Command, u32, u64)> {
+pub fn pending_command() -> Option<(debug::Command, u32, u32, u64)> {
     let r = reg();
-    // SAFETY: interrupts off; the VMM writes cmd and pid before seq.
+    // SAFETY: interrupts off; the VMM writes cmd, pid and sig before seq.
     unsafe {
         let seq = read_volatile(addr_of!((*r).mail_seq));
         if seq == read_volatile(addr_of!((*r).mail_done)) {
@@ -270,8 +272,17 @@ pub fn pending_command() -> Option<(debug::Command, u32, u64)> {
         compiler_fence(Ordering::SeqCst);
         let cmd = debug::Command::from_raw(read_volatile(addr_of!((*r).mail_cmd)))
             .unwrap_or(debug::Command::None);
-        Some((cmd, read_volatile(addr_of!((*r).mail_pid)), seq))
+        let pid = read_volatile(addr_of!((*r).mail_pid));
+        let sig = read_volatile(addr_of!((*r).mail_sig));
+        Some((cmd, pid, sig, seq))
     }
+}
+
+/// Publishes the console's foreground process group (the VMM's `ps`
+/// marks its members).
+pub fn set_foreground(pgid: Pid) {
+    // SAFETY: interrupts off; a plain store the VMM reads whenever.
+    unsafe { write_volatile(addr_of_mut!((*reg()).fg_pgid), pgid.get()) };
 }
 
 /// Reports a command's result.

@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 
 use crate::sync::Sleeper;
 use abi::proc::SleepReason;
-use abi::sys::errno::EPIPE;
+use abi::sys::errno::{EINTR, EPIPE};
 use logic::sync::list::List;
 
 /// Bytes a pipe buffers.
@@ -74,7 +74,7 @@ impl Pipe {
 
     /// Reads from `pipe` into `out` (user memory, checked): sleeps while
     /// empty and a writer exists. Returns the count (0: end of file), or
-    /// `None` when the reader was killed while waiting. Other processes
+    /// `None` when the wait was interrupted (a kill, a signal). Other processes
     /// use the pipe while this one sleeps: no reference to it is held
     /// across a sleep or a wake.
     ///
@@ -100,7 +100,7 @@ impl Pipe {
             if p.writers == 0 || out.is_empty() {
                 return Some(0);
             }
-            if s.killed() {
+            if s.interrupted() {
                 return None;
             }
             s.sleep(SleepReason::Pipe, Self::readers_list(pipe));
@@ -109,7 +109,8 @@ impl Pipe {
 
     /// Writes all of `data` (user memory, checked) into `pipe`, sleeping
     /// while full. Returns the count, or `-EPIPE` when no reader is left
-    /// (before any byte went), or the count so far when killed. No
+    /// (before any byte went; the caller raises `SIGPIPE`), or when the
+    /// wait is interrupted the count so far (`-EINTR` if none). No
     /// reference to the pipe is held across a sleep or a wake.
     ///
     /// # Safety
@@ -125,8 +126,8 @@ impl Pipe {
             let room = PIPE_SIZE - p.head.wrapping_sub(p.tail);
             if room == 0 {
                 s.wake_all(Self::readers_list(pipe));
-                if s.killed() {
-                    return done as i64;
+                if s.interrupted() {
+                    return if done > 0 { done as i64 } else { -EINTR };
                 }
                 s.sleep(SleepReason::Pipe, Self::writers_list(pipe));
                 continue;

@@ -50,7 +50,7 @@ static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
 
 /// Records the kernel PML4 and NX support, and fills the stub page with
 /// `code` (the rest is `int3`). Boot only.
-pub fn init(kernel_pml4: PhysAddr, code: &[u8]) {
+pub fn init(kernel_pml4: PhysAddr, code: &[u8], trampoline: &[u8]) {
     KERNEL_PML4.store(kernel_pml4.0, Ordering::Relaxed);
     NX.store(
         core::arch::x86_64::__cpuid(0x8000_0001).edx & (1 << 20) != 0,
@@ -63,6 +63,8 @@ pub fn init(kernel_pml4: PhysAddr, code: &[u8]) {
         // int3 everywhere else, by words (fewer string steps than bytes).
         core::arch::asm!("rep stosq", inout("rdi") page => _, inout("rcx") PAGE_SIZE / 8 => _, in("rax") 0xCCCC_CCCC_CCCC_CCCCu64, options(nostack));
         core::ptr::copy_nonoverlapping(code.as_ptr(), page, code.len());
+        let at = (abi::signal::TRAMPOLINE - STUB_ADDR) as usize;
+        core::ptr::copy_nonoverlapping(trampoline.as_ptr(), page.add(at), trampoline.len());
     }
     STUB.store(f.0, Ordering::Relaxed);
 }

@@ -5,9 +5,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::Kernel;
-use super::life::{USER_RFLAGS, alloc_proc};
+use super::life::{USER_RFLAGS, alloc_proc, inherit};
 use super::sched::make_runnable;
+use super::{Kernel, Pcb};
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, FxArea, fxrstor};
@@ -15,6 +15,8 @@ use crate::fs::file::File;
 use crate::fs::initrd;
 use crate::mm::uvm::Space;
 use abi::debug::EventKind;
+use abi::proc::Pid;
+use abi::signal::{SIG_DFL, SIG_IGN, SigSet};
 use abi::sys::errno::*;
 use abi::sys::{USER_STACK_MAX, USER_STACK_TOP};
 use logic::mm::image::Image;
@@ -125,8 +127,22 @@ pub fn start_init(k: &mut Kernel, path: &str, argv: &[alloc::string::String]) ->
     Ok(())
 }
 
-/// `spawn`: a new child running the program, inheriting the fds.
-pub fn spawn(k: &mut Kernel, args: &Args) -> i64 {
+/// A new program keeps the signals its predecessor ignored, but not its
+/// handlers (their code is gone): caught signals go back to the default.
+fn reset_handlers(pcb: &mut Pcb) {
+    for h in pcb.sig_handlers.iter_mut() {
+        if *h > SIG_IGN {
+            *h = SIG_DFL;
+        }
+    }
+    pcb.info.sig_caught = SigSet::EMPTY;
+}
+
+/// `spawn`: a new child running the program, inheriting the fds, with
+/// every signal at its default and none blocked (as a shell sets a child
+/// up between fork and exec), in process group `group` (`None`: a new one
+/// it leads; the caller checked that the group has a live member).
+pub fn spawn(k: &mut Kernel, args: &Args, group: Option<Pid>) -> i64 {
     let me = k.current();
     let l = match load(args) {
         Ok(l) => l,
@@ -140,8 +156,15 @@ pub fn spawn(k: &mut Kernel, args: &Args) -> i64 {
     trace_exec(k, slot);
     enter(k.trap_frame(slot), &l);
     k.set_space(slot, l.space);
-    for i in 0..abi::sys::MAX_FDS {
-        k.pcb(slot).fds[i] = k.pcb(me).fds[i].dup();
+    inherit(k, me, slot);
+    let c = k.pcb(slot);
+    c.sig_handlers = [SIG_DFL; abi::signal::NSIG as usize];
+    c.info.sig_caught = SigSet::EMPTY;
+    c.info.sig_blocked = SigSet::EMPTY;
+    let pgid = group.unwrap_or(c.info.pid);
+    if pgid != c.info.pgid {
+        c.info.pgid = pgid;
+        k.trace(slot, EventKind::Group, 0, pgid.arg());
     }
     make_runnable(k, slot);
     i64::from(k.pcb(slot).info.pid.get())
@@ -162,6 +185,7 @@ pub fn exec(k: &mut Kernel, args: &Args, tf: &mut TrapFrame) -> i64 {
     k.set_space(me, l.space);
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
     k.pcb(me).info.set_name(basename(path));
+    reset_handlers(k.me());
     trace_exec(k, me);
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();

@@ -1,8 +1,8 @@
 //! The process lifecycle: a PCB's creation (fork, and the slot that the
 //! first process and spawn take), exit, wait, kill and suspend/resume.
 
-use super::Kernel;
 use super::sched::{self, Sched, make_runnable, wake};
+use super::{Kernel, Pcb, signal};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
@@ -12,9 +12,9 @@ use crate::mm::kstack;
 use crate::mm::uvm;
 use abi::debug::EventKind;
 use abi::exit::ExitRequest;
-use abi::proc::{Cause, Pid, ProcState, SleepReason, WaitStatus};
+use abi::proc::{Pid, ProcState, SleepReason, WaitStatus};
 use abi::sys::errno::*;
-use abi::sys::{WNOHANG, WUNTRACED};
+use abi::sys::{WCONTINUED, WNOHANG, WUNTRACED};
 
 /// RFLAGS of a new process: IF and the always-one bit.
 pub(super) const USER_RFLAGS: u64 = 0x202;
@@ -39,10 +39,14 @@ pub(super) fn alloc_proc(k: &mut Kernel, parent: Option<usize>, name: &str) -> R
         return Err(-ENOMEM);
     };
     let ppid = parent.map_or(Pid::NONE, |s| k.pcb(s).info.pid);
+    let pgid = parent.map(|s| k.pcb(s).info.pgid);
     let pc = k.pcb(slot);
     pc.kstack = top;
     pc.info.pid = logic::proc::pid::make(pc.generation, slot, cap);
     pc.info.ppid = ppid;
+    // A child is in its parent's process group; the first process leads
+    // its own.
+    pc.info.pgid = pgid.unwrap_or(pc.info.pid);
     pc.info.start_tick = crate::time::ticks();
     pc.info.set_name(name);
     pc.fx.set_default();
@@ -126,9 +130,7 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
         return -ENOMEM;
     };
     k.set_space(slot, space);
-    for i in 0..abi::sys::MAX_FDS {
-        k.pcb(slot).fds[i] = k.pcb(me).fds[i].dup();
-    }
+    inherit(k, me, slot);
     fxsave(&mut k.pcb(slot).fx);
     (k.pcb(slot).fs_base, k.pcb(slot).gs_base) = cpu::user_bases();
     let child_tf = k.trap_frame(slot);
@@ -138,19 +140,29 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
     i64::from(k.pcb(slot).info.pid.get())
 }
 
+/// What a child takes from its parent (fork, spawn): copies of the open
+/// files, the signal handlers and mask (but no pending signal).
+pub(super) fn inherit(k: &mut Kernel, parent: usize, child: usize) {
+    for i in 0..abi::sys::MAX_FDS {
+        k.pcb(child).fds[i] = k.pcb(parent).fds[i].dup();
+    }
+    let (handlers, info) = (k.pcb(parent).sig_handlers, k.pcb(parent).info);
+    let c = k.pcb(child);
+    c.sig_handlers = handlers;
+    c.info.sig_blocked = info.sig_blocked;
+    c.info.sig_caught = info.sig_caught;
+}
+
 /// Ends the current process with `status`: closes its files, frees its
 /// memory, hands its children to init, becomes a Zombie for its parent.
 /// When init ends, the machine powers off.
 pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
     let me = k.current();
     if k.pcb(me).info.pid == Pid::INIT {
-        let code = match status.code() {
-            Some(c) => c,
-            None => {
-                println!("init ended: {}", status.cause().describe());
-                128 + status.cause() as u8
-            }
-        };
+        if status.code().is_none() {
+            println!("init ended: {}", status.describe());
+        }
+        let code = status.shell_code();
         poweroff::exit(ExitRequest::PowerOff(code));
     }
     for f in core::mem::replace(&mut k.pcb(me).fds, [File::CLOSED; abi::sys::MAX_FDS]) {
@@ -200,9 +212,7 @@ pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
         let mut z = k.pcb(parent).zombies;
         z.push_back(&mut k.run(), me);
         k.pcb(parent).zombies = z;
-        if is_waiting(k, parent) {
-            wake(k, parent);
-        }
+        signal::tell_parent(k, me);
     }
     sched::schedule(k);
     unreachable!("a zombie ran again");
@@ -212,7 +222,7 @@ pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
 /// [`wake`] ends its wait: it stays Stopped, and `resume` makes it
 /// runnable, so it finds the zombie; without the wake it went back to
 /// sleep on resume, with no one left to wake it).
-fn is_waiting(k: &mut Kernel, slot: usize) -> bool {
+pub(super) fn is_waiting(k: &mut Kernel, slot: usize) -> bool {
     match k.state(slot) {
         ProcState::Sleeping => k.pcb(slot).info.reason == SleepReason::Wait as u32,
         ProcState::Stopped => k.pcb(slot).stopped_sleep == SleepReason::Wait,
@@ -240,12 +250,13 @@ pub fn waitpid(k: &mut Kernel, who: Option<Pid>, flags: u64, status: impl FnOnce
     let me = k.current();
     let my_pid = k.pcb(me).info.pid;
     let untraced = flags & WUNTRACED != 0;
+    let continued = flags & WCONTINUED != 0;
     loop {
         let (found, stopped) = if let Some(pid) = who {
             match k.lookup(pid) {
                 Some(c) if k.pcb(c).info.ppid == my_pid => (
                     (k.state(c) == ProcState::Zombie).then_some(c),
-                    (untraced && k.pcb(c).stop_unreported).then_some(c),
+                    news(k.pcb(c), untraced, continued).then_some(c),
                 ),
                 _ => return -ECHILD,
             }
@@ -253,14 +264,20 @@ pub fn waitpid(k: &mut Kernel, who: Option<Pid>, flags: u64, status: impl FnOnce
             if k.pcb(me).kids.is_empty() {
                 return -ECHILD;
             }
-            let stopped = untraced.then(|| first_unreported_stop(k, me)).flatten();
+            let stopped = first_news(k, me, untraced, continued);
             (k.pcb(me).zombies.front(), stopped)
         };
         let report = match (found, stopped) {
             (Some(c), _) => Some(reap(k, me, c)),
             (None, Some(c)) => {
-                k.pcb(c).stop_unreported = false;
-                Some((k.pcb(c).info.pid, WaitStatus::stopped().0))
+                let pc = k.pcb(c);
+                let status = if untraced && pc.stop_sig != 0 {
+                    WaitStatus::stopped(u32::from(core::mem::take(&mut pc.stop_sig)))
+                } else {
+                    pc.cont_unreported = false;
+                    WaitStatus::continued()
+                };
+                Some((pc.info.pid, status.0))
             }
             (None, None) => None,
         };
@@ -271,19 +288,28 @@ pub fn waitpid(k: &mut Kernel, who: Option<Pid>, flags: u64, status: impl FnOnce
         if flags & WNOHANG != 0 {
             return 0;
         }
-        if k.pcb(me).info.killed != 0 {
-            return -ECHILD;
+        if k.interrupted() {
+            return -signal::ERESTART;
         }
         sched::sleep(k, SleepReason::Wait, core::ptr::null_mut());
     }
 }
 
-/// A child of `parent` whose stop no `waitpid` has reported yet.
-fn first_unreported_stop(k: &mut Kernel, parent: usize) -> Option<usize> {
+/// Whether `pcb` has a stop (with `untraced`) or a continue (with
+/// `continued`) no `waitpid` has reported yet.
+fn news(pcb: &Pcb, untraced: bool, continued: bool) -> bool {
+    (untraced && pcb.stop_sig != 0) || (continued && pcb.cont_unreported)
+}
+
+/// A child of `parent` with news for `waitpid` (see [`news`]).
+fn first_news(k: &mut Kernel, parent: usize, untraced: bool, continued: bool) -> Option<usize> {
+    if !untraced && !continued {
+        return None;
+    }
     let kids = k.pcb(parent).kids;
     let mut at = kids.front();
     while let Some(kid) = at {
-        if k.pcb(kid).stop_unreported {
+        if news(k.pcb(kid), untraced, continued) {
             return Some(kid);
         }
         at = kids.next(&mut k.sib(), kid);
@@ -302,97 +328,4 @@ pub fn target(k: &mut Kernel, pid: Pid) -> Result<usize, i64> {
         return Err(-EPERM);
     }
     Ok(slot)
-}
-
-/// `kill(pid)`: marks it killed; a sleeping or stopped victim is woken so
-/// it dies at once (on its way back to user mode).
-pub fn kill(k: &mut Kernel, pid: Pid) -> i64 {
-    let slot = match target(k, pid) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    k.trace(slot, EventKind::Kill, 0, 0);
-    let pc = k.pcb(slot);
-    pc.info.killed = 1;
-    match k.state(slot) {
-        ProcState::Sleeping => wake(k, slot),
-        ProcState::Stopped => {
-            // Off any wait list it was suspended on, then let it run to die.
-            sched::leave_wait_list(k, slot);
-            k.pcb(slot).stopped_sleep = SleepReason::None;
-            make_runnable(k, slot);
-        }
-        _ => {}
-    }
-    0
-}
-
-/// `suspend(pid)`: Stopped until resumed. A sleeper is Stopped at once and
-/// stays on its wait list; if its event comes meanwhile, `resume` finds it
-/// runnable, else asleep again. A killed process is not stopped: the kill
-/// wins (stopped, it would never run to die).
-pub fn suspend(k: &mut Kernel, pid: Pid) -> i64 {
-    let slot = match target(k, pid) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    if k.pcb(slot).info.killed != 0 {
-        return 0;
-    }
-    k.trace(slot, EventKind::Suspend, 0, 0);
-    if k.state(slot) != ProcState::Stopped {
-        k.pcb(slot).stop_unreported = true;
-        let ppid = k.pcb(slot).info.ppid;
-        if let Some(parent) = k.lookup(ppid)
-            && is_waiting(k, parent)
-        {
-            wake(k, parent);
-        }
-    }
-    match k.state(slot) {
-        ProcState::Runnable => {
-            let (p, mut run) = k.run_lists();
-            p.runq.remove(&mut run, slot);
-            k.set_state(slot, ProcState::Stopped, SleepReason::None);
-        }
-        ProcState::Running => {
-            k.set_state(slot, ProcState::Stopped, SleepReason::None);
-            k.pcb(slot).info.voluntary_switches += 1;
-            sched::schedule(k);
-        }
-        ProcState::Sleeping => {
-            let reason = SleepReason::from_raw(k.pcb(slot).info.reason).unwrap_or(SleepReason::Io);
-            k.pcb(slot).stopped_sleep = reason;
-            k.set_state(slot, ProcState::Stopped, SleepReason::None);
-        }
-        _ => {}
-    }
-    0
-}
-
-/// `resume(pid)`.
-pub fn resume(k: &mut Kernel, pid: Pid) -> i64 {
-    let slot = match target(k, pid) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    k.trace(slot, EventKind::Resume, 0, 0);
-    k.pcb(slot).stop_unreported = false;
-    if k.state(slot) == ProcState::Stopped {
-        match core::mem::replace(&mut k.pcb(slot).stopped_sleep, SleepReason::None) {
-            SleepReason::None => make_runnable(k, slot),
-            // Still waiting for its event, on its wait list: asleep again.
-            reason => k.set_state(slot, ProcState::Sleeping, reason),
-        }
-    }
-    0
-}
-
-/// Runs before every return to ring 3: a killed process dies here.
-pub fn before_user_return(k: &mut Kernel) {
-    if let Some(me) = k.procs().current
-        && k.pcb(me).info.killed != 0
-    {
-        exit(k, WaitStatus::ended_by(Cause::Killed));
-    }
 }

@@ -1,6 +1,7 @@
 //! Processes: the PCB table ([`table`]), the scheduler ([`sched`]), the
-//! lifecycle ([`life`]: create, exit, wait, kill, suspend/resume), loading
-//! programs ([`exec`]) and death by CPU exception ([`fault`]).
+//! lifecycle ([`life`]: create, exit, wait), signals ([`signal`]: kill,
+//! suspend/resume, handlers), loading programs ([`exec`]) and death by CPU
+//! exception ([`fault`]).
 //!
 //! # Concurrency
 //! One CPU. The kernel runs with interrupts off, except in the idle loop
@@ -41,6 +42,7 @@ pub mod exec;
 pub mod fault;
 pub mod life;
 pub mod sched;
+pub mod signal;
 pub mod table;
 
 pub use table::*;

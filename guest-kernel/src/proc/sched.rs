@@ -33,8 +33,8 @@ impl Sleeper for Sched<'_> {
         wake_all(self.0, list);
     }
 
-    fn killed(&mut self) -> bool {
-        self.0.current_killed()
+    fn interrupted(&mut self) -> bool {
+        self.0.interrupted()
     }
 }
 

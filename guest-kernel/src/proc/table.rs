@@ -51,8 +51,14 @@ pub struct Pcb {
     /// sleeps; it is still on its wait list, and `resume` puts it back to
     /// sleep. `None` otherwise (all-zero, as an unused PCB is).
     pub stopped_sleep: SleepReason,
-    /// Stopped, and no `waitpid` with `WUNTRACED` has reported it yet.
-    pub stop_unreported: bool,
+    /// The signal that stopped it, until a `waitpid` with `WUNTRACED`
+    /// reports the stop (0: nothing to report).
+    pub stop_sig: u8,
+    /// Continued, and no `waitpid` with `WCONTINUED` has reported it yet.
+    pub cont_unreported: bool,
+    /// Each signal's handler: `SIG_DFL` (0), `SIG_IGN` (1) or a user
+    /// address.
+    pub sig_handlers: [u64; abi::signal::NSIG as usize],
 }
 
 /// The process subsystem's globals.
@@ -321,30 +327,14 @@ impl Kernel {
         self.pcb(slot)
     }
 
-    /// The running process's pid, none in the idle loop.
-    pub fn current_pid(&mut self) -> Pid {
-        let p = self.procs();
-        match p.current {
-            Some(slot) if slot < p.cap => self.pcb(slot).info.pid,
-            _ => Pid::NONE,
-        }
-    }
-
-    /// Whether the running process was killed (it dies on its way back to
-    /// user mode, so it must not sleep again).
-    pub fn current_killed(&mut self) -> bool {
-        let me = self.current();
-        self.pcb(me).info.killed != 0
-    }
-
     /// Prints the table (Ctrl-P, xv6's procdump) as `ps` does: one row per
-    /// process.
-    pub fn procdump(&mut self) {
+    /// process, the console's foreground group `fg` marked.
+    pub fn procdump(&mut self, fg: Pid) {
         use abi::proc::{PS_HEADER, PsRow};
         println!("\n{PS_HEADER}");
         for slot in 0..self.procs().hwm {
             if self.state(slot) != ProcState::Unused {
-                println!("{}", PsRow(&self.pcb(slot).info));
+                println!("{}", PsRow(&self.pcb(slot).info, fg));
             }
         }
     }

@@ -121,6 +121,8 @@ pub trait Sleeper {
     fn sleep(&mut self, reason: SleepReason, list: *mut List);
     /// Wakes every process sleeping on `list`.
     fn wake_all(&mut self, list: *mut List);
-    /// Whether the current process was killed (it must not sleep again).
-    fn killed(&mut self) -> bool;
+    /// Whether the current process must not sleep (again): it was killed,
+    /// or a signal waits for it. A blocking call then ends early
+    /// (`EINTR`, or the count so far).
+    fn interrupted(&mut self) -> bool;
 }

@@ -1,4 +1,5 @@
-//! The file-descriptor calls: read, write, close, dup, pipe.
+//! The file-descriptor calls: read, write, close, dup, pipe, and the
+//! console's foreground group and mode.
 
 use super::{check, io_slice};
 use crate::arch::x86_64::frame::TrapFrame;
@@ -6,6 +7,9 @@ use crate::console;
 use crate::fs::file::{File, Kind};
 use crate::proc::Kernel;
 use crate::proc::sched::Sched;
+use crate::proc::signal::{self, ERESTART};
+use abi::proc::Pid;
+use abi::signal::SIGPIPE;
 use abi::sys::MAX_FDS;
 use abi::sys::errno::*;
 
@@ -42,7 +46,7 @@ pub(super) fn sys_read(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
         Kind::Console => console::read(k, buf),
         _ => match file.read_pipe(buf, &mut Sched(k)) {
             Some(n) => n as i64,
-            None => -EPIPE,
+            None => -ERESTART,
         },
     }
 }
@@ -65,7 +69,17 @@ pub(super) fn sys_write(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
             console::write(buf);
             buf.len() as i64
         }
-        _ => file.write_pipe(buf, &mut Sched(k)),
+        _ => match file.write_pipe(buf, &mut Sched(k)) {
+            r if r == -EINTR => -ERESTART,
+            r if r == -EPIPE => {
+                // Writing to a pipe no one reads: SIGPIPE, which ends the
+                // writer unless it ignores or handles it.
+                let (me, pid) = (k.current(), k.me().info.pid);
+                signal::send(k, me, SIGPIPE, pid);
+                r
+            }
+            r => r,
+        },
     }
 }
 
@@ -120,4 +134,39 @@ pub(super) fn sys_pipe(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     // SAFETY: checked writable, 8 bytes.
     unsafe { (ptr as *mut [i32; 2]).write_unaligned(fds) };
     0
+}
+
+/// The console behind `fd`: `-EBADF` for no open file, `-ENOTTY` for a
+/// pipe.
+fn console_fd(k: &mut Kernel, fd: u64) -> Result<(), i64> {
+    let fd = fd_slot(k, fd)?;
+    match k.me().fds[fd].kind() {
+        Kind::Console => Ok(()),
+        _ => Err(-ENOTTY),
+    }
+}
+
+pub(super) fn sys_tcsetpgrp(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    if let Err(e) = console_fd(k, tf.rdi) {
+        return e;
+    }
+    match Pid::from_arg(tf.rsi as i64) {
+        Some(pgid) => console::set_foreground(k, pgid),
+        None if (tf.rsi as i64) <= 0 => -EINVAL,
+        None => -EPERM,
+    }
+}
+
+pub(super) fn sys_tcgetpgrp(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    match console_fd(k, tf.rdi) {
+        Ok(()) => i64::from(console::foreground().get()),
+        Err(e) => e,
+    }
+}
+
+pub(super) fn sys_ttymode(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    match console_fd(k, tf.rdi) {
+        Ok(()) => console::set_mode(k, tf.rsi),
+        Err(e) => e,
+    }
 }

@@ -36,6 +36,7 @@ mod proc;
 use alloc::vec::Vec;
 
 use crate::arch::x86_64::frame::TrapFrame;
+use crate::proc::signal::ERESTART;
 use crate::proc::{Kernel, fault};
 use abi::sys::errno::*;
 use abi::sys::{STUB_ADDR, nr};
@@ -68,6 +69,14 @@ const TABLE: [Handler; nr::COUNT as usize] = [
     sys_uptime,
     sys_poweroff,
     sys_sysinfo,
+    sys_signal,
+    sys_sigprocmask,
+    sys_sigreturn,
+    sys_setpgid,
+    sys_getpgid,
+    sys_tcsetpgrp,
+    sys_tcgetpgrp,
+    sys_ttymode,
 ];
 
 /// #BP from ring 3: a system call if it came from the stub, else a stray
@@ -90,13 +99,23 @@ pub fn on_syscall(k: &mut Kernel, tf: &mut TrapFrame) {
 }
 
 /// Runs system call `rax` on the trap frame's arguments; the result goes
-/// to `rax`.
+/// to `rax`. A call a signal interrupted before it did anything
+/// ([`ERESTART`]) is made again: `rax` keeps its number and the return
+/// goes to the stub's start, so the signal is handled first (the handler's
+/// frame saves this state) and the call then runs again with the same
+/// arguments.
 fn dispatch(k: &mut Kernel, tf: &mut TrapFrame) {
     let n = tf.rax;
-    tf.rax = match TABLE.get(n as usize) {
+    let r = match TABLE.get(n as usize) {
         Some(h) if n < nr::COUNT => h(k, tf),
         _ => -ENOSYS,
-    } as u64;
+    };
+    // sigreturn's result is the interrupted code's rax, whatever it is.
+    if r == -ERESTART && n != nr::SIGRETURN {
+        tf.rip = STUB_ADDR;
+        return;
+    }
+    tf.rax = r as u64;
 }
 
 /// Whether the current process may access `[ptr, ptr + len)` (`write`:

@@ -7,9 +7,10 @@ use super::{check, copy_in};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::dev::poweroff;
 use crate::proc::exec::{self, Args};
-use crate::proc::{Kernel, life, sched};
+use crate::proc::{Kernel, life, sched, signal as proc_signal};
 use abi::exit::ExitRequest;
 use abi::proc::{Pid, ProcInfo, ProcState, WaitStatus};
+use abi::signal::{self, SigFrame, SigSet};
 use abi::sys::errno::*;
 use abi::sys::{MAX_ARG_BYTES, MAX_ARG_LEN, MAX_ARGS, MAX_PATH, Str, SysInfo};
 
@@ -69,10 +70,29 @@ pub(super) fn sys_exec(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
 }
 
 pub(super) fn sys_spawn(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
-    match copy_args(k, tf.rdi, tf.rsi, tf.rdx, tf.r10) {
-        Ok(args) => exec::spawn(k, &args),
-        Err(e) => e,
+    let foreground = tf.r8 == abi::sys::SPAWN_NEW_FOREGROUND;
+    // Checked before the child exists: a call that must wait for SIGTTOU
+    // to be handled runs again from the start.
+    if foreground && let Some(r) = crate::console::background_change(k) {
+        return r;
     }
+    let group = match tf.r8 {
+        0 => Some(k.me().info.pgid),
+        abi::sys::SPAWN_NEW_GROUP | abi::sys::SPAWN_NEW_FOREGROUND => None,
+        raw => match Pid::from_arg(raw as i64) {
+            Some(pgid) if k.group_alive(pgid) => Some(pgid),
+            Some(_) => return -EPERM,
+            None => return -EINVAL,
+        },
+    };
+    let pid = match copy_args(k, tf.rdi, tf.rsi, tf.rdx, tf.r10) {
+        Ok(args) => exec::spawn(k, &args, group),
+        Err(e) => e,
+    };
+    if foreground && pid > 0 {
+        crate::console::make_foreground(k, Pid(pid as u32));
+    }
+    pid
 }
 
 pub(super) fn sys_waitpid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
@@ -100,9 +120,27 @@ pub(super) fn sys_waitpid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
 }
 
 pub(super) fn sys_kill(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
-    match pid_arg(tf.rdi) {
-        Ok(pid) => life::kill(k, pid),
-        Err(e) => e,
+    let sig = match u32::try_from(tf.rsi) {
+        Ok(sig) if sig == 0 || signal::valid(sig) => sig,
+        _ => return -EINVAL,
+    };
+    let me = k.me().info.pid;
+    match tf.rdi as i64 {
+        // The caller's own group.
+        0 => {
+            let group = k.me().info.pgid;
+            proc_signal::send_group(k, group, sig, me)
+        }
+        // Every process: not offered.
+        -1 => -EINVAL,
+        group if group < 0 => match group.checked_neg().and_then(Pid::from_arg) {
+            Some(pgid) => proc_signal::send_group(k, pgid, sig, me),
+            None => -ESRCH,
+        },
+        _ => match pid_arg(tf.rdi) {
+            Ok(pid) => proc_signal::kill(k, pid, sig, me),
+            Err(e) => e,
+        },
     }
 }
 
@@ -120,9 +158,18 @@ pub(super) fn sys_sleep(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
         sched::yield_now(k);
         return 0;
     }
+    if k.interrupted() {
+        return -EINTR;
+    }
     let ticks = logic::time::units::ticks_for_ms(ms, k.procs().hz).max(1);
-    sched::sleep_until(k, crate::time::ticks().saturating_add(ticks));
-    0
+    let deadline = crate::time::ticks().saturating_add(ticks);
+    sched::sleep_until(k, deadline);
+    // Woken before the deadline: by a signal.
+    if crate::time::ticks() < deadline {
+        -EINTR
+    } else {
+        0
+    }
 }
 
 pub(super) fn sys_yield(k: &mut Kernel, _: &mut TrapFrame) -> i64 {
@@ -145,17 +192,112 @@ pub(super) fn sys_sbrk(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     }
 }
 
+/// `suspend(pid)`: `SIGSTOP`.
 pub(super) fn sys_suspend(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let me = k.me().info.pid;
     match pid_arg(tf.rdi) {
-        Ok(pid) => life::suspend(k, pid),
+        Ok(pid) => proc_signal::kill(k, pid, signal::SIGSTOP, me),
         Err(e) => e,
     }
 }
 
+/// `resume(pid)`: `SIGCONT`.
 pub(super) fn sys_resume(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let me = k.me().info.pid;
     match pid_arg(tf.rdi) {
-        Ok(pid) => life::resume(k, pid),
+        Ok(pid) => proc_signal::kill(k, pid, signal::SIGCONT, me),
         Err(e) => e,
+    }
+}
+
+pub(super) fn sys_signal(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    match u32::try_from(tf.rdi) {
+        Ok(sig) => proc_signal::set_handler(k, sig, tf.rsi),
+        Err(_) => -EINVAL,
+    }
+}
+
+pub(super) fn sys_sigprocmask(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let Ok(set) = u32::try_from(tf.rsi) else {
+        return -EINVAL;
+    };
+    let set = SigSet(set).maskable();
+    let pc = k.me();
+    let old = pc.info.sig_blocked;
+    pc.info.sig_blocked = match tf.rdi {
+        signal::SIG_BLOCK => SigSet(old.0 | set.0),
+        signal::SIG_UNBLOCK => SigSet(old.0 & !set.0),
+        signal::SIG_SETMASK => set,
+        _ => return -EINVAL,
+    };
+    i64::from(old.0)
+}
+
+pub(super) fn sys_sigreturn(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let size = core::mem::size_of::<SigFrame>() as u64;
+    let frame = match copy_in(k, tf.rdi, size) {
+        // SAFETY: SigFrame is plain data, any bytes are a value; read
+        // unaligned from the copy.
+        Ok(bytes) => unsafe { (bytes.as_ptr() as *const SigFrame).read_unaligned() },
+        // A frame the process cannot read: it cannot go back.
+        Err(_) => proc_signal::bad_frame(
+            k,
+            format_args!("sigreturn with a frame it cannot read at {:#x}", tf.rdi),
+        ),
+    };
+    proc_signal::sigreturn(k, tf, frame)
+}
+
+/// The process group a `setpgid`/`getpgid` argument names: 0 is the
+/// caller.
+fn pid_or_self(k: &mut Kernel, raw: u64) -> Result<Pid, i64> {
+    match raw {
+        0 => Ok(k.me().info.pid),
+        raw => pid_arg(raw),
+    }
+}
+
+/// `setpgid(pid, pgid)`: the caller may move itself or a child of its own
+/// (0: itself) into an existing group or a new one named after it (0: its
+/// pid). `-ESRCH` for anyone else, `-EPERM` for a group that does not
+/// exist and is not its own.
+pub(super) fn sys_setpgid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let pid = match pid_or_self(k, tf.rdi) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let pgid = match tf.rsi as i64 {
+        0 => pid,
+        raw if raw < 0 => return -EINVAL,
+        raw => match Pid::from_arg(raw) {
+            Some(p) => p,
+            None => return -EPERM,
+        },
+    };
+    let me = k.current();
+    let my_pid = k.pcb(me).info.pid;
+    let Some(slot) = k.lookup(pid) else {
+        return -ESRCH;
+    };
+    if slot != me && k.pcb(slot).info.ppid != my_pid || k.state(slot) == ProcState::Zombie {
+        return -ESRCH;
+    }
+    if pgid != pid && !k.group_alive(pgid) {
+        return -EPERM;
+    }
+    k.pcb(slot).info.pgid = pgid;
+    k.trace(slot, abi::debug::EventKind::Group, 0, pgid.arg());
+    0
+}
+
+pub(super) fn sys_getpgid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
+    let pid = match pid_or_self(k, tf.rdi) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    match k.lookup(pid) {
+        Some(slot) => i64::from(k.pcb(slot).info.pgid.get()),
+        None => -ESRCH,
     }
 }
 
@@ -231,7 +373,7 @@ pub(super) fn sys_sysinfo(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
         total_procs: cap as u64,
         free_procs: (cap - used) as u64,
         heap_bytes: heap::stats().0 as u64,
-        reserved: 0,
+        reserve_frames: crate::mm::frame::RESERVE,
     };
     // SAFETY: checked writable, one record.
     unsafe { (ptr as *mut SysInfo).write_unaligned(info) };

@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod crash;
+pub mod edit;
 pub mod pidcmd;
 pub mod ps;
 pub mod shell;
@@ -13,24 +14,21 @@ pub mod shell;
 use ulib::WaitStatus;
 
 /// How a finished child is reported: `done` (exit 0, when `zero_as_done`),
-/// `exit N`, `killed`, or the fault's description (`page fault`).
+/// `exit N`, the fault (`page fault`) or the signal (`interrupt`, `killed`)
+/// that ended it.
 pub fn describe_status(status: WaitStatus, zero_as_done: bool) -> alloc::string::String {
     use alloc::format;
-    match (status.cause(), status.code()) {
-        (_, Some(0)) if zero_as_done => "done".into(),
-        (_, Some(code)) => format!("exit {code}"),
-        (cause, None) => cause.describe().into(),
+    match status.code() {
+        Some(0) if zero_as_done => "done".into(),
+        Some(code) => format!("exit {code}"),
+        None => status.describe().into(),
     }
 }
 
-/// The status a shell keeps for `exit` after a child ended this way: its
-/// exit code, or 128 + the cause number for a death (as shells do for
-/// signals).
+/// The status a shell keeps as `$?` after a child ended this way: its exit
+/// code, or 128 + the signal that ended it.
 pub fn status_code(status: WaitStatus) -> i32 {
-    match status.code() {
-        Some(code) => i32::from(code),
-        None => 128 + status.cause() as i32,
-    }
+    i32::from(status.shell_code())
 }
 
 /// Parses a duration in seconds, fractions allowed (`2`, `0.2`, `.5`),
@@ -86,7 +84,12 @@ mod tests {
             describe_status(WaitStatus::ended_by(Cause::PageFault), true),
             "page fault"
         );
+        assert_eq!(
+            describe_status(WaitStatus::signaled(ulib::signal::SIGINT), true),
+            "interrupt"
+        );
         assert_eq!(status_code(WaitStatus::exited(42)), 42);
-        assert_eq!(status_code(WaitStatus::ended_by(Cause::Killed)), 129);
+        assert_eq!(status_code(WaitStatus::ended_by(Cause::Killed)), 137);
+        assert_eq!(status_code(WaitStatus::ended_by(Cause::PageFault)), 139);
     }
 }

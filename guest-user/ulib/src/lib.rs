@@ -25,6 +25,7 @@ mod rt;
 pub mod sys;
 
 pub use abi::proc::{Cause, Pid, ProcInfo, ProcState, SleepReason, WaitStatus};
+pub use abi::signal::{self, SigSet};
 pub use abi::sys::SysInfo;
 pub use sys::*;
 

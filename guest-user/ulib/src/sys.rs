@@ -6,6 +6,7 @@
 //! are clobbered.
 
 use abi::proc::{Pid, ProcInfo, WaitStatus};
+use abi::signal::SigSet;
 use abi::sys::{STUB_ADDR, Str, SysInfo, errno, nr};
 use alloc::vec::Vec;
 use core::arch::asm;
@@ -82,10 +83,16 @@ impl Errno {
     pub const ENAMETOOLONG: Errno = Errno(errno::ENAMETOOLONG);
     /// No such system call.
     pub const ENOSYS: Errno = Errno(errno::ENOSYS);
+    /// Interrupted by a signal.
+    pub const EINTR: Errno = Errno(errno::EINTR);
+    /// Input/output error (a background read of the console).
+    pub const EIO: Errno = Errno(errno::EIO);
+    /// Not a terminal.
+    pub const ENOTTY: Errno = Errno(errno::ENOTTY);
 
     /// The symbolic name, like `EAGAIN` (`E?` for an unknown number).
     pub fn name(self) -> &'static str {
-        const NAMES: [(Errno, &str); 15] = [
+        const NAMES: [(Errno, &str); 18] = [
             (Errno::EPERM, "EPERM"),
             (Errno::ENOENT, "ENOENT"),
             (Errno::ESRCH, "ESRCH"),
@@ -101,6 +108,9 @@ impl Errno {
             (Errno::EPIPE, "EPIPE"),
             (Errno::ENAMETOOLONG, "ENAMETOOLONG"),
             (Errno::ENOSYS, "ENOSYS"),
+            (Errno::EINTR, "EINTR"),
+            (Errno::EIO, "EIO"),
+            (Errno::ENOTTY, "ENOTTY"),
         ];
         NAMES
             .iter()
@@ -213,17 +223,50 @@ pub fn exec(path: &str, args: &[&str]) -> Errno {
     r.err().unwrap_or(Errno::EINVAL)
 }
 
-/// Starts `path` as a new child process with arguments `args`.
+/// Starts `path` as a new child process with arguments `args`, in this
+/// process's group, with every signal at its default.
 pub fn spawn(path: &str, args: &[&str]) -> Result<Pid, Errno> {
+    spawn_in(path, args, Group::Mine)
+}
+
+/// The process group [`spawn_in`] puts the child in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// This process's group.
+    Mine,
+    /// A new group the child leads (its pgid is its pid): a shell's
+    /// background job.
+    New,
+    /// A new group the child leads, the console's foreground from the
+    /// start: a shell's foreground job.
+    NewForeground,
+    /// This group (it must have a live member).
+    Join(Pid),
+}
+
+/// [`spawn`], with the child in `group`.
+pub fn spawn_in(path: &str, args: &[&str], group: Group) -> Result<Pid, Errno> {
     let argv = strs(args);
-    call(
-        nr::SPAWN,
-        path.as_ptr() as u64,
-        path.len() as u64,
-        argv.as_ptr() as u64,
-        argv.len() as u64,
-    )
-    .map(pid_of)
+    let pgid = match group {
+        Group::Mine => 0,
+        Group::New => abi::sys::SPAWN_NEW_GROUP,
+        Group::NewForeground => abi::sys::SPAWN_NEW_FOREGROUND,
+        Group::Join(p) => p.arg(),
+    };
+    // SAFETY: path and argv point at live memory of the given lengths,
+    // which the kernel only reads.
+    let r = unsafe {
+        syscall6(
+            nr::SPAWN,
+            path.as_ptr() as u64,
+            path.len() as u64,
+            argv.as_ptr() as u64,
+            argv.len() as u64,
+            pgid,
+            0,
+        )
+    };
+    Errno::result(r).map(pid_of)
 }
 
 /// Waits for a child (`pid`, or [`WaitFor::Any`]) to end: its pid and
@@ -241,9 +284,106 @@ pub fn waitpid(who: impl Into<WaitFor>, flags: u64) -> Result<(Pid, WaitStatus),
     Ok((pid_of(p), WaitStatus(status)))
 }
 
-/// Kills process `pid` (it ends with cause `Killed`).
-pub fn kill(pid: Pid) -> Result<(), Errno> {
-    call(nr::KILL, pid.arg(), 0, 0, 0).map(drop)
+/// Sends signal `sig` ([`abi::signal`]'s numbers) to process `pid`;
+/// `SIGKILL` ends it (the process API's destroy), 0 only checks that it
+/// could be sent.
+pub fn kill(pid: Pid, sig: u32) -> Result<(), Errno> {
+    call(nr::KILL, pid.arg(), u64::from(sig), 0, 0).map(drop)
+}
+
+/// Sends signal `sig` to every process in group `pgid` (init excepted).
+pub fn kill_group(pgid: Pid, sig: u32) -> Result<(), Errno> {
+    call(
+        nr::KILL,
+        (pgid.get() as i64).wrapping_neg() as u64,
+        u64::from(sig),
+        0,
+        0,
+    )
+    .map(drop)
+}
+
+/// What a signal does to this process: the default, ignoring it, or a
+/// function of ours.
+#[derive(Debug, Clone, Copy)]
+pub enum Handler {
+    /// The signal's default action ([`abi::signal::default_action`]).
+    Default,
+    /// Nothing.
+    Ignore,
+    /// This function runs, with the signal's number, when the signal comes;
+    /// the code it interrupted goes on when it returns. Calls waiting for
+    /// input, output or a child are made again afterwards; `sleep` ends
+    /// early with `EINTR`.
+    Catch(extern "C" fn(u32)),
+}
+
+impl Handler {
+    fn arg(self) -> u64 {
+        match self {
+            Handler::Default => abi::signal::SIG_DFL,
+            Handler::Ignore => abi::signal::SIG_IGN,
+            Handler::Catch(f) => f as usize as u64,
+        }
+    }
+
+    fn from_arg(raw: u64) -> Handler {
+        match raw {
+            abi::signal::SIG_DFL => Handler::Default,
+            abi::signal::SIG_IGN => Handler::Ignore,
+            // SAFETY: the kernel hands back what an earlier `signal` set,
+            // which was one of our functions of this type.
+            at => Handler::Catch(unsafe {
+                core::mem::transmute::<usize, extern "C" fn(u32)>(at as usize)
+            }),
+        }
+    }
+}
+
+/// Sets what signal `sig` does to this process; returns what it did.
+/// `SIGKILL` and `SIGSTOP` cannot be changed (`EINVAL`).
+pub fn signal(sig: u32, handler: Handler) -> Result<Handler, Errno> {
+    call(nr::SIGNAL, u64::from(sig), handler.arg(), 0, 0).map(Handler::from_arg)
+}
+
+/// Changes the set of blocked signals (`how`: [`abi::signal::SIG_BLOCK`],
+/// [`abi::signal::SIG_UNBLOCK`], [`abi::signal::SIG_SETMASK`]); returns
+/// the set before. A blocked signal stays pending until unblocked.
+pub fn sigprocmask(how: u64, set: SigSet) -> Result<SigSet, Errno> {
+    call(nr::SIGPROCMASK, how, u64::from(set.0), 0, 0).map(|m| SigSet(m as u32))
+}
+
+/// Moves process `pid` ([`Pid::NONE`]: this one) into group `pgid`
+/// ([`Pid::NONE`]: a new group named after `pid`).
+pub fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
+    call(nr::SETPGID, pid.arg(), pgid.arg(), 0, 0).map(drop)
+}
+
+/// The process group of `pid` ([`Pid::NONE`]: this process).
+pub fn getpgid(pid: Pid) -> Result<Pid, Errno> {
+    call(nr::GETPGID, pid.arg(), 0, 0, 0).map(pid_of)
+}
+
+/// Makes `pgid` the foreground group of the console `fd`: the group
+/// Ctrl-C and Ctrl-Z signal, and the one that may read it.
+pub fn tcsetpgrp(fd: Fd, pgid: Pid) -> Result<(), Errno> {
+    call(nr::TCSETPGRP, fd as i64 as u64, pgid.arg(), 0, 0).map(drop)
+}
+
+/// The foreground group of the console `fd`.
+pub fn tcgetpgrp(fd: Fd) -> Result<Pid, Errno> {
+    call(nr::TCGETPGRP, fd as i64 as u64, 0, 0, 0).map(pid_of)
+}
+
+/// Sets the console's mode ([`abi::sys::TTY_CANON`], [`abi::sys::TTY_ECHO`],
+/// [`abi::sys::TTY_SIG`] bits); returns the mode before.
+pub fn ttymode(fd: Fd, mode: u64) -> Result<u64, Errno> {
+    call(nr::TTYMODE, fd as i64 as u64, mode, 0, 0)
+}
+
+/// The console's mode.
+pub fn ttymode_get(fd: Fd) -> Result<u64, Errno> {
+    call(nr::TTYMODE, fd as i64 as u64, abi::sys::TTY_QUERY, 0, 0)
 }
 
 /// This process's pid.
@@ -312,12 +452,12 @@ pub fn pipe() -> Result<(Fd, Fd), Errno> {
     Ok((fds[0], fds[1]))
 }
 
-/// Stops process `pid` until [`resume`].
+/// Stops process `pid` until [`resume`] (`SIGSTOP`).
 pub fn suspend(pid: Pid) -> Result<(), Errno> {
     call(nr::SUSPEND, pid.arg(), 0, 0, 0).map(drop)
 }
 
-/// Lets a stopped process run again.
+/// Lets a stopped process run again (`SIGCONT`).
 pub fn resume(pid: Pid) -> Result<(), Errno> {
     call(nr::RESUME, pid.arg(), 0, 0, 0).map(drop)
 }

@@ -296,14 +296,16 @@ impl Introspect {
         reader::mailbox_idle(&*self.ram, l).ok_or(Unavailable::Mailbox)
     }
 
-    /// Posts a host command; its sequence number. Refused while the mailbox
-    /// holds a command the kernel has not carried out: it has one slot.
-    pub fn post(&self, cmd: debug::Command, pid: u32) -> Result<u64, Unavailable> {
+    /// Posts a host command for `pid` (with `sig`, the signal of a
+    /// [`debug::Command::Signal`]; the kernel reads it for no other
+    /// command); its sequence number. Refused while the mailbox holds a
+    /// command the kernel has not carried out: it has one slot.
+    pub fn post(&self, cmd: debug::Command, pid: u32, sig: u32) -> Result<u64, Unavailable> {
         if !self.mailbox_idle()? {
             return Err(Unavailable::MailboxBusy);
         }
         let l = self.layout.as_ref().ok_or(Unavailable::NotRegistered)?;
-        reader::post_command(&*self.ram, l, cmd, pid).ok_or(Unavailable::Mailbox)
+        reader::post_command(&*self.ram, l, cmd, pid, sig).ok_or(Unavailable::Mailbox)
     }
 
     /// The result of command `seq`, once carried out.
@@ -390,11 +392,12 @@ impl Introspect {
     }
 }
 
-/// A table as `ps` prints it, with a note when the copy may be torn.
+/// A table as `ps` prints it (the foreground group's members marked), with
+/// a note when the copy may be torn.
 pub fn format_table(t: &Table) -> String {
     let mut s = format!("{PS_HEADER}\n");
     for p in &t.procs {
-        s.push_str(&format!("{}\n", PsRow(p)));
+        s.push_str(&format!("{}\n", PsRow(p, t.foreground)));
     }
     if !t.consistent {
         s.push_str("(the kernel was changing the table: rows may mix two moments)\n");
@@ -458,6 +461,20 @@ mod tests {
         let text = i.table_text();
         assert!(text.starts_with(PS_HEADER), "{text}");
         assert!(text.contains("usertests"), "{text}");
+        // Init's group is the console's foreground at boot; the kernel
+        // keeps the registration current.
+        let state = |text: &str, pid: &str| -> String {
+            let row = text
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(pid));
+            row.unwrap().split_whitespace().nth(3).unwrap().to_string()
+        };
+        assert_eq!(state(&text, "1"), "sleeping+", "{text}");
+        assert_eq!(state(&text, "2"), "running", "{text}");
+        reader::tests::patch(&ram, |r| r.fg_pgid = 2);
+        let text = i.table_text();
+        assert_eq!(state(&text, "1"), "sleeping", "{text}");
+        assert_eq!(state(&text, "2"), "running+", "{text}");
         push_event(
             &ram,
             Event {

@@ -107,6 +107,11 @@ fn read_u64(ram: &dyn GuestRam, gpa: u64) -> Option<u64> {
     ram.read(gpa, &mut b).then(|| u64::from_le_bytes(b))
 }
 
+fn read_u32(ram: &dyn GuestRam, gpa: u64) -> Option<u32> {
+    let mut b = [0u8; 4];
+    ram.read(gpa, &mut b).then(|| u32::from_le_bytes(b))
+}
+
 fn write_u64(ram: &dyn GuestRam, gpa: u64, v: u64) -> bool {
     ram.write(gpa, &v.to_le_bytes())
 }
@@ -233,6 +238,10 @@ pub struct Table {
     pub consistent: bool,
     /// Copies taken.
     pub tries: u32,
+    /// The console's foreground process group
+    /// ([`Registration::fg_pgid`]), read with the last copy: `ps` marks
+    /// its members.
+    pub foreground: Pid,
 }
 
 /// Copies taken before [`read_table`] gives up on a consistent one.
@@ -248,6 +257,7 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
         return None;
     }
     let generation = layout.block + GENERATION_OFFSET;
+    let foreground = || read_foreground(ram, layout);
     let mut procs = Vec::new();
     let copy = |procs: &mut Vec<ProcInfo>| -> Option<()> {
         procs.clear();
@@ -279,6 +289,7 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
                     procs,
                     consistent: true,
                     tries,
+                    foreground: foreground()?,
                 });
             }
         }
@@ -291,7 +302,19 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
         procs,
         consistent: false,
         tries: TABLE_TRIES,
+        foreground: foreground()?,
     })
+}
+
+/// The console's foreground process group ([`Registration::fg_pgid`]);
+/// the kernel changes it outside the generation guard, so it is as fresh
+/// as the read.
+pub fn read_foreground(ram: &dyn GuestRam, layout: &Layout) -> Option<Pid> {
+    read_u32(
+        ram,
+        layout.block + std::mem::offset_of!(Registration, fg_pgid) as u64,
+    )
+    .map(Pid)
 }
 
 /// The PCB of `pid`, if its slot (`(pid - 1) % capacity`) still holds it.
@@ -403,15 +426,17 @@ pub fn mailbox_idle(ram: &dyn GuestRam, layout: &Layout) -> Option<bool> {
     Some(seq == done)
 }
 
-/// Posts a host command in the mailbox; returns its sequence number.
-/// Posts nothing (`None`) while the mailbox holds a command the kernel has
-/// not carried out (see [`mailbox_idle`]): the mailbox has one slot, and
-/// the kernel may be reading it.
+/// Posts a host command for `pid` in the mailbox, with `sig` as its signal
+/// (the kernel reads it only for a [`debug::Command::Signal`]); returns its
+/// sequence number. Posts nothing (`None`) while the mailbox holds a
+/// command the kernel has not carried out (see [`mailbox_idle`]): the
+/// mailbox has one slot, and the kernel may be reading it.
 pub fn post_command(
     ram: &dyn GuestRam,
     layout: &Layout,
     cmd: debug::Command,
     pid: u32,
+    sig: u32,
 ) -> Option<u64> {
     let seq_at = layout.block + debug::MAIL_SEQ_OFFSET;
     let done = read_u64(ram, layout.block + debug::MAIL_DONE_OFFSET)?;
@@ -424,8 +449,13 @@ pub fn post_command(
     let mut cmd_pid = [0u8; 8];
     cmd_pid[..4].copy_from_slice(&(cmd as u32).to_le_bytes());
     cmd_pid[4..].copy_from_slice(&pid.to_le_bytes());
-    (ram.write(layout.block + debug::MAIL_CMD_OFFSET, &cmd_pid) && write_u64(ram, seq_at, seq))
-        .then_some(seq)
+    let sig_at = layout.block + std::mem::offset_of!(Registration, mail_sig) as u64;
+    // The command's words first, the sequence number last: the kernel reads
+    // them once it sees the new number.
+    (ram.write(layout.block + debug::MAIL_CMD_OFFSET, &cmd_pid)
+        && ram.write(sig_at, &sig.to_le_bytes())
+        && write_u64(ram, seq_at, seq))
+    .then_some(seq)
 }
 
 /// The result of command `seq`, once the kernel has carried it out.
@@ -474,6 +504,7 @@ pub(crate) mod tests {
         r.capacity = cap;
         r.stride = STRIDE;
         r.info_offset = 0;
+        r.fg_pgid = Pid::INIT.get();
         put(&ram, BLOCK, &r);
         ram
     }
@@ -482,6 +513,7 @@ pub(crate) mod tests {
         let mut p = ProcInfo::EMPTY;
         p.pid = Pid(pid);
         p.ppid = Pid::INIT;
+        p.pgid = Pid(pid);
         p.state = state as u32;
         p.set_name(name);
         put(ram, TABLE + u64::from(slot) * u64::from(STRIDE), &p);
@@ -503,7 +535,7 @@ pub(crate) mod tests {
         write_u64(ram, BLOCK + HEAD_OFFSET, head + 1);
     }
 
-    fn patch(ram: &VecRam, f: impl FnOnce(&mut Registration)) {
+    pub fn patch(ram: &VecRam, f: impl FnOnce(&mut Registration)) {
         let mut r: Registration = read_pod(ram, BLOCK).unwrap();
         f(&mut r);
         put(ram, BLOCK, &r);
@@ -562,6 +594,9 @@ pub(crate) mod tests {
         assert!(t.consistent);
         let pids: Vec<u32> = t.procs.iter().map(|p| p.pid.get()).collect();
         assert_eq!(pids, [1, 3]);
+        assert_eq!(t.foreground, Pid::INIT);
+        patch(&ram, |r| r.fg_pgid = 3);
+        assert_eq!(read_table(&ram, &l).unwrap().foreground, Pid(3));
         assert_eq!(t.procs[1].name(), "sh");
         assert_eq!(read_proc(&ram, &l, Pid(3)).unwrap().name(), "sh");
         assert_eq!(read_proc(&ram, &l, Pid(3 + 8)), None);
@@ -692,24 +727,30 @@ pub(crate) mod tests {
     fn the_mailbox_posts_and_reads_results() {
         let ram = guest(8);
         let l = validate(&ram, BLOCK).unwrap();
-        let seq = post_command(&ram, &l, debug::Command::Stop, 7).unwrap();
+        let seq = post_command(&ram, &l, debug::Command::Signal, 7, 2).unwrap();
         assert_eq!(seq, 1);
         assert_eq!(command_result(&ram, &l, seq), None);
         // Not yet carried out: a second post would overwrite it.
         assert_eq!(mailbox_idle(&ram, &l), Some(false));
-        assert_eq!(post_command(&ram, &l, debug::Command::Kill, 9), None);
+        assert_eq!(post_command(&ram, &l, debug::Command::Kill, 9, 0), None);
         patch(&ram, |r| {
-            assert_eq!((r.mail_cmd, r.mail_pid), (debug::Command::Stop as u32, 7));
+            assert_eq!(
+                (r.mail_cmd, r.mail_pid, r.mail_sig),
+                (debug::Command::Signal as u32, 7, 2)
+            );
             r.mail_result = -3;
             r.mail_done = 1;
         });
         assert_eq!(command_result(&ram, &l, seq), Some(-3));
         assert_eq!(mailbox_idle(&ram, &l), Some(true));
-        assert_eq!(post_command(&ram, &l, debug::Command::Cont, 7), Some(2));
+        assert_eq!(post_command(&ram, &l, debug::Command::Cont, 7, 0), Some(2));
+        patch(&ram, |r| {
+            assert_eq!((r.mail_cmd, r.mail_sig), (debug::Command::Cont as u32, 0))
+        });
         // A guest that parks the counters at the end gets nothing posted
         // (found by the fuzzer: it overflowed).
         patch(&ram, |r| (r.mail_seq, r.mail_done) = (u64::MAX, u64::MAX));
         assert_eq!(mailbox_idle(&ram, &l), Some(true));
-        assert_eq!(post_command(&ram, &l, debug::Command::Kill, 7), None);
+        assert_eq!(post_command(&ram, &l, debug::Command::Kill, 7, 0), None);
     }
 }

@@ -8,7 +8,8 @@ use std::io::{self, Write};
 
 use abi::debug::{Event, EventKind};
 use abi::proc::{Cause, ProcState, SleepReason, WaitStatus};
-use serde_json::{Value, json};
+use abi::signal::Name;
+use serde_json::{Map, Value, json};
 
 /// Turns guest TSC stamps into microseconds since kernel entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +48,21 @@ fn cause_name(raw: u8) -> &'static str {
     Cause::from_raw(u32::from(raw)).map_or("?", |c| c.describe())
 }
 
-/// How a wait status reads: `exited 3`, `killed`, `page fault`.
+/// How a wait status reads: `exited 3`, `page fault`, or how the signal
+/// that ended it is said (`interrupt`, `terminated`, `killed`; `signal 40`
+/// for a number without a name).
 pub fn status_text(raw: u64) -> String {
     let s = WaitStatus(raw as u32 as i32);
-    match s.code() {
-        Some(code) => format!("exited {code}"),
-        None => s.cause().describe().to_string(),
+    match (s.code(), s.signal()) {
+        (Some(code), _) => format!("exited {code}"),
+        (None, Some(sig)) if abi::signal::name(sig).is_none() => format!("{}", Name(sig)),
+        _ => s.describe().to_string(),
     }
+}
+
+/// The stop signal of a `Suspend` event (its `reason`), if it names one.
+fn stop_signal(e: &Event) -> Option<u32> {
+    (e.reason != 0).then_some(u32::from(e.reason))
 }
 
 /// The name an exec event carries (first 8 bytes).
@@ -78,7 +87,10 @@ pub fn describe(e: &Event, name: &str) -> String {
         Some(EventKind::Exec) => format!("{who}: exec {}", exec_name(e)),
         Some(EventKind::Exit) => format!("{who}: ended, {}", status_text(e.arg)),
         Some(EventKind::Kill) => format!("{who}: killed"),
-        Some(EventKind::Suspend) => format!("{who}: suspended"),
+        Some(EventKind::Suspend) => match stop_signal(e) {
+            Some(sig) => format!("{who}: suspended ({})", Name(sig)),
+            None => format!("{who}: suspended"),
+        },
         Some(EventKind::Resume) => format!("{who}: resumed"),
         Some(EventKind::Fault) => {
             format!("{who}: {} at {:#x}", cause_name(e.reason), e.arg)
@@ -94,6 +106,25 @@ pub fn describe(e: &Event, name: &str) -> String {
         }
         // Readers expand it into two state events (Event::expand).
         Some(EventKind::Switch) => format!("{who}: switched to pid {}", e.arg),
+        Some(EventKind::Signal) => {
+            let sig = Name(u32::from(e.reason));
+            match e.arg {
+                0 => format!("{who}: got {sig} from the console or host"),
+                sender => format!("{who}: got {sig} from pid {sender}"),
+            }
+        }
+        Some(EventKind::Handle) => format!(
+            "{who}: runs its {} handler at {:#x}",
+            Name(u32::from(e.reason)),
+            e.arg
+        ),
+        Some(EventKind::Group) => format!("{who}: moved to process group {}", e.arg),
+        Some(EventKind::Foreground) => {
+            format!(
+                "{who}: made process group {} the console's foreground",
+                e.arg
+            )
+        }
         None => format!("{who}: unknown event kind {}", e.kind),
     }
 }
@@ -118,23 +149,57 @@ pub fn to_json(e: &Event, name: &str, tb: &Timebase) -> Value {
                 o.insert("reason".into(), reason_name(e.reason).into());
             }
         }
+        None => {
+            o.insert("raw_kind".into(), e.kind.into());
+        }
+        _ => o.extend(details(e)),
+    }
+    v
+}
+
+/// What an event other than a state change says beyond its kind, as JSON
+/// fields: the lines of `--events`, and the arguments of the trace's
+/// instants.
+fn details(e: &Event) -> Map<String, Value> {
+    let mut o = Map::new();
+    let signal = |o: &mut Map<String, Value>, sig: u32| {
+        o.insert("signal".into(), Name(sig).to_string().into());
+    };
+    match EventKind::from_raw(e.kind) {
         Some(EventKind::Create) => {
             o.insert("ppid".into(), e.arg.into());
         }
         Some(EventKind::Exit) => {
-            o.insert("status".into(), (e.arg as u32 as i32).into());
+            let status = WaitStatus(e.arg as u32 as i32);
+            o.insert("status".into(), status.0.into());
             o.insert("how".into(), status_text(e.arg).into());
+            if let Some(sig) = status.signal() {
+                signal(&mut o, sig);
+            }
         }
         Some(EventKind::Fault) => {
             o.insert("cause".into(), cause_name(e.reason).into());
             o.insert("addr".into(), format!("{:#x}", e.arg).into());
         }
-        None => {
-            o.insert("raw_kind".into(), e.kind.into());
+        Some(EventKind::Suspend) => {
+            if let Some(sig) = stop_signal(e) {
+                signal(&mut o, sig);
+            }
+        }
+        Some(EventKind::Signal) => {
+            signal(&mut o, u32::from(e.reason));
+            o.insert("sender".into(), e.arg.into());
+        }
+        Some(EventKind::Handle) => {
+            signal(&mut o, u32::from(e.reason));
+            o.insert("handler".into(), format!("{:#x}", e.arg).into());
+        }
+        Some(EventKind::Group | EventKind::Foreground) => {
+            o.insert("pgid".into(), e.arg.into());
         }
         _ => {}
     }
-    v
+    o
 }
 
 /// The label of a state slice in the trace.
@@ -175,7 +240,10 @@ struct Open {
 /// Streams a Chrome trace (JSON array format, which Perfetto and
 /// chrome://tracing open): each guest process is a trace process with one
 /// thread track; each stay in a state is a complete (`X`) slice; creation,
-/// exec, exit, kill, suspend, resume, faults and panics are instants.
+/// exec, exit, kill, suspend, resume, faults, panics, signals sent and
+/// handled, and changes of process group and of the console's foreground
+/// are instants, named as [`describe`] says them (without the process) and
+/// with the fields [`to_json`] gives them as arguments.
 /// Slices are written when they end, so the file grows with the run.
 pub struct TraceWriter<W: Write> {
     out: W,
@@ -261,7 +329,7 @@ impl<W: Write> TraceWriter<W> {
             _ => {
                 let text = describe(e, name);
                 let label = text.split_once(": ").map_or(text.as_str(), |(_, w)| w);
-                let v = json!({
+                let mut v = json!({
                     "ph": "i",
                     "s": "t",
                     "cat": "event",
@@ -270,6 +338,10 @@ impl<W: Write> TraceWriter<W> {
                     "tid": e.pid,
                     "ts": ts,
                 });
+                let args = details(e);
+                if !args.is_empty() {
+                    v["args"] = args.into();
+                }
                 self.emit(&v)
             }
         }
@@ -365,6 +437,137 @@ mod tests {
         assert_eq!(j["to"], "sleeping");
         assert_eq!(j["reason"], "io");
         assert_eq!(to_json(&Event { kind: 99, ..e }, "sh", &TB)["raw_kind"], 99);
+    }
+
+    fn event(kind: EventKind, reason: u32, arg: u64) -> Event {
+        Event {
+            tsc: 1000,
+            tick: 0,
+            pid: 3,
+            kind: kind as u8,
+            old: 0,
+            new: 0,
+            reason: reason as u8,
+            arg,
+        }
+    }
+
+    #[test]
+    fn signals_groups_and_the_foreground_read_well() {
+        use abi::signal::{SIGINT, SIGKILL, SIGTERM, SIGTSTP};
+        let sent = event(EventKind::Signal, SIGINT, 2);
+        assert_eq!(
+            describe(&sent, "spin"),
+            "pid 3 (spin): got SIGINT from pid 2"
+        );
+        let j = to_json(&sent, "spin", &TB);
+        assert_eq!(
+            (&j["event"], &j["signal"], &j["sender"]),
+            (&"signal".into(), &"SIGINT".into(), &2.into())
+        );
+        let host = event(EventKind::Signal, SIGTERM, 0);
+        assert_eq!(
+            describe(&host, "spin"),
+            "pid 3 (spin): got SIGTERM from the console or host"
+        );
+        assert_eq!(to_json(&host, "spin", &TB)["sender"], 0);
+        let odd = event(EventKind::Signal, 40, 0);
+        assert_eq!(
+            describe(&odd, "spin"),
+            "pid 3 (spin): got signal 40 from the console or host"
+        );
+
+        let handled = event(EventKind::Handle, SIGINT, 0x40_1234);
+        assert_eq!(
+            describe(&handled, "catch"),
+            "pid 3 (catch): runs its SIGINT handler at 0x401234"
+        );
+        let j = to_json(&handled, "catch", &TB);
+        assert_eq!(
+            (&j["signal"], &j["handler"]),
+            (&"SIGINT".into(), &"0x401234".into())
+        );
+
+        let group = event(EventKind::Group, 0, 3);
+        assert_eq!(
+            describe(&group, "spin"),
+            "pid 3 (spin): moved to process group 3"
+        );
+        assert_eq!(to_json(&group, "spin", &TB)["pgid"], 3);
+        let fg = Event {
+            pid: 2,
+            ..event(EventKind::Foreground, 0, 3)
+        };
+        assert_eq!(
+            describe(&fg, "sh"),
+            "pid 2 (sh): made process group 3 the console's foreground"
+        );
+        assert_eq!(to_json(&fg, "sh", &TB)["pgid"], 3);
+
+        let stop = event(EventKind::Suspend, SIGTSTP, 0);
+        assert_eq!(describe(&stop, "spin"), "pid 3 (spin): suspended (SIGTSTP)");
+        assert_eq!(to_json(&stop, "spin", &TB)["signal"], "SIGTSTP");
+        let plain = event(EventKind::Suspend, 0, 0);
+        assert_eq!(describe(&plain, "spin"), "pid 3 (spin): suspended");
+        assert!(to_json(&plain, "spin", &TB).get("signal").is_none());
+
+        // An exit says how the shell would, and which signal ended it.
+        for (status, how, sig) in [
+            (WaitStatus::exited(3), "exited 3", None),
+            (WaitStatus::signaled(SIGINT), "interrupt", Some("SIGINT")),
+            (WaitStatus::signaled(SIGTERM), "terminated", Some("SIGTERM")),
+            (WaitStatus::signaled(SIGKILL), "killed", Some("SIGKILL")),
+            (
+                WaitStatus::ended_by(Cause::PageFault),
+                "page fault",
+                Some("SIGSEGV"),
+            ),
+            (WaitStatus::signaled(40), "signal 40", Some("signal 40")),
+        ] {
+            let x = event(EventKind::Exit, 0, status.0 as u32 as u64);
+            assert_eq!(describe(&x, "spin"), format!("pid 3 (spin): ended, {how}"));
+            let j = to_json(&x, "spin", &TB);
+            assert_eq!(j["how"], how);
+            assert_eq!(j["status"], status.0);
+            assert_eq!(j.get("signal").and_then(Value::as_str), sig, "{how}");
+        }
+    }
+
+    #[test]
+    fn the_trace_marks_signals_as_instants_with_their_fields() {
+        let mut w = TraceWriter::new(Vec::new()).unwrap();
+        let sent = event(EventKind::Signal, abi::signal::SIGINT, 0);
+        let group = event(EventKind::Group, 0, 3);
+        let killed = event(EventKind::Kill, 0, 0);
+        for e in [sent, group, killed] {
+            w.event(&e, "spin", &TB).unwrap();
+        }
+        let out = w.finish(None).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let instants: Vec<&Value> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "i")
+            .collect();
+        let names: Vec<&str> = instants
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "got SIGINT from the console or host",
+                "moved to process group 3",
+                "killed"
+            ]
+        );
+        assert_eq!(
+            instants[0]["args"],
+            json!({"signal": "SIGINT", "sender": 0})
+        );
+        assert_eq!(instants[1]["args"], json!({"pgid": 3}));
+        assert!(instants[2].get("args").is_none());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The `syscall` instruction's entry (SDM Vol. 3A, 5.8.8 "Fast System
-//! Calls in 64-Bit Mode"), and the two system-call stubs the kernel can map
+//! Calls in 64-Bit Mode"), the two system-call stubs the kernel can map
 //! into processes: `int3; ret` (the #BP gate, which works on every
-//! hypervisor) or `syscall; ret`.
+//! hypervisor) or `syscall; ret`, and the signal trampoline mapped beside
+//! them.
 
 use core::arch::global_asm;
 use core::sync::atomic::AtomicU64;
@@ -12,6 +13,30 @@ use super::{cpu, gdt, vectors};
 pub const STUB_INT3: &[u8] = &[0xCC, 0xC3];
 /// The stub's code for the `syscall` instruction: `syscall; ret`.
 pub const STUB_SYSCALL: &[u8] = &[0x0F, 0x05, 0xC3];
+
+/// The signal trampoline, at [`abi::signal::TRAMPOLINE`] in the stub page:
+/// a handler returns here with `rsp` at its [`abi::signal::SigFrame`], and
+/// the code makes the `sigreturn` call with that frame through the stub
+/// (at the page's start), which never returns; `ud2` is never reached.
+///
+/// ```text
+/// 48 89 e7          mov  rdi, rsp
+/// b8 18 00 00 00    mov  eax, 24          ; nr::SIGRETURN
+/// e8 xx xx xx xx    call STUB_ADDR        ; rel32 from the next instruction
+/// 0f 0b             ud2
+/// ```
+pub const TRAMPOLINE: [u8; 17] = {
+    const AT: u64 = abi::signal::TRAMPOLINE - abi::sys::STUB_ADDR;
+    const NR: u32 = abi::sys::nr::SIGRETURN as u32;
+    // The call's rel32 counts from the end of the call (AT + 13) back to 0.
+    const REL: i32 = -((AT + 13) as i32);
+    let nr = NR.to_le_bytes();
+    let rel = REL.to_le_bytes();
+    [
+        0x48, 0x89, 0xE7, 0xB8, nr[0], nr[1], nr[2], nr[3], 0xE8, rel[0], rel[1], rel[2], rel[3],
+        0x0F, 0x0B, 0xCC, 0xCC,
+    ]
+};
 
 /// The user RSP while `syscall_entry` switches stacks.
 static SYSCALL_USER_RSP: AtomicU64 = AtomicU64::new(0);

@@ -113,7 +113,7 @@ fn start_yielder() -> Pid {
 }
 
 fn stop(pid: Pid) {
-    let _ = ulib::kill(pid);
+    let _ = ulib::kill(pid, ulib::signal::SIGKILL);
     let _ = ulib::waitpid(pid, 0);
 }
 

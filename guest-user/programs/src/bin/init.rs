@@ -41,7 +41,7 @@ fn main(_args: &[&str]) -> i32 {
         if status.code().is_some() {
             return programs::status_code(status);
         }
-        let how = status.cause().describe();
+        let how = status.describe();
         quick = if ulib::uptime_ms() - started < QUICK_MS {
             quick + 1
         } else {

@@ -27,10 +27,11 @@ fn main(args: &[&str]) -> i32 {
     let mut procs: Vec<&ProcInfo> = buf[..n].iter().filter(|p| !p.pid.is_none()).collect();
     procs.sort_by_key(|p| p.pid);
     // One write for the whole table, so it is not interleaved with others.
+    let fg = ulib::tcgetpgrp(0).unwrap_or(ulib::Pid::NONE);
     let mut out = programs::ps::header();
     out.push('\n');
     for p in procs {
-        out.push_str(&programs::ps::format_row(p));
+        out.push_str(&programs::ps::format_row(p, fg));
         out.push('\n');
     }
     print!("{out}");

@@ -167,6 +167,9 @@ struct Worker {
     processes: bool,
 }
 
+/// A signal handler workers install: it returns at once.
+extern "C" fn fuzz_handler(_: u32) {}
+
 impl Worker {
     /// Starts worker `n` in a forked child.
     fn start(seed: u64, n: u64, report: Fd, report_read: Fd) -> ! {
@@ -182,6 +185,18 @@ impl Worker {
             let _ = ulib::write(w, b"fuzz data in a pipe");
         }
         let _ = ulib::pipe();
+        // A process group of its own: a signal to "my group" (kill 0) or a
+        // group its tree makes never reaches the supervisor.
+        let _ = ulib::setpgid(Pid::NONE, Pid::NONE);
+        // The signals workers throw at each other run a handler rather than
+        // end the worker (a fuzzed `signal` call may set them back), so
+        // deliveries, EINTR and restarts get exercised and workers live.
+        {
+            use ulib::signal::*;
+            for sig in [SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM] {
+                let _ = ulib::signal(sig, ulib::Handler::Catch(fuzz_handler));
+            }
+        }
         let mut rng = Rng::new(seed ^ n.wrapping_mul(0xA076_1D64_78BD_642F));
         let mut w = Worker {
             processes: rng.odds(1, 3),
@@ -210,7 +225,7 @@ impl Worker {
     /// Kills and reaps its children, reports, exits.
     fn finish(&mut self, status: i32) -> ! {
         for &k in &self.kids[..self.nkids] {
-            let _ = ulib::kill(k);
+            let _ = ulib::kill(k, ulib::signal::SIGKILL);
         }
         while ulib::waitpid(WaitFor::Any, 0).is_ok() {}
         self.flush();
@@ -292,6 +307,23 @@ impl Worker {
         }
     }
 
+    /// A signal number: the interesting ones, 0, and bad ones.
+    fn signal(&mut self) -> u64 {
+        use ulib::signal::*;
+        match self.rng.below(4) {
+            0 => self.rng.pick(&[0, 32, 64, u64::MAX, 1 << 32 | 9]),
+            _ => u64::from(self.rng.pick(&[
+                SIGKILL, SIGTERM, SIGINT, SIGSTOP, SIGCONT, SIGTSTP, SIGCHLD, SIGUSR1, SIGUSR2,
+                SIGPIPE, SIGTTIN, SIGHUP,
+            ])),
+        }
+    }
+
+    /// This process's group (its own tree's).
+    fn pgid(&mut self) -> u64 {
+        ulib::getpgid(Pid::NONE).map_or(0, |p| p.arg())
+    }
+
     /// A pid argument: its own tree, or one that cannot be anyone's.
     fn pid(&mut self) -> u64 {
         match self.rng.below(12) {
@@ -360,6 +392,13 @@ impl Worker {
                     6 => u64::MAX,
                     _ => self.rng.next(),
                 };
+                // spawn's group: ours, a new one, a child's, or nonsense.
+                a[4] = match self.rng.below(6) {
+                    0..=2 => 0,
+                    3 => abi::sys::SPAWN_NEW_GROUP,
+                    4 => self.pgid(),
+                    _ => self.rng.next(),
+                };
                 if call == nr::EXEC {
                     self.flush();
                 }
@@ -379,7 +418,66 @@ impl Worker {
                     _ => abi::sys::WNOHANG,
                 };
             }
-            nr::KILL | nr::SUSPEND | nr::RESUME => a[0] = self.pid(),
+            nr::KILL => {
+                a[0] = self.pid();
+                a[1] = self.signal();
+                // Groups: its own (0, or its pgid negated) and impossible
+                // ones; a negative pid that could name another tree's
+                // group (the shell's, the supervisor's) only checks.
+                match self.rng.below(8) {
+                    0 => a[0] = 0,
+                    1 => a[0] = self.pgid().wrapping_neg(),
+                    _ => {}
+                }
+                let p = a[0] as i64;
+                let mine = self.pgid();
+                if p < -1 && p != i64::MIN && p.unsigned_abs() != mine {
+                    a[1] = 0;
+                }
+            }
+            nr::SUSPEND | nr::RESUME => a[0] = self.pid(),
+            nr::SIGNAL => {
+                a[0] = self.signal();
+                a[1] = match self.rng.below(6) {
+                    0 => abi::signal::SIG_DFL,
+                    1 => abi::signal::SIG_IGN,
+                    2 | 3 => fuzz_handler as *const () as u64,
+                    4 => self.ptr(),
+                    _ => self.rng.next(),
+                };
+            }
+            nr::SIGPROCMASK => {
+                a[0] = self.rng.pick(&[0, 1, 2, 3, u64::MAX]);
+                a[1] = if self.rng.odds(1, 2) {
+                    1 << self.rng.below(32)
+                } else {
+                    self.rng.next()
+                };
+            }
+            nr::SETPGID => {
+                a[0] = if self.rng.odds(1, 3) { 0 } else { self.pid() };
+                // Its own tree's groups only (else it could join another
+                // tree's and be signalled with it), or impossible ones.
+                a[1] = match self.rng.below(5) {
+                    0 => 0,
+                    1 => self.me.arg(),
+                    2 if self.nkids > 0 => {
+                        self.kids[self.rng.below(self.nkids as u64) as usize].arg()
+                    }
+                    3 => self.pgid(),
+                    _ => self
+                        .rng
+                        .pick(&[u64::MAX, MAX_PID + 1, (-3i64) as u64, 1 << 40]),
+                };
+            }
+            nr::GETPGID => a[0] = if self.rng.odds(1, 4) { 0 } else { self.pid() },
+            nr::TCSETPGRP | nr::TCGETPGRP | nr::TTYMODE => {
+                // The console is closed: fd 0 is a pipe or nothing.
+                a[0] = self.fd();
+                a[1] = self
+                    .rng
+                    .pick(&[0, 1, self.me.arg(), abi::sys::TTY_QUERY, 7]);
+            }
             nr::SLEEP => {
                 a[0] = if self.rng.odds(1, 2000) {
                     self.rng.pick(&[u64::MAX, 1 << 40, 5000])
@@ -479,6 +577,8 @@ impl Worker {
                 nr::POWEROFF => false,
                 nr::EXIT => self.rng.odds(1, 10),
                 nr::EXEC => self.rng.odds(1, 3),
+                // A random frame mostly ends the caller: now and then.
+                nr::SIGRETURN => self.rng.odds(1, 8),
                 nr::FORK => self.depth < MAX_DEPTH && self.nkids < MAX_KIDS,
                 nr::SPAWN => self.nkids < MAX_KIDS,
                 _ => true,
@@ -517,9 +617,12 @@ struct Tally {
     reaped: u64,
     exited: u64,
     killed: u64,
-    /// Died of a CPU exception (unexpected: no worker touches memory the
-    /// kernel could have spoiled), by cause.
-    faults: [u64; 9],
+    /// Died of a CPU exception (a fuzzed signal handler or `sigreturn`
+    /// frame sends a worker anywhere), by cause.
+    faults: [u64; 16],
+    /// Ended by another signal than `SIGKILL` (or by a signal frame it
+    /// could not use), by signal.
+    signaled: [u64; 32],
     /// Trees the watchdog killed (all blocked, or too long).
     stuck: u64,
     slow: u64,
@@ -599,14 +702,20 @@ impl Supervisor {
             t.calls * 1000 / ms
         );
         let faults: u64 = t.faults.iter().sum();
+        let signaled: u64 = t.signaled.iter().sum();
         println!(
-            "sysfuzz: {} exited, {} killed, {} died of faults; the watchdog ended {} blocked trees and {} slow ones; {} findings",
-            t.exited, t.killed, faults, t.stuck, t.slow, t.findings
+            "sysfuzz: {} exited, {} killed, {} ended by other signals, {} died of faults; the watchdog ended {} blocked trees and {} slow ones; {} findings",
+            t.exited, t.killed, signaled, faults, t.stuck, t.slow, t.findings
         );
         for (cause, &k) in t.faults.iter().enumerate() {
             if k > 0 {
                 let c = Cause::from_raw(cause as u32).unwrap_or(Cause::OtherFault);
                 println!("sysfuzz:   {k} by {}", c.describe());
+            }
+        }
+        for (sig, &k) in t.signaled.iter().enumerate() {
+            if k > 0 {
+                println!("sysfuzz:   {k} by {}", ulib::signal::Name(sig as u32));
             }
         }
         let mut bad = u64::from(t.findings > 0);
@@ -779,7 +888,7 @@ impl Supervisor {
 
     fn kill_tree(&mut self) {
         for p in self.tree(false) {
-            let _ = ulib::kill(p.pid);
+            let _ = ulib::kill(p.pid, ulib::signal::SIGKILL);
         }
     }
 
@@ -799,7 +908,8 @@ impl Supervisor {
         match s.cause() {
             Cause::Exited => t.exited += 1,
             Cause::Killed => t.killed += 1,
-            c => t.faults[c as usize] += 1,
+            Cause::Signal => t.signaled[s.signal().unwrap_or(0) as usize % 32] += 1,
+            c => t.faults[c as usize % 16] += 1,
         }
     }
 

@@ -57,6 +57,8 @@ macro_rules! ensure {
     };
 }
 
+mod signals;
+
 fn main(args: &[&str]) -> i32 {
     if args.get(1) == Some(&"--check-args") {
         return check_args(&args[2..]);
@@ -221,6 +223,7 @@ fn cases() -> Vec<(String, Case)> {
     ];
     let mut all: Vec<(String, Case)> = plain
         .iter()
+        .chain(signals::CASES)
         .map(|&(n, f)| (n.to_string(), Box::new(f) as Case))
         .collect();
     for kind in KINDS {
@@ -268,7 +271,7 @@ fn run_case(case: &dyn Fn() -> Res) -> Res {
             Err(String::from_utf8_lossy(&buf[..n]).into_owned())
         }
         Some(code) => Err(format!("case exited with {code}")),
-        None => Err(format!("case died: {}", status.cause().describe())),
+        None => Err(format!("case died: {}", status.describe())),
     });
     let _ = ulib::close(r);
     result?;
@@ -313,7 +316,7 @@ fn kill_tree(pid: Pid) {
         }
     }
     for p in doomed {
-        let _ = ulib::kill(p);
+        let _ = ulib::kill(p, ulib::signal::SIGKILL);
     }
 }
 
@@ -405,7 +408,7 @@ impl Reaper {
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        let _ = ulib::kill(self.0);
+        let _ = ulib::kill(self.0, ulib::signal::SIGKILL);
         let _ = ulib::waitpid(self.0, 0);
     }
 }
@@ -523,7 +526,7 @@ fn kill_sleeping() -> Res {
     })?;
     let _ = ulib::sleep(30);
     let t0 = ulib::uptime_ms();
-    ok("kill", ulib::kill(pid))?;
+    ok("kill", ulib::kill(pid, ulib::signal::SIGKILL))?;
     expect_cause(pid, Cause::Killed)?;
     let took = ulib::uptime_ms() - t0;
     ensure!(took < 2000, "the killed sleeper took {took} ms to die");
@@ -534,7 +537,7 @@ fn kill_stopped() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
     ok("suspend", ulib::suspend(pid))?;
-    ok("kill", ulib::kill(pid))?;
+    ok("kill", ulib::kill(pid, ulib::signal::SIGKILL))?;
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     Ok(())
@@ -572,7 +575,7 @@ fn suspend_resume() -> Res {
         c.state() != Some(ProcState::Stopped),
         "still stopped after resume"
     );
-    ok("kill", ulib::kill(pid))?;
+    ok("kill", ulib::kill(pid, ulib::signal::SIGKILL))?;
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     Ok(())
@@ -606,7 +609,7 @@ fn wait_untraced() -> Res {
         ulib::waitpid(WaitFor::Any, WUNTRACED),
     )?;
     ensure!(r == pid && s.is_stopped(), "got pid {r} status {:#x}", s.0);
-    ok("kill", ulib::kill(p))?;
+    ok("kill", ulib::kill(p, ulib::signal::SIGKILL))?;
     expect_cause(pid, Cause::Killed)?;
     guard.done();
     // A parent already asleep in waitpid is woken by the stop.
@@ -1148,6 +1151,11 @@ fn pipe_eof() -> Res {
 }
 
 fn pipe_epipe() -> Res {
+    // SIGPIPE would end us first (see the sigpipe case).
+    ok(
+        "signal",
+        ulib::signal(ulib::signal::SIGPIPE, ulib::Handler::Ignore),
+    )?;
     let (r, w) = ok("pipe", ulib::pipe())?;
     ok("close", ulib::close(r))?;
     expect_err(
@@ -1411,10 +1419,14 @@ fn exit_status() -> Res {
 fn killed_status() -> Res {
     let pid = spinner()?;
     let guard = Reaper(pid);
-    ok("kill", ulib::kill(pid))?;
+    ok("kill", ulib::kill(pid, ulib::signal::SIGKILL))?;
     await_state(pid, ProcState::Zombie, None)?;
     let z = info(pid)?;
-    ensure!(z.killed == 1, "zombie's killed flag {}", z.killed);
+    ensure!(
+        z.killed == ulib::signal::SIGKILL,
+        "zombie's killed signal {}",
+        z.killed
+    );
     let want = WaitStatus::ended_by(Cause::Killed);
     ensure!(
         z.exit_status == want.0,
@@ -1422,7 +1434,11 @@ fn killed_status() -> Res {
         z.exit_status
     );
     // A second kill of the zombie is refused, and changes nothing.
-    expect_err("kill(zombie)", ulib::kill(pid), &[Errno::ESRCH])?;
+    expect_err(
+        "kill(zombie)",
+        ulib::kill(pid, ulib::signal::SIGKILL),
+        &[Errno::ESRCH],
+    )?;
     expect_status(pid, want)?;
     guard.done();
     Ok(())
@@ -1482,22 +1498,24 @@ fn pids_not_reused() -> Res {
         seen.push(pid);
     }
     // A reaped pid names no one.
-    expect_err("kill(reaped)", ulib::kill(seen[0]), &[Errno::ESRCH])?;
+    expect_err(
+        "kill(reaped)",
+        ulib::kill(seen[0], ulib::signal::SIGKILL),
+        &[Errno::ESRCH],
+    )?;
     expect_err("procinfo(reaped)", ulib::procinfo(seen[0]), &[Errno::ESRCH])
 }
 
 /// kill and friends on pids that are not there, or not allowed.
 fn kill_errors() -> Res {
     let (esrch, einval) = (&[Errno::ESRCH], &[Errno::EINVAL]);
+    // kill's 0 and other negatives name process groups (signal_errors).
     for pid in [0, -1, -2, i64::MIN] {
-        for (name, call) in [
-            ("kill", nr::KILL),
-            ("suspend", nr::SUSPEND),
-            ("resume", nr::RESUME),
-        ] {
+        for (name, call) in [("suspend", nr::SUSPEND), ("resume", nr::RESUME)] {
             expect_err(&format!("{name}({pid})"), raw(call, &[pid as u64]), einval)?;
         }
     }
+    expect_err("kill(-1)", raw(nr::KILL, &[-1i64 as u64]), einval)?;
     let huge = [
         NO_SUCH_PID.arg(),
         u64::from(u32::MAX),
@@ -1514,13 +1532,17 @@ fn kill_errors() -> Res {
         }
     }
     let eperm = &[Errno::EPERM];
-    expect_err("kill(1)", ulib::kill(Pid::INIT), eperm)?;
+    expect_err(
+        "kill(1)",
+        ulib::kill(Pid::INIT, ulib::signal::SIGKILL),
+        eperm,
+    )?;
     expect_err("suspend(1)", ulib::suspend(Pid::INIT), eperm)?;
     expect_err("resume(1)", ulib::resume(Pid::INIT), eperm)?;
     // A zombie cannot be killed, stopped or resumed.
     let z = child(|| 4)?;
     await_state(z, ProcState::Zombie, None)?;
-    expect_err("kill(zombie)", ulib::kill(z), esrch)?;
+    expect_err("kill(zombie)", ulib::kill(z, ulib::signal::SIGKILL), esrch)?;
     expect_err("suspend(zombie)", ulib::suspend(z), esrch)?;
     expect_err("resume(zombie)", ulib::resume(z), esrch)?;
     expect_code(z, 4)
@@ -1533,7 +1555,7 @@ fn kill_then_suspend() -> Res {
     let guard = Reaper(pid);
     let p = pid;
     // Not yet run since the kill: still runnable, about to die.
-    ok("kill", ulib::kill(p))?;
+    ok("kill", ulib::kill(p, ulib::signal::SIGKILL))?;
     let r = ulib::suspend(p);
     let deadline = ulib::uptime_ms() + 2000;
     loop {
@@ -1558,7 +1580,7 @@ fn kill_then_suspend() -> Res {
 /// A process that kills itself dies at once, killed.
 fn kill_self() -> Res {
     let pid = child(|| {
-        let _ = ulib::kill(ulib::getpid());
+        let _ = ulib::kill(ulib::getpid(), ulib::signal::SIGKILL);
         3
     })?;
     expect_status(pid, WaitStatus::ended_by(Cause::Killed))
@@ -1615,7 +1637,7 @@ fn kill_blocked() -> Res {
     await_state(stopped_sleeper, ProcState::Stopped, None)?;
     let t0 = ulib::uptime_ms();
     for &(pid, _) in &victims {
-        ok("kill", ulib::kill(pid))?;
+        ok("kill", ulib::kill(pid, ulib::signal::SIGKILL))?;
     }
     for &(pid, _) in &victims {
         expect_status(pid, killed)?;
@@ -1748,7 +1770,7 @@ fn sleep_edges() -> Res {
             "a huge sleep ended early: {}",
             programs::ps::state_name(&p)
         );
-        ok("kill", ulib::kill(*pid))?;
+        ok("kill", ulib::kill(*pid, ulib::signal::SIGKILL))?;
     }
     for (pid, guard) in sleepers {
         expect_status(pid, WaitStatus::ended_by(Cause::Killed))?;
@@ -1851,7 +1873,13 @@ fn sbrk_exhaustion() -> Res {
         grown / 1024,
         before.free_frames * 4
     );
-    ensure!(low < 300, "{low} frames still free when sbrk refused 1 MiB");
+    // Refused: 1 MiB was more than the frames beyond the kernel's reserve
+    // (and the few page tables the hog's last touches took).
+    let most = (1 << 20) / PAGE_SIZE + before.reserve_frames + 16;
+    ensure!(
+        low < most,
+        "{low} frames still free when sbrk refused 1 MiB (at most {most} expected)"
+    );
     ensure!(
         after > low + grown / PAGE_SIZE - 16,
         "shrinking freed too little: {low} -> {after} frames"
@@ -2253,7 +2281,10 @@ fn sysinfo_sane() -> Res {
         s.self_frames > 4 && s.kernel_frames > 0 && s.heap_bytes > 0,
         "{s:?}"
     );
-    ensure!(s.reserved == 0, "{s:?}");
+    ensure!(
+        s.reserve_frames > 0 && s.reserve_frames < s.total_frames / 4,
+        "{s:?}"
+    );
     let mut all = vec![ProcInfo::EMPTY; s.total_procs as usize];
     let n = ok("procinfo all", ulib::procinfo_all(&mut all))? as u64;
     ensure!(
