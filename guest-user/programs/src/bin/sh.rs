@@ -593,11 +593,12 @@ impl Shell {
             let r = if t.starts_with('%') {
                 match self.find(Some(t)) {
                     Ok(at) => {
-                        let j = &self.jobs[at];
+                        let j = &mut self.jobs[at];
                         let r = ulib::kill_group(j.pgid, sig);
                         // A stopped job must run to act on the signal.
                         if r.is_ok() && matches!(j.state, State::Stopped(_)) && wakes(sig) {
                             let _ = ulib::kill_group(j.pgid, SIGCONT);
+                            j.state = State::Running;
                         }
                         r.map_err(|e| e.to_string())
                     }
