@@ -273,7 +273,8 @@ wire_enum! {
         /// [`EventKind::State`] events of [`Event::expand`].
         Switch = 9,
         /// A signal was sent: `reason` is the signal, `arg` the sender's pid
-        /// (0: the kernel, the console or the host).
+        /// (0: the kernel, the console or the host). One its target ignores
+        /// (`SIGCHLD` to most parents) is not recorded.
         Signal = 10,
         /// A signal was delivered to a handler: `reason` is the signal,
         /// `arg` the handler's address.

@@ -130,9 +130,13 @@ pub fn start_init(k: &mut Kernel, path: &str, argv: &[alloc::string::String]) ->
 /// A new program keeps the signals its predecessor ignored, but not its
 /// handlers (their code is gone): caught signals go back to the default.
 fn reset_handlers(pcb: &mut Pcb) {
-    for h in pcb.sig_handlers.iter_mut() {
+    if pcb.info.sig_caught.0 == 0 {
+        return;
+    }
+    for (sig, h) in pcb.sig_handlers.iter_mut().enumerate() {
         if *h > SIG_IGN {
             *h = SIG_DFL;
+            pcb.sig_set.0 &= !SigSet::of(sig as u32).0;
         }
     }
     pcb.info.sig_caught = SigSet::EMPTY;
@@ -156,11 +160,8 @@ pub fn spawn(k: &mut Kernel, args: &Args, group: Option<Pid>) -> i64 {
     trace_exec(k, slot);
     enter(k.trap_frame(slot), &l);
     k.set_space(slot, l.space);
-    inherit(k, me, slot);
+    inherit(k, me, slot, false);
     let c = k.pcb(slot);
-    c.sig_handlers = [SIG_DFL; abi::signal::NSIG as usize];
-    c.info.sig_caught = SigSet::EMPTY;
-    c.info.sig_blocked = SigSet::EMPTY;
     let pgid = group.unwrap_or(c.info.pid);
     if pgid != c.info.pgid {
         c.info.pgid = pgid;

@@ -130,7 +130,7 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
         return -ENOMEM;
     };
     k.set_space(slot, space);
-    inherit(k, me, slot);
+    inherit(k, me, slot, true);
     fxsave(&mut k.pcb(slot).fx);
     (k.pcb(slot).fs_base, k.pcb(slot).gs_base) = cpu::user_bases();
     let child_tf = k.trap_frame(slot);
@@ -140,17 +140,26 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
     i64::from(k.pcb(slot).info.pid.get())
 }
 
-/// What a child takes from its parent (fork, spawn): copies of the open
-/// files, the signal handlers and mask (but no pending signal).
-pub(super) fn inherit(k: &mut Kernel, parent: usize, child: usize) {
+/// What a child takes from its parent: copies of the open files, and with
+/// `signals` (fork) the signal handlers and mask (but no pending signal).
+/// A new PCB's handlers are all `SIG_DFL` and its mask empty already.
+pub(super) fn inherit(k: &mut Kernel, parent: usize, child: usize, signals: bool) {
     for i in 0..abi::sys::MAX_FDS {
         k.pcb(child).fds[i] = k.pcb(parent).fds[i].dup();
     }
-    let (handlers, info) = (k.pcb(parent).sig_handlers, k.pcb(parent).info);
+    if !signals {
+        return;
+    }
+    let p = k.pcb(parent);
+    let (set, blocked, caught) = (p.sig_set, p.info.sig_blocked, p.info.sig_caught);
+    if set.0 != 0 {
+        let handlers = p.sig_handlers;
+        k.pcb(child).sig_handlers = handlers;
+    }
     let c = k.pcb(child);
-    c.sig_handlers = handlers;
-    c.info.sig_blocked = info.sig_blocked;
-    c.info.sig_caught = info.sig_caught;
+    c.sig_set = set;
+    c.info.sig_blocked = blocked;
+    c.info.sig_caught = caught;
 }
 
 /// Ends the current process with `status`: closes its files, frees its

@@ -75,7 +75,11 @@ pub fn refuses(pcb: &Pcb, sig: u32) -> bool {
 
 /// Sends `sig` (valid) to the live process in `slot`, from `sender`.
 pub fn send(k: &mut Kernel, slot: usize, sig: u32, sender: Pid) {
-    k.trace(slot, EventKind::Signal, sig, sender.arg());
+    // A signal that does nothing (SIGCHLD to a parent that does not catch
+    // it, above all) is not recorded.
+    if sig == SIGCONT || !discarded(k.pcb(slot), sig) {
+        k.trace(slot, EventKind::Signal, sig, sender.arg());
+    }
     if sig == SIGKILL {
         kill_now(k, slot, SIGKILL);
         return;
@@ -167,7 +171,10 @@ fn stop_signals() -> SigSet {
 /// its way back to user mode.
 fn kill_now(k: &mut Kernel, slot: usize, sig: u32) {
     k.trace(slot, EventKind::Kill, 0, 0);
-    k.pcb(slot).info.killed = sig;
+    let info = &mut k.pcb(slot).info;
+    info.killed = sig;
+    // Pending as well, so the one look on the way to user mode sees it.
+    info.sig_pending.0 |= SigSet::of(SIGKILL).0;
     match k.state(slot) {
         ProcState::Sleeping => wake(k, slot),
         ProcState::Stopped => {
@@ -264,15 +271,27 @@ impl Kernel {
     /// or has a signal to take. A call it sleeps in then ends, with `EINTR`
     /// where it has nothing else to say.
     pub fn interrupted(&mut self) -> bool {
-        let pc = self.me();
-        pc.info.killed != 0 || deliverable(pc).0 != 0
+        // A killed process has SIGKILL pending (and never blocked).
+        deliverable(self.me()).0 != 0
     }
 }
 
 /// Runs before every return to ring 3: a killed process dies; otherwise the
 /// pending signals it does not block are delivered, lowest first: their
-/// default actions (end, stop, nothing), or one handler.
+/// default actions (end, stop, nothing), or one handler. The common case,
+/// nothing to do, is one look at the PCB.
+#[inline(always)]
 pub fn before_user_return(k: &mut Kernel, tf: &mut TrapFrame) {
+    // A killed process has SIGKILL pending too (never blocked).
+    let pc = k.me();
+    if pc.info.sig_pending.0 & !pc.info.sig_blocked.0 != 0 {
+        deliver(k, tf);
+    }
+}
+
+/// [`before_user_return`] with something to do.
+#[inline(never)]
+fn deliver(k: &mut Kernel, tf: &mut TrapFrame) {
     loop {
         let killed = k.me().info.killed;
         if killed != 0 {
@@ -447,6 +466,11 @@ pub fn set_handler(k: &mut Kernel, sig: u32, at: u64) -> i64 {
         pc.info.sig_caught.0 |= bit;
     } else {
         pc.info.sig_caught.0 &= !bit;
+    }
+    if at == SIG_DFL {
+        pc.sig_set.0 &= !bit;
+    } else {
+        pc.sig_set.0 |= bit;
     }
     // Ignoring a signal drops it if pending, as POSIX says.
     if discarded(pc, sig) {

@@ -59,6 +59,9 @@ pub struct Pcb {
     /// Each signal's handler: `SIG_DFL` (0), `SIG_IGN` (1) or a user
     /// address.
     pub sig_handlers: [u64; abi::signal::NSIG as usize],
+    /// The signals whose handler is not `SIG_DFL`: while empty, the
+    /// handlers need no copying (fork) or resetting (exec).
+    pub sig_set: abi::signal::SigSet,
 }
 
 /// The process subsystem's globals.

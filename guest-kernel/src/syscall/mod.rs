@@ -110,12 +110,23 @@ fn dispatch(k: &mut Kernel, tf: &mut TrapFrame) {
         Some(h) if n < nr::COUNT => h(k, tf),
         _ => -ENOSYS,
     };
-    // sigreturn's result is the interrupted code's rax, whatever it is.
-    if r == -ERESTART && n != nr::SIGRETURN {
-        tf.rip = STUB_ADDR;
+    if r == -ERESTART {
+        restart(tf, n, r);
         return;
     }
     tf.rax = r as u64;
+}
+
+/// A call that returned [`ERESTART`]: it runs again (see [`dispatch`]);
+/// but `sigreturn`'s result is the interrupted code's `rax`, whatever it
+/// is, and goes back as it is.
+#[cold]
+fn restart(tf: &mut TrapFrame, n: u64, r: i64) {
+    if n == nr::SIGRETURN {
+        tf.rax = r as u64;
+    } else {
+        tf.rip = STUB_ADDR;
+    }
 }
 
 /// Whether the current process may access `[ptr, ptr + len)` (`write`:
