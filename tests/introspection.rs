@@ -175,9 +175,8 @@ fn ctl_ps_matches_the_guests_own_ps() {
     let sleeper = job_pid(&s.sh("sleep 60 &"));
     // ps in the background, so the shell is back reading the console.
     s.send("ps &\n");
-    let ps_pid = job_pid(&s.expect_where("ps's [N] PID line", |t| find_job(t).is_some()));
-    let guest = s.expect_where("the whole ps table", |t| {
-        has_rows(t, &[1, 2, sleeper, ps_pid])
+    let guest = s.expect_where("ps's [N] PID line and its whole table", |t| {
+        find_job(t).is_some_and(|(_, ps_pid)| has_rows(t, &[1, 2, sleeper, ps_pid]))
     });
     let host = ctl(&sock, &["ps"]);
     assert_eq!(host.code, 0, "{}", host.dump());

@@ -133,9 +133,9 @@ fn ps_shows_each_state() {
     s.sh(&format!("stop {stopped}"));
     // ps in the background: the shell is then blocked reading the console.
     s.send("ps &\n");
-    let ps_pid = job_pid(&s.expect_where("ps's [N] PID line", |t| find_job(t).is_some()));
-    let ps = s.expect_where("the whole ps table", |t| {
-        has_rows(t, &[1, 2, spinner, sleeper, stopped, ps_pid])
+    let ps = s.expect_where("ps's [N] PID line and its whole table", |t| {
+        find_job(t)
+            .is_some_and(|(_, ps_pid)| has_rows(t, &[1, 2, spinner, sleeper, stopped, ps_pid]))
     });
     let rows = parse_ps(&ps);
     let state = |pid: u32| rows.iter().find(|r| r.pid == pid).map(|r| r.state.clone());
