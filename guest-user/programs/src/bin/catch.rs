@@ -42,7 +42,8 @@ fn main(args: &[&str]) -> i32 {
             return 1;
         }
     }
-    println!("catch: waiting for Ctrl-C or SIGTERM ({times} times)");
+    let plural = if times == 1 { "" } else { "s" };
+    println!("catch: waiting for Ctrl-C or SIGTERM ({times} time{plural})");
     let mut seen = 0;
     while seen < times {
         // A caught signal ends the sleep early.
