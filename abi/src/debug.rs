@@ -218,6 +218,10 @@ pub struct Registration {
     /// The console's foreground process group (init's, 1, at boot), kept
     /// current by the kernel: `ps` marks its members.
     pub fg_pgid: u32,
+    /// Offset of the [`crate::fs::FilesInfo`] in a PCB.
+    pub files_offset: u32,
+    /// Unused (zero).
+    pub _pad: u32,
 }
 
 /// Offset of [`Registration::generation`].
@@ -235,7 +239,7 @@ pub const MAIL_SEQ_OFFSET: u64 = core::mem::offset_of!(Registration, mail_seq) a
 /// Offset of [`Registration::mail_done`].
 pub const MAIL_DONE_OFFSET: u64 = core::mem::offset_of!(Registration, mail_done) as u64;
 
-const _: () = assert!(core::mem::size_of::<Registration>() == 152 + 288 + 8);
+const _: () = assert!(core::mem::size_of::<Registration>() == 152 + 288 + 16);
 
 wire_enum! {
     /// What an [`Event`] records.

@@ -44,6 +44,7 @@ pub mod cpio;
 pub mod debug;
 pub mod elf;
 pub mod exit;
+pub mod fs;
 pub mod port;
 pub mod proc;
 pub mod pvh;

@@ -199,8 +199,39 @@ pub mod nr {
     /// [`crate::sys::TTY_CANON`], [`crate::sys::TTY_ECHO`],
     /// [`crate::sys::TTY_SIG`] bits
     pub const TTYMODE: u64 = 29;
+    /// `open(path, path_len, flags, mode) -> fd`: the flags are
+    /// [`crate::fs`]'s `O_*`; the mode is ignored (no permissions)
+    pub const OPEN: u64 = 30;
+    /// `lseek(fd, offset: i64, whence) -> new offset` (`SEEK_SET`,
+    /// `SEEK_CUR`, `SEEK_END`); `ESPIPE` for a pipe or the console
+    pub const LSEEK: u64 = 31;
+    /// `dup2(fd, new) -> new`: `new` refers to what `fd` does (closed
+    /// first if open; its close-on-exec flag is cleared)
+    pub const DUP2: u64 = 32;
+    /// `stat(path, path_len, buf: *mut Stat) -> 0`
+    pub const STAT: u64 = 33;
+    /// `fstat(fd, buf: *mut Stat) -> 0`
+    pub const FSTAT: u64 = 34;
+    /// `unlink(path, path_len) -> 0`: a file (an open one stays readable
+    /// until its last close)
+    pub const UNLINK: u64 = 35;
+    /// `mkdir(path, path_len, mode) -> 0` (the mode is ignored)
+    pub const MKDIR: u64 = 36;
+    /// `rmdir(path, path_len) -> 0`: an empty directory
+    pub const RMDIR: u64 = 37;
+    /// `chdir(path, path_len) -> 0`
+    pub const CHDIR: u64 = 38;
+    /// `getcwd(buf, len) -> length`: the working directory's path (no NUL)
+    pub const GETCWD: u64 = 39;
+    /// `getdents(fd, buf, len) -> bytes`: a directory's next entries as
+    /// [`crate::fs::DirentHead`] records, 0 at its end
+    pub const GETDENTS: u64 = 40;
+    /// `rename(old, old_len, new, new_len) -> 0`
+    pub const RENAME: u64 = 41;
+    /// `fcntl(fd, cmd, arg) -> value`: `F_GETFD`, `F_SETFD`
+    pub const FCNTL: u64 = 42;
     /// Number of system calls; numbers at or above it give `ENOSYS`.
-    pub const COUNT: u64 = 30;
+    pub const COUNT: u64 = 43;
 }
 
 /// Error numbers, returned negated (Linux's values).
@@ -230,24 +261,41 @@ pub mod errno {
     pub const ENOMEM: i64 = 12;
     /// Bad address.
     pub const EFAULT: i64 = 14;
+    /// File exists.
+    pub const EEXIST: i64 = 17;
+    /// Not a directory (a path's middle name, or `O_DIRECTORY`).
+    pub const ENOTDIR: i64 = 20;
+    /// Is a directory (opened for writing, unlinked).
+    pub const EISDIR: i64 = 21;
     /// Invalid argument.
     pub const EINVAL: i64 = 22;
     /// Too many open files.
     pub const EMFILE: i64 = 24;
     /// Not a terminal.
     pub const ENOTTY: i64 = 25;
+    /// No space left (the files' memory budget is used up).
+    pub const ENOSPC: i64 = 28;
+    /// Illegal seek (a pipe or the console).
+    pub const ESPIPE: i64 = 29;
     /// Broken pipe.
     pub const EPIPE: i64 = 32;
+    /// Result too large (a `getcwd` buffer too small for the path).
+    pub const ERANGE: i64 = 34;
     /// Name too long.
     pub const ENAMETOOLONG: i64 = 36;
     /// No such system call.
     pub const ENOSYS: i64 = 38;
+    /// Directory not empty.
+    pub const ENOTEMPTY: i64 = 39;
+    /// Device or resource busy (renaming or removing `/`, or a directory
+    /// into itself).
+    pub const EBUSY: i64 = 16;
 
     /// A short description of an error number.
     pub fn describe(errno: i64) -> &'static str {
         match errno {
             EPERM => "operation not permitted",
-            ENOENT => "no such file",
+            ENOENT => "no such file or directory",
             ESRCH => "no such process",
             EINTR => "interrupted",
             EIO => "input/output error",
@@ -258,12 +306,20 @@ pub mod errno {
             EAGAIN => "resource temporarily unavailable",
             ENOMEM => "out of memory",
             EFAULT => "bad address",
+            EBUSY => "resource busy",
+            EEXIST => "file exists",
+            ENOTDIR => "not a directory",
+            EISDIR => "is a directory",
             EINVAL => "invalid argument",
             EMFILE => "too many open files",
             ENOTTY => "not a terminal",
+            ENOSPC => "no space left",
+            ESPIPE => "illegal seek",
             EPIPE => "broken pipe",
+            ERANGE => "result too large",
             ENAMETOOLONG => "name too long",
             ENOSYS => "no such system call",
+            ENOTEMPTY => "directory not empty",
             _ => "unknown error",
         }
     }

@@ -32,6 +32,12 @@ pub mod console {
     pub mod ring;
 }
 
+/// Files: paths, and the tree they lead through.
+pub mod fs {
+    pub mod path;
+    pub mod tree;
+}
+
 /// The kernel monitor's command language.
 pub mod kmon {
     pub mod command;

@@ -54,6 +54,8 @@ static REG: Shared<Registration> = Shared(UnsafeCell::new(Registration {
     panic: PanicRecord::EMPTY,
     mail_sig: 0,
     fg_pgid: Pid::INIT.get(),
+    files_offset: 0,
+    _pad: 0,
 }));
 
 /// The event ring, 32 KiB. Not in .bss but with the stacks, which boot
@@ -110,8 +112,10 @@ pub fn register(hz: u32, tsc_khz: u64, boot_tsc: u64, trace: bool, garbage: bool
     acked
 }
 
-/// Adds the PCB table to the registration and announces it again.
-pub fn register_table(table: u64, capacity: u32, stride: u32) {
+/// Adds the PCB table to the registration (its PCBs hold their
+/// `ProcInfo` at offset 0 and their `FilesInfo` at `files_offset`) and
+/// announces it again.
+pub fn register_table(table: u64, capacity: u32, stride: u32, files_offset: u32) {
     let r = reg();
     // SAFETY: as in register.
     let garbage = unsafe { (*r).magic != MAGIC };
@@ -124,6 +128,7 @@ pub fn register_table(table: u64, capacity: u32, stride: u32) {
         (*r).capacity = capacity;
         (*r).stride = stride;
         (*r).info_offset = 0;
+        (*r).files_offset = files_offset;
     }
     announce();
 }

@@ -11,8 +11,7 @@ use super::{Kernel, Pcb};
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, FxArea, fxrstor};
-use crate::fs::file::File;
-use crate::fs::initrd;
+use crate::fs::vfs;
 use crate::mm::uvm::Space;
 use abi::debug::EventKind;
 use abi::proc::Pid;
@@ -28,7 +27,7 @@ fn basename(path: &str) -> &str {
 
 /// A program to run and its arguments, copied into the kernel.
 pub struct Args {
-    /// The program's path ([`crate::fs::initrd::program_file`] finds it).
+    /// The program's path ([`crate::fs::vfs::program`] finds it).
     pub path: Vec<u8>,
     /// The argument vector, `argv[0]` first.
     pub argv: Vec<Vec<u8>>,
@@ -47,9 +46,9 @@ struct Loaded {
 /// recorded (not loaded), the argument block written at the top of the
 /// stack: the strings, below them the array of [`abi::sys::Str`], `rsp` = the
 /// array (16-byte aligned).
-fn load(args: &Args) -> Result<Loaded, i64> {
+fn load(args: &Args, cwd: crate::fs::tree::Id) -> Result<Loaded, i64> {
     let path = core::str::from_utf8(&args.path).map_err(|_| -ENOENT)?;
-    let file = initrd::program_file(path).ok_or(-ENOENT)?;
+    let file = vfs::program(cwd, path)?;
     let image = Image::parse(file).map_err(|_| -ENOEXEC)?;
     let mut space = Space::new(&image, file).ok_or(-ENOMEM)?;
     let strings: u64 = args.argv.iter().map(|a| a.len() as u64).sum();
@@ -117,12 +116,12 @@ pub fn start_init(k: &mut Kernel, path: &str, argv: &[alloc::string::String]) ->
         path: path.as_bytes().to_vec(),
         argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
     };
-    let l = load(&args)?;
+    let l = load(&args, crate::fs::tree::ROOT)?;
     let slot = alloc_proc(k, None, basename(path))?;
     trace_exec(k, slot);
     enter(k.trap_frame(slot), &l);
     k.set_space(slot, l.space);
-    k.pcb(slot).fds[..3].copy_from_slice(&[File::CONSOLE; 3]);
+    k.console_files(slot);
     make_runnable(k, slot);
     Ok(())
 }
@@ -148,7 +147,8 @@ fn reset_handlers(pcb: &mut Pcb) {
 /// it leads; the caller checked that the group has a live member).
 pub fn spawn(k: &mut Kernel, args: &Args, group: Option<Pid>) -> i64 {
     let me = k.current();
-    let l = match load(args) {
+    let cwd = k.pcb(me).cwd;
+    let l = match load(args, cwd) {
         Ok(l) => l,
         Err(e) => return e,
     };
@@ -171,10 +171,12 @@ pub fn spawn(k: &mut Kernel, args: &Args, group: Option<Pid>) -> i64 {
     i64::from(k.pcb(slot).info.pid.get())
 }
 
-/// `exec`: replaces the current program. Returns only on error.
+/// `exec`: replaces the current program (fds marked close-on-exec are
+/// closed). Returns only on error.
 pub fn exec(k: &mut Kernel, args: &Args, tf: &mut TrapFrame) -> i64 {
     let me = k.current();
-    let l = match load(args) {
+    let cwd = k.pcb(me).cwd;
+    let l = match load(args, cwd) {
         Ok(l) => l,
         Err(e) => return e,
     };
@@ -187,6 +189,7 @@ pub fn exec(k: &mut Kernel, args: &Args, tf: &mut TrapFrame) -> i64 {
     let path = core::str::from_utf8(&args.path).unwrap_or("?");
     k.pcb(me).info.set_name(basename(path));
     reset_handlers(k.me());
+    k.close_fds(me, true);
     trace_exec(k, me);
     let mut fresh = FxArea([0; 512]);
     fresh.set_default();

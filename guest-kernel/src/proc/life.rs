@@ -1,13 +1,12 @@
 //! The process lifecycle: a PCB's creation (fork, and the slot that the
 //! first process and spawn take), exit, wait, kill and suspend/resume.
 
-use super::sched::{self, Sched, make_runnable, wake};
+use super::sched::{self, make_runnable, wake};
 use super::{Kernel, Pcb, signal};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
 use crate::dev::poweroff;
-use crate::fs::file::File;
 use crate::mm::kstack;
 use crate::mm::uvm;
 use abi::debug::EventKind;
@@ -110,9 +109,7 @@ pub(super) fn abandon(k: &mut Kernel, parent: usize, slot: usize) {
     let mut kids = k.pcb(parent).kids;
     kids.remove(&mut k.sib(), slot);
     k.pcb(parent).kids = kids;
-    for f in core::mem::replace(&mut k.pcb(slot).fds, [File::CLOSED; abi::sys::MAX_FDS]) {
-        f.close(&mut Sched(k));
-    }
+    k.drop_files(slot);
     k.pcb(slot).space = None;
     free_slot(k, slot);
 }
@@ -140,13 +137,13 @@ pub fn fork(k: &mut Kernel, tf: &TrapFrame) -> i64 {
     i64::from(k.pcb(slot).info.pid.get())
 }
 
-/// What a child takes from its parent: copies of the open files, and with
-/// `signals` (fork) the signal handlers and mask (but no pending signal).
+/// What a child takes from its parent: copies of the open files (for a
+/// spawn, not those marked close-on-exec) and the working directory, and
+/// with `signals` (fork) the signal handlers and mask (but no pending
+/// signal).
 /// A new PCB's handlers are all `SIG_DFL` and its mask empty already.
 pub(super) fn inherit(k: &mut Kernel, parent: usize, child: usize, signals: bool) {
-    for i in 0..abi::sys::MAX_FDS {
-        k.pcb(child).fds[i] = k.pcb(parent).fds[i].dup();
-    }
+    k.inherit_files(parent, child, !signals);
     if !signals {
         return;
     }
@@ -174,9 +171,7 @@ pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
         let code = status.shell_code();
         poweroff::exit(ExitRequest::PowerOff(code));
     }
-    for f in core::mem::replace(&mut k.pcb(me).fds, [File::CLOSED; abi::sys::MAX_FDS]) {
-        f.close(&mut Sched(k));
-    }
+    k.drop_files(me);
     let kernel = uvm::kernel_pml4().0;
     let p = k.procs();
     if p.cr3 != kernel {

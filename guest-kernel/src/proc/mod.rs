@@ -1,7 +1,8 @@
 //! Processes: the PCB table ([`table`]), the scheduler ([`sched`]), the
 //! lifecycle ([`life`]: create, exit, wait), signals ([`signal`]: kill,
-//! suspend/resume, handlers), loading programs ([`exec`]) and death by CPU
-//! exception ([`fault`]).
+//! suspend/resume, handlers), their files ([`files`]: fds and working
+//! directory), loading programs ([`exec`]) and death by CPU exception
+//! ([`fault`]).
 //!
 //! # Concurrency
 //! One CPU. The kernel runs with interrupts off, except in the idle loop
@@ -40,6 +41,7 @@
 
 pub mod exec;
 pub mod fault;
+pub mod files;
 pub mod life;
 pub mod sched;
 pub mod signal;

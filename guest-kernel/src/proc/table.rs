@@ -62,6 +62,12 @@ pub struct Pcb {
     /// The signals whose handler is not `SIG_DFL`: while empty, the
     /// handlers need no copying (fork) or resetting (exec).
     pub sig_set: abi::signal::SigSet,
+    /// The working directory's node in the file tree (0: `/`), held while
+    /// it is (see [`crate::fs::vfs::hold`]).
+    pub cwd: crate::fs::tree::Id,
+    /// The working directory and the fds as the host sees them, kept in
+    /// step with `fds` (see [`super::files`]).
+    pub files: abi::fs::FilesInfo,
 }
 
 /// The process subsystem's globals.
@@ -245,6 +251,7 @@ impl Kernel {
             crate::arch::x86_64::layout::direct_to_phys(table as u64).0,
             cap as u32,
             core::mem::size_of::<Pcb>() as u32,
+            core::mem::offset_of!(Pcb, files) as u32,
         );
     }
 

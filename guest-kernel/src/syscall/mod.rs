@@ -77,6 +77,19 @@ const TABLE: [Handler; nr::COUNT as usize] = [
     sys_tcsetpgrp,
     sys_tcgetpgrp,
     sys_ttymode,
+    sys_open,
+    sys_lseek,
+    sys_dup2,
+    sys_stat,
+    sys_fstat,
+    sys_unlink,
+    sys_mkdir,
+    sys_rmdir,
+    sys_chdir,
+    sys_getcwd,
+    sys_getdents,
+    sys_rename,
+    sys_fcntl,
 ];
 
 /// #BP from ring 3: a system call if it came from the stub, else a stray

@@ -5,9 +5,12 @@
 //! `rdx`, `r10`, `r8`, `r9`; `rax` returns `>= 0` or `-errno`; `rcx` and `r11`
 //! are clobbered.
 
+use abi::fs::{FileKind, Stat};
 use abi::proc::{Pid, ProcInfo, WaitStatus};
 use abi::signal::SigSet;
 use abi::sys::{STUB_ADDR, Str, SysInfo, errno, nr};
+use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::arch::asm;
 use core::fmt;
@@ -89,10 +92,26 @@ impl Errno {
     pub const EIO: Errno = Errno(errno::EIO);
     /// Not a terminal.
     pub const ENOTTY: Errno = Errno(errno::ENOTTY);
+    /// File exists.
+    pub const EEXIST: Errno = Errno(errno::EEXIST);
+    /// Not a directory.
+    pub const ENOTDIR: Errno = Errno(errno::ENOTDIR);
+    /// Is a directory.
+    pub const EISDIR: Errno = Errno(errno::EISDIR);
+    /// No space left.
+    pub const ENOSPC: Errno = Errno(errno::ENOSPC);
+    /// Illegal seek.
+    pub const ESPIPE: Errno = Errno(errno::ESPIPE);
+    /// Directory not empty.
+    pub const ENOTEMPTY: Errno = Errno(errno::ENOTEMPTY);
+    /// Resource busy.
+    pub const EBUSY: Errno = Errno(errno::EBUSY);
+    /// Result too large.
+    pub const ERANGE: Errno = Errno(errno::ERANGE);
 
     /// The symbolic name, like `EAGAIN` (`E?` for an unknown number).
     pub fn name(self) -> &'static str {
-        const NAMES: [(Errno, &str); 18] = [
+        const NAMES: [(Errno, &str); 26] = [
             (Errno::EPERM, "EPERM"),
             (Errno::ENOENT, "ENOENT"),
             (Errno::ESRCH, "ESRCH"),
@@ -111,6 +130,14 @@ impl Errno {
             (Errno::EINTR, "EINTR"),
             (Errno::EIO, "EIO"),
             (Errno::ENOTTY, "ENOTTY"),
+            (Errno::EEXIST, "EEXIST"),
+            (Errno::ENOTDIR, "ENOTDIR"),
+            (Errno::EISDIR, "EISDIR"),
+            (Errno::ENOSPC, "ENOSPC"),
+            (Errno::ESPIPE, "ESPIPE"),
+            (Errno::ENOTEMPTY, "ENOTEMPTY"),
+            (Errno::EBUSY, "EBUSY"),
+            (Errno::ERANGE, "ERANGE"),
         ];
         NAMES
             .iter()
@@ -450,6 +477,143 @@ pub fn pipe() -> Result<(Fd, Fd), Errno> {
     let mut fds = [0i32; 2];
     call(nr::PIPE, fds.as_mut_ptr() as u64, 0, 0, 0)?;
     Ok((fds[0], fds[1]))
+}
+
+/// Opens `path` with `flags` ([`abi::fs`]'s `O_*`): the new fd (the
+/// lowest free one).
+pub fn open(path: &str, flags: u64) -> Result<Fd, Errno> {
+    call(
+        nr::OPEN,
+        path.as_ptr() as u64,
+        path.len() as u64,
+        flags,
+        0o644,
+    )
+    .map(|f| f as Fd)
+}
+
+/// Moves `fd`'s offset (`whence`: `SEEK_SET`, `SEEK_CUR`, `SEEK_END`): the
+/// new offset.
+pub fn lseek(fd: Fd, offset: i64, whence: u64) -> Result<u64, Errno> {
+    call(nr::LSEEK, fd as i64 as u64, offset as u64, whence, 0)
+}
+
+/// Makes fd `new` refer to what `fd` does (closing `new` first if open).
+pub fn dup2(fd: Fd, new: Fd) -> Result<Fd, Errno> {
+    call(nr::DUP2, fd as i64 as u64, new as i64 as u64, 0, 0).map(|f| f as Fd)
+}
+
+/// What `path` is: kind, size, number.
+pub fn stat(path: &str) -> Result<Stat, Errno> {
+    let mut st = Stat::default();
+    call(
+        nr::STAT,
+        path.as_ptr() as u64,
+        path.len() as u64,
+        &raw mut st as u64,
+        0,
+    )?;
+    Ok(st)
+}
+
+/// What `fd` refers to.
+pub fn fstat(fd: Fd) -> Result<Stat, Errno> {
+    let mut st = Stat::default();
+    call(nr::FSTAT, fd as i64 as u64, &raw mut st as u64, 0, 0)?;
+    Ok(st)
+}
+
+/// Removes the file `path` (an open one stays readable until closed).
+pub fn unlink(path: &str) -> Result<(), Errno> {
+    call(nr::UNLINK, path.as_ptr() as u64, path.len() as u64, 0, 0).map(drop)
+}
+
+/// Makes the directory `path`.
+pub fn mkdir(path: &str) -> Result<(), Errno> {
+    call(nr::MKDIR, path.as_ptr() as u64, path.len() as u64, 0o755, 0).map(drop)
+}
+
+/// Removes the empty directory `path`.
+pub fn rmdir(path: &str) -> Result<(), Errno> {
+    call(nr::RMDIR, path.as_ptr() as u64, path.len() as u64, 0, 0).map(drop)
+}
+
+/// Renames (moves) `old` to `new`, replacing a file there.
+pub fn rename(old: &str, new: &str) -> Result<(), Errno> {
+    call(
+        nr::RENAME,
+        old.as_ptr() as u64,
+        old.len() as u64,
+        new.as_ptr() as u64,
+        new.len() as u64,
+    )
+    .map(drop)
+}
+
+/// Makes `path` the working directory.
+pub fn chdir(path: &str) -> Result<(), Errno> {
+    call(nr::CHDIR, path.as_ptr() as u64, path.len() as u64, 0, 0).map(drop)
+}
+
+/// The working directory's path.
+pub fn getcwd() -> Result<String, Errno> {
+    let mut buf = vec![0u8; abi::sys::MAX_PATH + 1];
+    let n = call(nr::GETCWD, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0)?;
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Fills `buf` with the next entries of directory `fd` (records
+/// [`abi::fs::dirents`] reads): the bytes, 0 at the end.
+pub fn getdents(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+    call(
+        nr::GETDENTS,
+        fd as i64 as u64,
+        buf.as_mut_ptr() as u64,
+        buf.len() as u64,
+        0,
+    )
+    .map(|n| n as usize)
+}
+
+/// `fcntl(fd, cmd, arg)`: `F_GETFD` (the fd's flags), `F_SETFD`.
+pub fn fcntl(fd: Fd, cmd: u64, arg: u64) -> Result<u64, Errno> {
+    call(nr::FCNTL, fd as i64 as u64, cmd, arg, 0)
+}
+
+/// One entry of a directory, as [`read_dir`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: FileKind,
+    /// Its file number.
+    pub ino: u64,
+}
+
+/// The entries of directory `path`, `.` and `..` included, in the order
+/// the kernel lists them (by name).
+pub fn read_dir(path: &str) -> Result<Vec<DirEntry>, Errno> {
+    let fd = open(
+        path,
+        abi::fs::O_RDONLY | abi::fs::O_DIRECTORY | abi::fs::O_CLOEXEC,
+    )?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let r = loop {
+        match getdents(fd, &mut buf) {
+            Ok(0) => break Ok(out),
+            Ok(n) => out.extend(abi::fs::dirents(&buf[..n]).map(|d| DirEntry {
+                name: d.name.into(),
+                kind: d.kind,
+                ino: d.ino,
+            })),
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = close(fd);
+    r
 }
 
 /// Stops process `pid` until [`resume`] (`SIGSTOP`).

@@ -1,0 +1,152 @@
+//! A process's files: its fd table and working directory, and the view of
+//! both the host reads in its PCB ([`abi::fs::FilesInfo`]), kept in step
+//! by going through here.
+
+use super::sched::Sched;
+use super::{Kernel, Pcb};
+use crate::fs::file::File;
+use crate::fs::vfs;
+use abi::fs::{FdInfo, FileKind, O_ACCMODE, O_APPEND, O_RDWR, keep_path};
+use abi::sys::MAX_FDS;
+
+/// The host's view of `file`, opened by `path` (a file or directory).
+fn fd_info(file: &File, path: &str) -> FdInfo {
+    let kind = file.file_kind();
+    let mut info = FdInfo::CLOSED;
+    info.kind = kind as u8;
+    info.flags = match kind {
+        FileKind::PipeRead => 0,
+        FileKind::PipeWrite => 1,
+        FileKind::Console => O_RDWR as u8,
+        _ => file.open_file().map_or(0, |of| {
+            (of.flags & O_ACCMODE) as u8
+                | if of.flags & O_APPEND != 0 {
+                    FdInfo::APPEND
+                } else {
+                    0
+                }
+        }),
+    };
+    if file.cloexec() {
+        info.flags |= FdInfo::CLOEXEC;
+    }
+    info.id = match kind {
+        FileKind::PipeRead | FileKind::PipeWrite => file.pipe_id(),
+        FileKind::Regular | FileKind::Directory => file.open_file().map_or(0, |of| of.node),
+        _ => 0,
+    };
+    if matches!(kind, FileKind::Regular | FileKind::Directory) {
+        keep_path(path, &mut info.path);
+    }
+    info
+}
+
+impl Kernel {
+    /// Puts `file` in the free fd `fd` of `slot`, opened by `path` (for a
+    /// file or directory; the host is shown it).
+    pub fn install_fd(&mut self, slot: usize, fd: usize, file: File, path: &str) {
+        let pc = self.pcb(slot);
+        pc.fds[fd] = file;
+        pc.files.fds[fd] = fd_info(&file, path);
+    }
+
+    /// Makes fd `to` of `slot` a copy of its fd `from` (`to` is free).
+    pub fn copy_fd(&mut self, slot: usize, from: usize, to: usize) {
+        let pc = self.pcb(slot);
+        pc.fds[to] = pc.fds[from].dup();
+        pc.files.fds[to] = pc.files.fds[from];
+        pc.files.fds[to].flags &= !FdInfo::CLOEXEC;
+    }
+
+    /// Takes fd `fd` of `slot` out of its table (the caller closes it).
+    pub fn take_fd(&mut self, slot: usize, fd: usize) -> File {
+        let pc = self.pcb(slot);
+        pc.files.fds[fd] = FdInfo::CLOSED;
+        core::mem::replace(&mut pc.fds[fd], File::CLOSED)
+    }
+
+    /// Closes fd `fd` of `slot`.
+    pub fn close_fd(&mut self, slot: usize, fd: usize) {
+        let f = self.take_fd(slot, fd);
+        f.close(&mut Sched(self));
+    }
+
+    /// Sets fd `fd`'s own flags (`FD_CLOEXEC`).
+    pub fn set_fd_flags(&mut self, slot: usize, fd: usize, flags: u64) {
+        let pc = self.pcb(slot);
+        pc.fds[fd] = pc.fds[fd].with_fd_flags(flags);
+        let info = &mut pc.files.fds[fd];
+        info.flags &= !FdInfo::CLOEXEC;
+        if pc.fds[fd].cloexec() {
+            info.flags |= FdInfo::CLOEXEC;
+        }
+    }
+
+    /// Shows the host fd `fd`'s offset after a call through it.
+    pub fn note_offset(&mut self, slot: usize, fd: usize, offset: u64) {
+        self.pcb(slot).files.fds[fd].offset = offset;
+    }
+
+    /// Closes every fd of `slot` (`only_cloexec`: those marked
+    /// close-on-exec).
+    pub fn close_fds(&mut self, slot: usize, only_cloexec: bool) {
+        for fd in 0..MAX_FDS {
+            let f = self.pcb(slot).fds[fd];
+            if f.kind() != crate::fs::file::Kind::Closed && (!only_cloexec || f.cloexec()) {
+                self.close_fd(slot, fd);
+            }
+        }
+    }
+
+    /// Gives `child` copies of `parent`'s fds (`spawn`: not those marked
+    /// close-on-exec) and its working directory.
+    pub fn inherit_files(&mut self, parent: usize, child: usize, spawn: bool) {
+        for fd in 0..MAX_FDS {
+            let f = self.pcb(parent).fds[fd];
+            if f.kind() == crate::fs::file::Kind::Closed || (spawn && f.cloexec()) {
+                continue;
+            }
+            let info = self.pcb(parent).files.fds[fd];
+            let c = self.pcb(child);
+            c.fds[fd] = f.dup().with_fd_flags(f.fd_flags());
+            c.files.fds[fd] = info;
+        }
+        let (cwd, cwd_path) = (self.pcb(parent).cwd, self.pcb(parent).files.cwd);
+        vfs::hold(cwd);
+        let c = self.pcb(child);
+        c.cwd = cwd;
+        c.files.cwd = cwd_path;
+    }
+
+    /// Moves `slot` to working directory `cwd` (held by the caller for it)
+    /// at `path`, letting go of the old one.
+    pub fn set_cwd(&mut self, slot: usize, cwd: crate::fs::tree::Id, path: &str) {
+        let pc = self.pcb(slot);
+        let old = core::mem::replace(&mut pc.cwd, cwd);
+        keep_path(path, &mut pc.files.cwd);
+        vfs::release(old);
+    }
+
+    /// At exit: every fd closed, the working directory let go of.
+    pub fn drop_files(&mut self, slot: usize) {
+        self.close_fds(slot, false);
+        let cwd = core::mem::replace(&mut self.pcb(slot).cwd, crate::fs::tree::ROOT);
+        vfs::release(cwd);
+    }
+
+    /// fds 0, 1 and 2 on the console, `/` the working directory: the
+    /// first process's files.
+    pub fn console_files(&mut self, slot: usize) {
+        for fd in 0..3 {
+            self.install_fd(slot, fd, File::CONSOLE, "");
+        }
+        let pc: &mut Pcb = self.pcb(slot);
+        pc.files.cwd = abi::fs::FilesInfo::EMPTY.cwd;
+    }
+
+    /// The lowest free fd of the running process at or above `from`.
+    pub fn free_fd_from(&mut self, from: usize) -> Option<usize> {
+        let me = self.current();
+        (from..MAX_FDS).find(|&fd| self.pcb(me).fds[fd].kind() == crate::fs::file::Kind::Closed)
+    }
+}
