@@ -142,7 +142,9 @@ pub mod nr {
     /// [`crate::sys::SPAWN_NEW_FOREGROUND`]: that, and the console's
     /// foreground; else a group with a live member)
     pub const SPAWN: u64 = 3;
-    /// `waitpid(pid or -1, status: *mut i32 or 0, flags) -> pid`
+    /// `waitpid(pid, status: *mut i32 or 0, flags) -> pid`: `pid` a child,
+    /// -1 any child, 0 any child in the caller's process group, below -1
+    /// any child in group `-pid`
     pub const WAITPID: u64 = 4;
     /// `kill(pid, sig) -> 0`: `pid > 0` a process, `0` the caller's
     /// process group, `< -1` the group `-pid`; `sig` 0 only checks that the

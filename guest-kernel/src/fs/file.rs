@@ -141,7 +141,10 @@ impl File {
         self.ptr.cast::<Pipe>()
     }
 
-    /// The open file of a regular file or directory.
+    /// The open file of a regular file or directory. A `File` is a handle
+    /// (copied into fd slots, counted), not the open file's owner, so the
+    /// open file is reached through it as through a pointer.
+    #[allow(clippy::mut_from_ref)]
     pub fn open_file(&self) -> Option<&mut OpenFile> {
         match self.kind() {
             // SAFETY: an open file lives while an fd refers to it (counted

@@ -247,29 +247,50 @@ fn reap(k: &mut Kernel, parent: usize, child: usize) -> (Pid, i32) {
     (pid, status)
 }
 
-/// `waitpid(child or any, flags)`: a child's pid, with its wait status
-/// handed to `status` first; 0 for nothing yet with `WNOHANG`; or a
-/// negative errno.
-pub fn waitpid(k: &mut Kernel, who: Option<Pid>, flags: u64, status: impl FnOnce(i32)) -> i64 {
+/// Whose end `waitpid` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// Any child.
+    Any,
+    /// This child.
+    Child(Pid),
+    /// Any child in this process group.
+    Group(Pid),
+}
+
+/// `waitpid(who, flags)`: a child's pid, with its wait status handed to
+/// `status` first; 0 for nothing yet with `WNOHANG`; or a negative errno
+/// (`ECHILD`: no such child).
+pub fn waitpid(k: &mut Kernel, who: Who, flags: u64, status: impl FnOnce(i32)) -> i64 {
     let me = k.current();
     let my_pid = k.pcb(me).info.pid;
     let untraced = flags & WUNTRACED != 0;
     let continued = flags & WCONTINUED != 0;
     loop {
-        let (found, stopped) = if let Some(pid) = who {
-            match k.lookup(pid) {
+        let (found, stopped) = match who {
+            Who::Child(pid) => match k.lookup(pid) {
                 Some(c) if k.pcb(c).info.ppid == my_pid => (
                     (k.state(c) == ProcState::Zombie).then_some(c),
                     news(k.pcb(c), untraced, continued).then_some(c),
                 ),
                 _ => return -ECHILD,
+            },
+            Who::Any => {
+                if k.pcb(me).kids.is_empty() {
+                    return -ECHILD;
+                }
+                let stopped = first_news(k, me, untraced, continued, None);
+                (k.pcb(me).zombies.front(), stopped)
             }
-        } else {
-            if k.pcb(me).kids.is_empty() {
-                return -ECHILD;
+            Who::Group(pgid) => {
+                if first_kid(k, me, |pc| pc.info.pgid == pgid).is_none() {
+                    return -ECHILD;
+                }
+                let zombie = first_kid(k, me, |pc| {
+                    pc.info.pgid == pgid && pc.info.state == ProcState::Zombie as u32
+                });
+                (zombie, first_news(k, me, untraced, continued, Some(pgid)))
             }
-            let stopped = first_news(k, me, untraced, continued);
-            (k.pcb(me).zombies.front(), stopped)
         };
         let report = match (found, stopped) {
             (Some(c), _) => Some(reap(k, me, c)),
@@ -299,26 +320,40 @@ pub fn waitpid(k: &mut Kernel, who: Option<Pid>, flags: u64, status: impl FnOnce
     }
 }
 
+/// The first child of `parent` (live or zombie) for which `want` holds.
+fn first_kid(k: &mut Kernel, parent: usize, want: impl Fn(&Pcb) -> bool) -> Option<usize> {
+    let kids = k.pcb(parent).kids;
+    let mut at = kids.front();
+    while let Some(kid) = at {
+        if want(k.pcb(kid)) {
+            return Some(kid);
+        }
+        at = kids.next(&mut k.sib(), kid);
+    }
+    None
+}
+
 /// Whether `pcb` has a stop (with `untraced`) or a continue (with
 /// `continued`) no `waitpid` has reported yet.
 fn news(pcb: &Pcb, untraced: bool, continued: bool) -> bool {
     (untraced && pcb.stop_sig != 0) || (continued && pcb.cont_unreported)
 }
 
-/// A child of `parent` with news for `waitpid` (see [`news`]).
-fn first_news(k: &mut Kernel, parent: usize, untraced: bool, continued: bool) -> Option<usize> {
+/// A child of `parent` (in group `pgid`, if given) with news for
+/// `waitpid` (see [`news`]).
+fn first_news(
+    k: &mut Kernel,
+    parent: usize,
+    untraced: bool,
+    continued: bool,
+    pgid: Option<Pid>,
+) -> Option<usize> {
     if !untraced && !continued {
         return None;
     }
-    let kids = k.pcb(parent).kids;
-    let mut at = kids.front();
-    while let Some(kid) = at {
-        if news(k.pcb(kid), untraced, continued) {
-            return Some(kid);
-        }
-        at = kids.next(&mut k.sib(), kid);
-    }
-    None
+    first_kid(k, parent, |pc| {
+        news(pc, untraced, continued) && pgid.is_none_or(|g| pc.info.pgid == g)
+    })
 }
 
 /// The slot of a pid the process API may act on: ESRCH if missing (or a

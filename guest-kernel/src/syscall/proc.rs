@@ -7,6 +7,7 @@ use super::{check, copy_in};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::dev::poweroff;
 use crate::proc::exec::{self, Args};
+use crate::proc::life::Who;
 use crate::proc::{Kernel, life, sched, signal as proc_signal};
 use abi::exit::ExitRequest;
 use abi::proc::{Pid, ProcInfo, ProcState, WaitStatus};
@@ -100,13 +101,18 @@ pub(super) fn sys_waitpid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     if status_ptr != 0 && !check(k, status_ptr, 4, true) {
         return -EFAULT;
     }
-    // -1: any child; 0 and other negatives name process groups, which
-    // there are none of; a number no pid can have names no child.
+    // -1: any child; 0: any child in the caller's group; below -1: any
+    // child in group -pid; a number no pid (or group) can have names no
+    // child.
     let who = match tf.rdi as i64 {
-        -1 => None,
-        raw if raw <= 0 => return -EINVAL,
+        -1 => Who::Any,
+        0 => Who::Group(k.me().info.pgid),
+        raw if raw < 0 => match raw.checked_neg().and_then(Pid::from_arg) {
+            Some(pgid) => Who::Group(pgid),
+            None => return -ECHILD,
+        },
         raw => match Pid::from_arg(raw) {
-            Some(pid) => Some(pid),
+            Some(pid) => Who::Child(pid),
             None => return -ECHILD,
         },
     };

@@ -22,6 +22,8 @@ pub enum WaitFor {
     Any,
     /// This child.
     Child(Pid),
+    /// Any child in this process group.
+    Group(Pid),
 }
 
 impl From<Pid> for WaitFor {
@@ -35,6 +37,7 @@ impl fmt::Display for WaitFor {
         match self {
             WaitFor::Any => f.write_str("any child"),
             WaitFor::Child(pid) => write!(f, "{pid}"),
+            WaitFor::Group(pgid) => write!(f, "group {pgid}"),
         }
     }
 }
@@ -45,6 +48,7 @@ impl WaitFor {
         match self {
             WaitFor::Any => -1i64 as u64,
             WaitFor::Child(pid) => pid.arg(),
+            WaitFor::Group(pgid) => (pgid.get() as i64).wrapping_neg() as u64,
         }
     }
 }

@@ -1,8 +1,14 @@
 //! `sh`: the shell. Runs `/bin/NAME` with arguments, one command line at a
 //! time (the language is in [`programs::shell`]: quotes, `$?`, `;`, `&&`,
-//! `||`, `&`), with job control:
+//! `||`, `&`, pipelines with `|`, redirections with `<`, `>`, `>>`, `2>`,
+//! `2>&1`), with job control:
 //!
-//! - each job is a process group of its own; the one in the foreground
+//! - a program's files are the shell's, changed as its redirections and
+//!   pipes say: before it starts, the shell points its own fds 0, 1, 2 at
+//!   the files and pipe ends (keeping copies of its own, marked
+//!   close-on-exec), `spawn`s the program, which gets them, and puts its
+//!   own back;
+//! - each job (a pipeline) is a process group of its own; the one in the foreground
 //!   owns the console, so Ctrl-C (`SIGINT`) and Ctrl-Z (`SIGTSTP`) reach
 //!   it and not the shell, which ignores both;
 //! - `[1] 7` when a background job starts (job number, pid); before each
@@ -11,12 +17,15 @@
 //! - a foreground job stopped by Ctrl-Z: `[1]+ Stopped  spin 100000`; one
 //!   that died of anything but Ctrl-C: `sh: pid 7 (crashme) ended: page
 //!   fault`;
-//! - builtins: `jobs [-l]`, `fg [JOB]`, `bg [JOB]`, `kill [-SIGNAL] JOB|PID...`,
-//!   `wait [JOB|PID...]`, `history`, `exit [N]`, `help`; a JOB is `%N`, `%+`
+//! - builtins: `cd [DIR]`, `pwd`, `jobs [-l]`, `fg [JOB]`, `bg [JOB]`,
+//!   `kill [-SIGNAL] JOB|PID...`, `wait [JOB|PID...]`, `history`,
+//!   `exit [N]`, `help`; in a pipeline a builtin runs in a copy of the
+//!   shell (`fork`); a JOB is `%N`, `%+`
 //!   (the current job), `%-` (the previous one); `kill` sends `SIGTERM`
 //!   unless told, to a job's whole group, and continues a stopped target
 //!   after any signal but a stop (so it acts on it), as bash does;
-//! - `sh: NAME: command not found` (status 127), `sh: NAME: <error>` (126).
+//! - `sh: NAME: command not found` (status 127), `sh: NAME: <error>` (126),
+//!   `sh: FILE: <error>` for a redirection (1; the command does not run).
 //!
 //! When a person types at the console ([`abi::sys::TTY_TERMINAL`]) the
 //! shell edits its line itself in raw mode ([`programs::edit`]: arrows,
@@ -25,16 +34,17 @@
 #![no_std]
 #![no_main]
 
+use abi::fs::{F_SETFD, FD_CLOEXEC, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
 use abi::signal::{
     self, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU,
 };
 use abi::sys::{TTY_DEFAULT, TTY_TERMINAL, WCONTINUED, WNOHANG, WUNTRACED};
 use programs::edit::{Done, Editor};
-use programs::shell::{Chain, When, Word, parse};
+use programs::shell::{Chain, Command, Pipeline, Redirect, When, parse};
 use programs::{describe_status, status_code};
 use ulib::io::{LineReader, STDIN, STDOUT, write_all};
 use ulib::prelude::*;
-use ulib::{Errno, Group, Handler, Pid, WaitFor, WaitStatus, eprintln, println};
+use ulib::{Errno, Fd, Group, Handler, Pid, WaitFor, WaitStatus, eprintln, println};
 
 ulib::entry!(main);
 
@@ -44,10 +54,14 @@ const HELP: &str = "\
 run a program from /bin with arguments: NAME ARGS...  (e.g. `ps`, `echo hi`)
   a ; b     run a, then b          a && b    run b if a succeeded
   a || b    run b if a failed      a &       run a in the background
+  a | b     a's output is b's input
+  < f  > f  >> f  2> f  2>&1       redirect input, output (>> appends), errors
   $?        the last status        'x y' \"x $?\"  quoting
 keys: Ctrl-C interrupts the foreground job, Ctrl-Z stops it, Ctrl-D ends
   input; at the prompt: arrows, Home/End, Delete, Ctrl-U/K/W/L, up/down history
 builtins:
+  cd [DIR]         change the working directory (default /)
+  pwd              print it
   jobs [-l]        list jobs (with -l, their pids)
   fg [JOB]         continue a job in the foreground (JOB: %N, %+, %-)
   bg [JOB]         continue a stopped job in the background
@@ -56,8 +70,7 @@ builtins:
   history          the lines typed so far
   exit [N]         leave the shell with status N (default: the last status)
   help             this text
-programs: cat catch cont crashme echo false flood forkbomb grow hello kill poweroff ps
-  sigpipe sleep spin stop sysfuzz true usertests zombie";
+programs: ls /bin lists them";
 
 /// What a job is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,12 +82,45 @@ enum State {
 
 struct Job {
     id: u32,
-    /// The process (a program, or a copy of the shell running a chain).
-    pid: Pid,
+    /// Its processes, in pipeline order (a program each, or a copy of the
+    /// shell running a builtin or a chain), and which have not ended.
+    pids: Vec<Pid>,
+    alive: Vec<Pid>,
+    /// How the last process ended (the job's status), once it has.
+    status: Option<WaitStatus>,
     /// Its group (the job's).
     pgid: Pid,
     text: String,
     state: State,
+}
+
+impl Job {
+    fn new(pids: Vec<Pid>, pgid: Pid, text: String) -> Job {
+        Job {
+            id: 0,
+            alive: pids.clone(),
+            pids,
+            status: None,
+            pgid,
+            text,
+            state: State::Running,
+        }
+    }
+
+    /// The pid shown for it: its first process's.
+    fn pid(&self) -> Pid {
+        self.pids[0]
+    }
+
+    /// Notes that `pid`, one of its processes, ended with `status`;
+    /// whether the whole job has.
+    fn ended(&mut self, pid: Pid, status: WaitStatus) -> bool {
+        self.alive.retain(|&p| p != pid);
+        if self.pids.last() == Some(&pid) {
+            self.status = Some(status);
+        }
+        self.alive.is_empty()
+    }
 }
 
 struct Shell {
@@ -93,6 +139,8 @@ struct Shell {
     typed: Vec<u8>,
     /// `exit` or Ctrl-D was refused once because of stopped jobs.
     warned: bool,
+    /// Jobs `update` saw end during a `wait`, with their statuses.
+    done: Vec<(u32, WaitStatus)>,
 }
 
 fn main(_args: &[&str]) -> i32 {
@@ -118,9 +166,11 @@ fn main(_args: &[&str]) -> i32 {
         lines: LineReader::new(),
         typed: Vec::new(),
         warned: false,
+        done: Vec::new(),
     };
     loop {
         sh.notify();
+        sh.done.clear();
         let line = match sh.read_line() {
             Input::Line(line) => line,
             Input::Interrupt => {
@@ -217,42 +267,228 @@ impl Shell {
             self.start_background(chain);
             return None;
         }
-        for (when, words) in &chain.commands {
-            let run = match when {
-                When::Always => true,
-                When::Ok => self.last == 0,
-                When::Failed => self.last != 0,
-            };
-            if run && let Some(code) = self.run_command(words) {
+        for (when, pipeline) in &chain.commands {
+            if self.runs(*when)
+                && let Some(code) = self.run_pipeline(pipeline)
+            {
                 return Some(code);
             }
         }
         None
     }
 
-    /// Runs one command in the foreground: a builtin, or a program as a
-    /// job that owns the console until it ends or stops.
-    fn run_command(&mut self, words: &[Word]) -> Option<i32> {
-        let words: Vec<String> = words.iter().map(|w| w.expand(self.last)).collect();
-        let args: Vec<&str> = words.iter().map(String::as_str).collect();
-        if let Some(result) = self.builtin(&args) {
-            return result;
+    /// Whether a pipeline joined by `when` runs after the last status.
+    fn runs(&self, when: When) -> bool {
+        match when {
+            When::Always => true,
+            When::Ok => self.last == 0,
+            When::Failed => self.last != 0,
+        }
+    }
+
+    /// Runs a pipeline in the foreground: a builtin alone runs in the
+    /// shell (its redirections around it); anything else is a job that
+    /// owns the console until it ends or stops. `Some(code)` to exit.
+    fn run_pipeline(&mut self, pipeline: &Pipeline) -> Option<i32> {
+        if let [cmd] = pipeline.as_slice() {
+            let args = self.expand(cmd);
+            if is_builtin(&args[0]) {
+                let saved = match self.redirect(&cmd.redirects) {
+                    Ok(saved) => saved,
+                    Err(()) => {
+                        self.last = 1;
+                        return None;
+                    }
+                };
+                let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                let r = self.builtin(&argv);
+                restore(saved);
+                return r.flatten();
+            }
         }
         self.warned = false;
-        let pid = self.spawn(&args, Group::NewForeground)?;
-        let job = Job {
-            id: 0,
-            pid,
-            pgid: pid,
-            text: args.join(" "),
-            state: State::Running,
-        };
-        self.foreground(job);
+        let text = pipeline_text(pipeline, self.last);
+        if let Some(job) = self.start(pipeline, Start::Foreground, text) {
+            self.foreground(job);
+        }
         None
     }
 
-    /// Starts a program in a new group: its pid, or `None` after saying
-    /// why not (and setting the status).
+    /// A command's words, with `$?` expanded.
+    fn expand(&self, cmd: &Command) -> Vec<String> {
+        cmd.words.iter().map(|w| w.expand(self.last)).collect()
+    }
+
+    /// Points the shell's own fds where `redirects` say (a file opened,
+    /// or a copy of another fd), saving what each had first (a copy marked
+    /// close-on-exec, so no program gets it); the saved fds for
+    /// [`restore`]. On an error it says which file and why, puts back what
+    /// it changed and returns `Err`.
+    fn redirect(&mut self, redirects: &[(u32, Redirect)]) -> Result<Vec<(Fd, Option<Fd>)>, ()> {
+        let mut saved = Vec::new();
+        for (fd, r) in redirects {
+            let fd = *fd as Fd;
+            if !saved.iter().any(|&(f, _)| f == fd) {
+                saved.push((fd, save(fd)));
+            }
+            let (target, opened) = match r {
+                Redirect::Dup(m) => (Ok(*m as Fd), false),
+                Redirect::Read(w) | Redirect::Write(w) | Redirect::Append(w) => {
+                    let path = w.expand(self.last);
+                    let flags = match r {
+                        Redirect::Read(_) => O_RDONLY,
+                        Redirect::Write(_) => O_WRONLY | O_CREAT | O_TRUNC,
+                        _ => O_WRONLY | O_CREAT | O_APPEND,
+                    };
+                    let fd = ulib::open(&path, flags).map_err(|e| eprintln!("sh: {path}: {e}"));
+                    (fd, true)
+                }
+            };
+            let done = target.and_then(|t| {
+                let r = ulib::dup2(t, fd).map_err(|e| eprintln!("sh: {t}: {e}"));
+                if opened && t != fd {
+                    let _ = ulib::close(t);
+                }
+                r.map(drop)
+            });
+            if done.is_err() {
+                restore(saved);
+                return Err(());
+            }
+        }
+        Ok(saved)
+    }
+
+    /// Starts a pipeline as a job: each program `spawn`ed into the job's
+    /// group (a new one, made the console's foreground for
+    /// [`Start::Foreground`]; the shell's own for [`Start::Here`]), its
+    /// fds 0 and 1 the pipe ends between them, then its redirections; a
+    /// builtin runs in a `fork`ed copy of the shell. `None` when nothing
+    /// started (the reason said, the status set).
+    fn start(&mut self, pipeline: &Pipeline, how: Start, text: String) -> Option<Job> {
+        let (in0, out1) = (save(0), save(1));
+        let mut pids: Vec<Pid> = Vec::new();
+        let mut pgid = Pid::NONE;
+        let mut prev: Option<Fd> = None;
+        let n = pipeline.len();
+        for (i, cmd) in pipeline.iter().enumerate() {
+            let pipe = if i + 1 < n {
+                match ulib::pipe() {
+                    Ok((r, w)) => {
+                        let _ = ulib::fcntl(r, F_SETFD, FD_CLOEXEC);
+                        let _ = ulib::fcntl(w, F_SETFD, FD_CLOEXEC);
+                        Some((r, w))
+                    }
+                    Err(e) => {
+                        eprintln!("sh: pipe: {e}");
+                        self.last = 126;
+                        break;
+                    }
+                }
+            } else {
+                None
+            };
+            // Standard input: the last pipe's read end (or the shell's);
+            // standard output: this pipe's write end (or the shell's).
+            let _ = ulib::dup2(prev.or(in0).unwrap_or(0), 0);
+            let _ = ulib::dup2(pipe.map(|p| p.1).or(out1).unwrap_or(1), 1);
+            let pid = match self.redirect(&cmd.redirects) {
+                Ok(saved) => {
+                    let group = match (how, pgid) {
+                        (Start::Here, _) => Group::Mine,
+                        (_, g) if !g.is_none() => Group::Join(g),
+                        (Start::Foreground, _) => Group::NewForeground,
+                        (Start::Background, _) => Group::New,
+                    };
+                    let args = self.expand(cmd);
+                    let pid = self.launch(&args, group);
+                    restore(saved);
+                    pid
+                }
+                Err(()) => {
+                    self.last = 1;
+                    None
+                }
+            };
+            if let Some(p) = prev.take() {
+                let _ = ulib::close(p);
+            }
+            if let Some((r, w)) = pipe {
+                let _ = ulib::close(w);
+                prev = Some(r);
+            }
+            if let Some(pid) = pid {
+                if pgid.is_none() {
+                    pgid = if how == Start::Here {
+                        ulib::getpgid(Pid::NONE).unwrap_or(pid)
+                    } else {
+                        pid
+                    };
+                }
+                pids.push(pid);
+            }
+        }
+        if let Some(p) = prev {
+            let _ = ulib::close(p);
+        }
+        restore(vec![(0, in0), (1, out1)]);
+        if pids.is_empty() {
+            return None;
+        }
+        Some(Job::new(pids, pgid, text))
+    }
+
+    /// Starts one program (or, for a builtin, a copy of the shell that runs
+    /// it and exits) in `group`, with the shell's fds as they are now: its
+    /// pid, or `None` after saying why not.
+    fn launch(&mut self, args: &[String], group: Group) -> Option<Pid> {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        if !is_builtin(argv[0]) {
+            return self.spawn(&argv, group);
+        }
+        match ulib::fork() {
+            Ok(Pid::NONE) => {
+                // The copy: in the job's group, signals back to their
+                // defaults, as a spawned program has them.
+                let _ = match group {
+                    Group::Join(g) => ulib::setpgid(Pid::NONE, g),
+                    Group::New | Group::NewForeground => ulib::setpgid(Pid::NONE, Pid::NONE),
+                    Group::Mine => Ok(()),
+                };
+                if group == Group::NewForeground {
+                    let _ = ulib::tcsetpgrp(STDIN, ulib::getpid());
+                }
+                for sig in [SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU] {
+                    let _ = ulib::signal(sig, Handler::Default);
+                }
+                self.jobs.clear();
+                let code = match self.builtin(&argv) {
+                    Some(Some(code)) => code,
+                    _ => self.last,
+                };
+                ulib::exit(code)
+            }
+            Ok(pid) => {
+                let _ = match group {
+                    Group::Join(g) => ulib::setpgid(pid, g),
+                    Group::New | Group::NewForeground => ulib::setpgid(pid, pid),
+                    Group::Mine => Ok(()),
+                };
+                if group == Group::NewForeground {
+                    let _ = ulib::tcsetpgrp(STDIN, pid);
+                }
+                Some(pid)
+            }
+            Err(e) => {
+                eprintln!("sh: fork: {e}");
+                self.last = 126;
+                None
+            }
+        }
+    }
+
+    /// Starts a program: its pid, or `None` after saying why not (and
+    /// setting the status).
     fn spawn(&mut self, args: &[&str], group: Group) -> Option<Pid> {
         let name = args[0];
         match ulib::spawn_in(name, args, group) {
@@ -270,22 +506,12 @@ impl Shell {
         }
     }
 
-    /// Starts a chain in the background: a program of its own, or for
-    /// `a && b &` a copy of the shell that runs the chain.
+    /// Starts a chain in the background: a pipeline as a job of its own,
+    /// or for `a && b &` a copy of the shell that runs the chain.
     fn start_background(&mut self, chain: &Chain) {
         self.warned = false;
-        let pid = if let [(_, words)] = chain.commands.as_slice() {
-            let words: Vec<String> = words.iter().map(|w| w.expand(self.last)).collect();
-            let args: Vec<&str> = words.iter().map(String::as_str).collect();
-            if is_builtin(args[0]) {
-                eprintln!("sh: {}: a builtin cannot run in the background", args[0]);
-                self.last = 2;
-                return;
-            }
-            match self.spawn(&args, Group::New) {
-                Some(pid) => pid,
-                None => return,
-            }
+        let job = if let [(_, pipeline)] = chain.commands.as_slice() {
+            self.start(pipeline, Start::Background, chain.text.clone())
         } else {
             match ulib::fork() {
                 Ok(Pid::NONE) => {
@@ -294,45 +520,42 @@ impl Shell {
                 }
                 Ok(pid) => {
                     let _ = ulib::setpgid(pid, pid);
-                    pid
+                    Some(Job::new(vec![pid], pid, chain.text.clone()))
                 }
                 Err(e) => {
                     eprintln!("sh: fork: {e}");
                     self.last = 126;
-                    return;
+                    None
                 }
             }
         };
-        let id = self.add(Job {
-            id: 0,
-            pid,
-            pgid: pid,
-            text: chain.text.clone(),
-            state: State::Running,
-        });
+        let Some(job) = job else {
+            return;
+        };
+        let pid = job.pid();
+        let id = self.add(job);
         println!("[{id}] {pid}");
         self.last = 0;
     }
 
-    /// In a copy of the shell that runs a background chain: each command
+    /// In a copy of the shell that runs a background chain: each pipeline
     /// in this process's group, waited for in turn; the last status.
     fn run_detached(&mut self, chain: &Chain) -> i32 {
-        for (when, words) in &chain.commands {
-            let run = match when {
-                When::Always => true,
-                When::Ok => self.last == 0,
-                When::Failed => self.last != 0,
-            };
-            if !run {
+        self.jobs.clear();
+        for (when, pipeline) in &chain.commands {
+            if !self.runs(*when) {
                 continue;
             }
-            let words: Vec<String> = words.iter().map(|w| w.expand(self.last)).collect();
-            let args: Vec<&str> = words.iter().map(String::as_str).collect();
-            if let Some(pid) = self.spawn(&args, Group::Mine) {
-                self.last = match ulib::waitpid(pid, 0) {
-                    Ok((_, status)) => status_code(status),
-                    Err(_) => 126,
-                };
+            if let Some(mut job) = self.start(pipeline, Start::Here, String::new()) {
+                while !job.alive.is_empty() {
+                    match ulib::waitpid(WaitFor::Any, 0) {
+                        Ok((pid, status)) => {
+                            job.ended(pid, status);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                self.last = job.status.map_or(126, status_code);
             }
         }
         self.last
@@ -341,33 +564,44 @@ impl Shell {
     /// Waits until `job` (which has the console: `spawn` gave it, or `fg`)
     /// ends or stops; then takes the console back.
     fn foreground(&mut self, mut job: Job) {
-        match ulib::waitpid(job.pid, WUNTRACED) {
-            Ok((_, status)) if status.is_stopped() => {
-                let sig = status.stop_signal().unwrap_or(SIGTSTP);
-                job.state = State::Stopped(sig);
-                self.last = 128 + sig as i32;
-                // The kernel echoed ^Z; the report starts a new line.
-                println!();
-                let id = self.add(job);
-                self.report(id);
-            }
-            Ok((pid, status)) => {
-                self.forget(job.id);
-                self.last = status_code(status);
-                match status.signal() {
-                    // The kernel echoed ^C: end its line.
-                    Some(SIGINT) => println!(),
-                    Some(_) => {
-                        let prog = job.text.split(' ').next().unwrap_or("?");
-                        let prog = prog.rsplit('/').next().unwrap_or(prog);
-                        eprintln!("sh: pid {pid} ({prog}) ended: {}", status.describe());
-                    }
-                    None => {}
+        loop {
+            match ulib::waitpid(WaitFor::Group(job.pgid), WUNTRACED) {
+                Ok((_, status)) if status.is_stopped() => {
+                    let sig = status.stop_signal().unwrap_or(SIGTSTP);
+                    job.state = State::Stopped(sig);
+                    self.last = 128 + sig as i32;
+                    // The kernel echoed ^Z; the report starts a new line.
+                    println!();
+                    let id = self.add(job);
+                    self.report(id);
+                    break;
                 }
-            }
-            Err(e) => {
-                eprintln!("sh: waitpid {}: {e}", job.pid);
-                self.forget(job.id);
+                Ok((pid, status)) => {
+                    if !job.ended(pid, status) {
+                        continue;
+                    }
+                    self.forget(job.id);
+                    let status = job.status.unwrap_or(status);
+                    self.last = status_code(status);
+                    match status.signal() {
+                        // The kernel echoed ^C: end its line.
+                        Some(SIGINT) => println!(),
+                        Some(_) => {
+                            let last = job.pids.last().copied().unwrap_or(pid);
+                            let prog = job.text.rsplit('|').next().unwrap_or("?").trim();
+                            let prog = prog.split(' ').next().unwrap_or("?");
+                            let prog = prog.rsplit('/').next().unwrap_or(prog);
+                            eprintln!("sh: pid {last} ({prog}) ended: {}", status.describe());
+                        }
+                        None => {}
+                    }
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("sh: waitpid {}: {e}", job.pid());
+                    self.forget(job.id);
+                    break;
+                }
             }
         }
         let _ = ulib::tcsetpgrp(STDIN, self.pgid);
@@ -393,6 +627,26 @@ impl Shell {
                 }
                 return Some(Some(code));
             }
+            "cd" => {
+                let dir = rest.first().copied().unwrap_or("/");
+                match ulib::chdir(dir) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("sh: cd: {dir}: {e}");
+                        1
+                    }
+                }
+            }
+            "pwd" => match ulib::getcwd() {
+                Ok(p) => {
+                    println!("{p}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("sh: pwd: {e}");
+                    1
+                }
+            },
             "jobs" => self.list_jobs(rest),
             "fg" => self.fg(rest),
             "bg" => self.bg(rest),
@@ -632,17 +886,18 @@ impl Shell {
         i32::from(failed)
     }
 
-    /// `wait [JOB|PID...]`: these jobs or processes in turn, or every job;
-    /// reports how each ended (or that it stopped). The last one's status.
+    /// `wait [JOB|PID...]`: these jobs (every process of each) or
+    /// processes in turn, or every job; reports how each ended (or that it
+    /// stopped). The last one's status.
     fn wait(&mut self, args: &[&str]) -> i32 {
         if args.is_empty() {
             return self.wait_all();
         }
-        let mut pids = Vec::new();
+        let mut targets = Vec::new();
         for a in args {
-            let pid = if a.starts_with('%') {
+            let t = if a.starts_with('%') {
                 match self.find(Some(a)) {
-                    Ok(at) => self.jobs[at].pid,
+                    Ok(at) => WaitFor::Group(self.jobs[at].pgid),
                     Err(e) => {
                         eprintln!("sh: wait: {e}");
                         return 127;
@@ -650,35 +905,54 @@ impl Shell {
                 }
             } else {
                 match a.parse::<Pid>() {
-                    Ok(pid) => pid,
+                    Ok(pid) => WaitFor::Child(pid),
                     Err(_) => {
                         eprintln!("sh: wait: {a}: not a process id or job (%N)");
                         return 2;
                     }
                 }
             };
-            pids.push(pid);
+            targets.push(t);
         }
         let mut last = 0;
-        for pid in pids {
-            if let Some(j) = self.jobs.iter().find(|j| j.pid == pid)
+        for t in targets {
+            let job = self.jobs.iter().find(|j| match t {
+                WaitFor::Group(g) => j.pgid == g,
+                WaitFor::Child(p) => j.pids.contains(&p),
+                WaitFor::Any => false,
+            });
+            if let Some(j) = job
                 && matches!(j.state, State::Stopped(_))
             {
                 eprintln!("sh: wait: job {} is stopped (fg or bg continues it)", j.id);
                 last = 1;
                 continue;
             }
-            last = match ulib::waitpid(pid, WUNTRACED) {
-                Ok((pid, status)) => {
-                    self.update(pid, status);
-                    status_code(status)
+            let id = job.map(|j| j.id);
+            // Until the job (or the process) is gone or stopped.
+            loop {
+                match ulib::waitpid(t, WUNTRACED) {
+                    Ok((pid, status)) => {
+                        self.update(pid, status);
+                        last = status_code(status);
+                        let gone = id.is_none_or(|id| !self.jobs.iter().any(|j| j.id == id));
+                        let stopped = status.is_stopped();
+                        if gone || stopped || matches!(t, WaitFor::Child(_)) {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("sh: wait: {t}: {e}");
+                        last = 127;
+                        break;
+                    }
                 }
-                Err(e) => {
-                    eprintln!("sh: wait: {pid}: {e}");
-                    127
-                }
-            };
+            }
+            if let Some(j) = id.and_then(|id| self.done.iter().find(|(i, _)| *i == id)) {
+                last = status_code(j.1);
+            }
         }
+        self.done.clear();
         last
     }
 
@@ -721,9 +995,10 @@ impl Shell {
         }
     }
 
-    /// Records what `waitpid` said of `pid` and reports it.
+    /// Records what `waitpid` said of `pid` and reports what it means for
+    /// its job: stopped, or ended once its last process has.
     fn update(&mut self, pid: Pid, status: WaitStatus) {
-        let Some(at) = self.jobs.iter().position(|j| j.pid == pid) else {
+        let Some(at) = self.jobs.iter().position(|j| j.pids.contains(&pid)) else {
             // Not a job (already forgotten): say how it ended all the same.
             println!("[{pid}] {}", describe_status(status, true));
             return;
@@ -734,18 +1009,26 @@ impl Shell {
             return;
         }
         if let Some(sig) = status.stop_signal() {
-            self.jobs[at].state = State::Stopped(sig);
-            self.touch(id);
-            self.report(id);
+            // A pipeline's other processes stop too: one report.
+            if self.jobs[at].state == State::Running {
+                self.jobs[at].state = State::Stopped(sig);
+                self.touch(id);
+                self.report(id);
+            }
+            return;
+        }
+        if !self.jobs[at].ended(pid, status) {
             return;
         }
         let mark = self.mark(id);
         let j = &self.jobs[at];
+        let status = j.status.unwrap_or(status);
         println!(
             "[{id}]{mark} {}  {}",
             capitalized(&describe_status(status, true)),
             j.text
         );
+        self.done.push((id, status));
         self.forget(id);
     }
 
@@ -764,7 +1047,7 @@ impl Shell {
         let mut out = String::new();
         for j in &self.jobs {
             let pid = if long {
-                format!(" {}", j.pid)
+                format!(" {}", j.pid())
             } else {
                 String::new()
             };
@@ -795,8 +1078,54 @@ fn wakes(sig: u32) -> bool {
 fn is_builtin(name: &str) -> bool {
     matches!(
         name,
-        "exit" | "jobs" | "fg" | "bg" | "kill" | "wait" | "history" | "help"
+        "exit" | "cd" | "pwd" | "jobs" | "fg" | "bg" | "kill" | "wait" | "history" | "help"
     )
+}
+
+/// How [`Shell::start`] places a job's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// A new group, the console's foreground.
+    Foreground,
+    /// A new group, in the background.
+    Background,
+    /// The shell's own group (a copy of the shell running a chain).
+    Here,
+}
+
+/// A copy of fd `fd`, marked close-on-exec (`None` if `fd` is not open).
+fn save(fd: Fd) -> Option<Fd> {
+    let copy = ulib::dup(fd).ok()?;
+    let _ = ulib::fcntl(copy, F_SETFD, FD_CLOEXEC);
+    Some(copy)
+}
+
+/// Puts back fds [`Shell::redirect`] or [`save`] saved: each from its copy
+/// (which is closed), or closed if it was not open.
+fn restore(saved: Vec<(Fd, Option<Fd>)>) {
+    for (fd, copy) in saved.into_iter().rev() {
+        match copy {
+            Some(c) => {
+                let _ = ulib::dup2(c, fd);
+                let _ = ulib::close(c);
+            }
+            None => {
+                let _ = ulib::close(fd);
+            }
+        }
+    }
+}
+
+/// A pipeline as `jobs` shows it: its commands' words, `|` between.
+fn pipeline_text(p: &Pipeline, status: i32) -> String {
+    let cmds: Vec<String> = p
+        .iter()
+        .map(|c| {
+            let w: Vec<String> = c.words.iter().map(|w| w.expand(status)).collect();
+            w.join(" ")
+        })
+        .collect();
+    cmds.join(" | ")
 }
 
 /// `Running`, `Stopped`, `Stopped (tty input)`.

@@ -1476,13 +1476,27 @@ fn wait_errors() -> Res {
     let grandchild = Pid(u32::from_le_bytes(b));
     expect_err("waitpid(grandchild)", ulib::waitpid(grandchild, 0), echild)?;
     expect_code(mid, 0)?;
+    // 0 and other negatives name process groups: with no child in them
+    // (this case has none left), there is nothing to wait for.
     for pid in [0, -2, -100, i64::MIN] {
         expect_err(
             &format!("waitpid({pid})"),
             raw(nr::WAITPID, &[pid as u64, 0, 0]),
-            &[Errno::EINVAL],
+            echild,
         )?;
     }
+    // A child in a group of its own, waited for by its group.
+    let g = child(|| {
+        let _ = ulib::setpgid(Pid::NONE, Pid::NONE);
+        5
+    })?;
+    let _ = ulib::setpgid(g, g);
+    let (p, s) = ok("waitpid(-group)", ulib::waitpid(WaitFor::Group(g), 0))?;
+    ensure!(
+        p == g && s.code() == Some(5),
+        "waitpid(-{g}) gave {p} {:#x}",
+        s.0
+    );
     Ok(())
 }
 
