@@ -155,6 +155,14 @@ impl Kernel {
             self.pcb(s).info.pgid == pgid && st != ProcState::Unused && st != ProcState::Zombie
         })
     }
+
+    /// Whether group `pgid` exists: a process is in it, a zombie not yet
+    /// reaped included (so a shell can add the next process of a pipeline
+    /// to the group of one that has already ended).
+    pub fn group_exists(&mut self, pgid: Pid) -> bool {
+        (0..self.procs().hwm)
+            .any(|s| self.pcb(s).info.pgid == pgid && self.state(s) != ProcState::Unused)
+    }
 }
 
 /// The stop signals.

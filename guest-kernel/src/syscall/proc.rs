@@ -81,7 +81,7 @@ pub(super) fn sys_spawn(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
         0 => Some(k.me().info.pgid),
         abi::sys::SPAWN_NEW_GROUP | abi::sys::SPAWN_NEW_FOREGROUND => None,
         raw => match Pid::from_arg(raw as i64) {
-            Some(pgid) if k.group_alive(pgid) => Some(pgid),
+            Some(pgid) if k.group_exists(pgid) => Some(pgid),
             Some(_) => return -EPERM,
             None => return -EINVAL,
         },
@@ -264,9 +264,9 @@ fn pid_or_self(k: &mut Kernel, raw: u64) -> Result<Pid, i64> {
 }
 
 /// `setpgid(pid, pgid)`: the caller may move itself or a child of its own
-/// (0: itself) into an existing group or a new one named after it (0: its
-/// pid). `-ESRCH` for anyone else, `-EPERM` for a group that does not
-/// exist and is not its own.
+/// (0: itself) into an existing group (a zombie's counts) or a new one
+/// named after it (0: its pid). `-ESRCH` for anyone else, `-EPERM` for a
+/// group that does not exist and is not its own.
 pub(super) fn sys_setpgid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     let pid = match pid_or_self(k, tf.rdi) {
         Ok(p) => p,
@@ -288,7 +288,7 @@ pub(super) fn sys_setpgid(k: &mut Kernel, tf: &mut TrapFrame) -> i64 {
     if slot != me && k.pcb(slot).info.ppid != my_pid || k.state(slot) == ProcState::Zombie {
         return -ESRCH;
     }
-    if pgid != pid && !k.group_alive(pgid) {
+    if pgid != pid && !k.group_exists(pgid) {
         return -EPERM;
     }
     k.pcb(slot).info.pgid = pgid;

@@ -1,0 +1,164 @@
+//! Files as the shell uses them: redirections in each direction, `>>`,
+//! pipelines, `cd` and relative paths, `ls`, and the errors a user meets.
+//! Each test pipes a script into a fresh VM and checks what the guest
+//! printed (output lines have two blanks where the typed line has one, so
+//! the console's echo of the script never matches).
+
+mod common;
+
+use common::*;
+
+/// Runs `script` (lines) in a fresh VM; its output.
+fn run(script: &str) -> Run {
+    let r = boot(&[], &format!("{script}\nexit 0\n"));
+    assert_eq!(r.code, 0, "{}", r.dump());
+    r
+}
+
+fn assert_lines(r: &Run, want: &[&str]) {
+    for w in want {
+        assert!(has_line(&r.stdout, w), "no line {w:?}:\n{}", r.dump());
+    }
+}
+
+#[test]
+fn output_input_and_append_redirections() {
+    let r = run("echo  first  line > /tmp/f\n\
+         echo  second >> /tmp/f\n\
+         cat < /tmp/f\n\
+         cat /tmp/f > /tmp/g\n\
+         cat  /tmp/g");
+    // `cat < /tmp/f` and `cat /tmp/g` each print both lines.
+    for w in ["first line", "second"] {
+        let n = r
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start_matches("$ ") == w)
+            .count();
+        assert_eq!(n, 2, "{w:?} {n} times:\n{}", r.dump());
+    }
+    // `>` empties what was there.
+    let r = run("echo  old > /tmp/h\necho  new > /tmp/h\ncat /tmp/h");
+    assert_lines(&r, &["new"]);
+    assert!(!has_line(&r.stdout, "old"), "{}", r.dump());
+}
+
+#[test]
+fn standard_error_goes_where_it_is_sent() {
+    let r = run("cat /no/such 2> /tmp/err\n\
+         echo  \"status $?\"\n\
+         cat /tmp/err\n\
+         cat /no/other > /tmp/both 2>&1\n\
+         cat /tmp/both");
+    assert_lines(
+        &r,
+        &[
+            "status 1",
+            "cat: /no/such: no such file or directory",
+            "cat: /no/other: no such file or directory",
+        ],
+    );
+    // The first error went to the file only: it shows once (from `cat`).
+    let n = r
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with("cat: /no/such: no such file or directory"))
+        .count();
+    assert_eq!(n, 1, "{}", r.dump());
+}
+
+#[test]
+fn pipelines_connect_their_commands() {
+    let r = run("echo  through  three  pipes | cat | cat | cat\n\
+         ls /bin | cat > /tmp/list\n\
+         cat /tmp/list");
+    assert_lines(&r, &["through three pipes", "sh", "init", "ls"]);
+}
+
+#[test]
+fn a_pipeline_is_one_job_in_one_process_group() {
+    let mut s = Session::start(&[]);
+    s.expect("$ ");
+    let job = s.sh("spin 100000 | cat &");
+    let first = job_pid(&job);
+    let ps = s.sh("ps");
+    let spin = row(&ps, first);
+    let cat = parse_ps(&ps)
+        .into_iter()
+        .find(|r| r.name == "cat")
+        .unwrap_or_else(|| panic!("no cat in:\n{ps}"));
+    assert_eq!(spin.pgid, first, "{ps}");
+    assert_eq!(
+        cat.pgid, first,
+        "the pipeline shares the first's group:\n{ps}"
+    );
+    let out = s.sh(&format!("kill %{}; wait", job_number(&job)));
+    assert!(
+        has_job_report(&out, job_number(&job), "Terminated"),
+        "{out}"
+    );
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
+}
+
+#[test]
+fn cd_pwd_and_relative_paths() {
+    let r = run("cd /tmp\n\
+         pwd\n\
+         echo  here > rel\n\
+         cat /tmp/rel\n\
+         cd ..\n\
+         pwd\n\
+         cat tmp/rel\n\
+         cd /nope\n\
+         cd /etc/motd\n\
+         pwd");
+    assert_lines(
+        &r,
+        &[
+            "/tmp",
+            "/",
+            "here",
+            "sh: cd: /nope: no such file or directory",
+            "sh: cd: /etc/motd: not a directory",
+        ],
+    );
+}
+
+#[test]
+fn ls_lists_directories() {
+    let r = run("ls /\nls -l /etc\nls /nope");
+    assert_lines(
+        &r,
+        &["bin", "etc", "tmp", "ls: /nope: no such file or directory"],
+    );
+    let motd = r
+        .stdout
+        .lines()
+        .map(|l| l.trim_start_matches("$ "))
+        .find(|l| l.starts_with("- ") && l.ends_with(" motd"))
+        .unwrap_or_else(|| panic!("no motd line:\n{}", r.dump()));
+    let size: u64 = motd.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(size > 0, "{motd}");
+}
+
+#[test]
+fn redirection_errors_are_one_line_and_the_shell_goes_on() {
+    let r = run("echo  x > /no/such/dir/f\n\
+         echo  \"after $?\"\n\
+         cat < /nope\n\
+         echo  x > /etc\n\
+         echo  x 2>&9\n\
+         echo  still  here");
+    assert_lines(
+        &r,
+        &[
+            "sh: /no/such/dir/f: no such file or directory",
+            "after 1",
+            "sh: /nope: no such file or directory",
+            "sh: /etc: is a directory",
+            "sh: 9: bad file descriptor",
+            "still here",
+        ],
+    );
+}
