@@ -238,6 +238,28 @@ fn up_arrow_recalls_and_left_arrow_edits() {
 }
 
 #[test]
+fn tab_completes_programs_and_paths() {
+    let (mut s, _sock) = terminal_vm("tty-tab");
+    // One program starts with "ech": Tab writes the rest and a blank.
+    s.send("ech\t tabbed\r");
+    line(&mut s, "tabbed");
+    s.expect("$ ");
+    // A path: /etc/m is /etc/motd.
+    s.send("cat /etc/m\t\r");
+    line(
+        &mut s,
+        "Welcome. This file lives in the initrd (a cpio newc archive) that vmm embeds.",
+    );
+    s.expect("$ ");
+    // Several programs start with "s" and share nothing more, so Tab
+    // lists them below the line.
+    s.send("s\t");
+    s.expect("\nsh  sigpipe  sleep  spin  stop");
+    s.send("\x15exit 0\r");
+    assert_eq!(s.finish().code, 0);
+}
+
+#[test]
 fn pasted_lines_run_in_order() {
     let (mut s, _sock) = terminal_vm("tty-paste");
     let long = "x".repeat(300);

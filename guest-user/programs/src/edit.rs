@@ -10,6 +10,7 @@
 //! | Ctrl-U, Ctrl-K               | erase to the start, to the end        |
 //! | Ctrl-W                       | erase the word before the cursor      |
 //! | Up, Down (Ctrl-N)            | walk the history                      |
+//! | Tab                          | complete the word before the cursor   |
 //! | Ctrl-L                       | clear the screen, redraw the line     |
 //! | Ctrl-C                       | drop the line (`^C`)                  |
 //! | Ctrl-D                       | end of input on an empty line, else Delete |
@@ -19,7 +20,12 @@
 //! prints the process table in the kernel: neither is needed here. Every
 //! other control byte and unknown escape sequence is ignored. Text is
 //! UTF-8; each character takes one column.
+//!
+//! Tab asks the [`Completer`] for the ways the word before the cursor can
+//! go on: one is taken whole; several are cut to what they share, and
+//! when that adds nothing they are listed below the line.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -49,8 +55,12 @@ enum Esc {
     Ss3,
 }
 
+/// What Tab offers: for the word before the cursor (`first`: it is the
+/// line's first word, a command), each whole word it could become
+/// (ending in a blank, or in `/` for a directory).
+pub type Completer = Box<dyn Fn(&str, bool) -> Vec<String>>;
+
 /// The line being edited, its cursor, and the history.
-#[derive(Debug)]
 pub struct Editor {
     prompt: String,
     line: String,
@@ -68,6 +78,7 @@ pub struct Editor {
     partial: Vec<u8>,
     /// The last byte was `\r`: a `\n` right after is the same Enter.
     after_cr: bool,
+    completer: Option<Completer>,
 }
 
 impl Editor {
@@ -84,7 +95,13 @@ impl Editor {
             params: Vec::new(),
             partial: Vec::new(),
             after_cr: false,
+            completer: None,
         }
+    }
+
+    /// What Tab completes with.
+    pub fn set_completer(&mut self, c: Completer) {
+        self.completer = Some(c);
     }
 
     /// Starts a new line: writes the prompt to `out`.
@@ -211,7 +228,7 @@ impl Editor {
                 None
             }
             b'\t' => {
-                self.insert(" ", out);
+                self.complete(out);
                 None
             }
             b' '..=b'~' => {
@@ -258,6 +275,39 @@ impl Editor {
             }
             (b'~', b"3") => self.delete(out),
             _ => {}
+        }
+    }
+
+    /// Tab: completes the word before the cursor (see [`Completer`]).
+    fn complete(&mut self, out: &mut Vec<u8>) {
+        let Some(c) = self.completer.as_ref() else {
+            return;
+        };
+        let before = &self.line[..self.cursor];
+        let start = before.rfind(' ').map_or(0, |i| i + 1);
+        let first = before[..start].trim().is_empty();
+        let word = &before[start..];
+        let options = c(word, first);
+        let shared = match options.split_first() {
+            None => return,
+            Some((one, rest)) => rest.iter().fold(one.as_str(), |acc, o| {
+                let n = acc
+                    .char_indices()
+                    .zip(o.chars())
+                    .find(|((_, a), b)| a != b)
+                    .map_or(acc.len().min(o.len()), |((i, _), _)| i);
+                &acc[..n]
+            }),
+        };
+        if shared.len() > word.len() && shared.starts_with(word) {
+            let add = String::from(&shared[word.len()..]);
+            self.insert(&add, out);
+        } else if options.len() > 1 {
+            out.extend_from_slice(b"\r\n");
+            let names: Vec<&str> = options.iter().map(|o| o.trim_end()).collect();
+            out.extend_from_slice(names.join("  ").as_bytes());
+            out.extend_from_slice(b"\r\n");
+            self.redraw(out);
         }
     }
 
@@ -443,6 +493,37 @@ mod tests {
         assert_eq!(line(&mut e, b"a\x1b[15~\x1b[1;5Cb\x07\r"), "ab");
         let (_, out) = type_keys(&mut e, b"\x0c");
         assert!(out.starts_with(b"\x1b[H\x1b[2J\r$ "));
+    }
+
+    #[test]
+    fn tab_completes() {
+        let mut e = Editor::new("$ ");
+        e.set_completer(Box::new(|word, first| {
+            let all: &[&str] = if first {
+                &["spin ", "sleep ", "sh "]
+            } else {
+                &["/etc/", "/etc/motd "]
+            };
+            all.iter()
+                .filter(|o| o.starts_with(word))
+                .map(|o| String::from(*o))
+                .collect()
+        }));
+        // One way: taken whole.
+        assert_eq!(line(&mut e, b"sp\t1\r"), "spin 1");
+        // Several: what they share, then the list.
+        e.start(&mut Vec::new());
+        let (_, out) = type_keys(&mut e, b"s\t");
+        assert!(out.ends_with(b"spin  sleep  sh\r\n\r$ s\x1b[K"), "{out:?}");
+        assert_eq!(
+            type_keys(&mut e, b"l\t\r").0,
+            Some(Done::Line("sleep ".into()))
+        );
+        // Not the first word: paths.
+        assert_eq!(line(&mut e, b"cat /e\t\r"), "cat /etc/");
+        assert_eq!(line(&mut e, b"cat /etc/m\t\r"), "cat /etc/motd ");
+        // Nothing to offer: nothing happens.
+        assert_eq!(line(&mut e, b"x\t\r"), "x");
     }
 
     #[test]

@@ -50,7 +50,9 @@ fn main(args: &[&str]) -> i32 {
                 }
             }
             if stop {
-                eprintln!("redir: child {me}: fd 1 is {file} now; next, exec {program} (cont {me})");
+                eprintln!(
+                    "redir: child {me}: fd 1 is {file} now; next, exec {program} (cont {me})"
+                );
                 let _ = ulib::kill(me, SIGSTOP);
             }
             let e = ulib::exec(program, argv);

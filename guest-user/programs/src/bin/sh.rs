@@ -69,8 +69,7 @@ builtins:
   wait [JOB|PID...]  wait for these jobs, or all of them
   history          the lines typed so far
   exit [N]         leave the shell with status N (default: the last status)
-  help             this text
-programs: ls /bin lists them";
+  help             this text";
 
 /// What a job is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,13 +155,15 @@ fn main(_args: &[&str]) -> i32 {
     let pgid = ulib::getpgid(Pid::NONE).unwrap_or(me);
     let _ = ulib::tcsetpgrp(STDIN, pgid);
     let terminal = ulib::ttymode_get(STDIN).is_ok_and(|m| m & TTY_TERMINAL != 0);
+    let mut editor = Editor::new(PROMPT);
+    editor.set_completer(Box::new(complete));
     let mut sh = Shell {
         jobs: Vec::new(),
         recent: Vec::new(),
         last: 0,
         pgid,
         terminal,
-        editor: Editor::new(PROMPT),
+        editor,
         lines: LineReader::new(),
         typed: Vec::new(),
         warned: false,
@@ -661,7 +662,27 @@ impl Shell {
                 0
             }
             "help" => {
-                println!("{HELP}");
+                // The programs as /bin has them now.
+                let mut out = String::from(HELP);
+                out.push_str("\nprograms in /bin:");
+                let mut col = 80;
+                let mut names: Vec<String> = ulib::read_dir(abi::sys::BIN_DIR)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|e| !e.name.starts_with('.'))
+                    .map(|e| e.name)
+                    .collect();
+                names.sort();
+                for n in names {
+                    if col + n.len() + 1 > 78 {
+                        out.push_str("\n ");
+                        col = 1;
+                    }
+                    out.push(' ');
+                    out.push_str(&n);
+                    col += n.len() + 1;
+                }
+                println!("{out}");
                 0
             }
             _ => return None,
@@ -1080,6 +1101,52 @@ fn is_builtin(name: &str) -> bool {
         name,
         "exit" | "cd" | "pwd" | "jobs" | "fg" | "bg" | "kill" | "wait" | "history" | "help"
     )
+}
+
+/// Tab's offers for `word`: for a command (the line's first word, with no
+/// `/`), the builtins and the programs in `/bin`; else the names in the
+/// directory the word is in (a directory's with `/` after it).
+fn complete(word: &str, first: bool) -> Vec<String> {
+    const BUILTINS: [&str; 10] = [
+        "bg", "cd", "exit", "fg", "help", "history", "jobs", "kill", "pwd", "wait",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    if first && !word.contains('/') {
+        for b in BUILTINS.iter().filter(|b| b.starts_with(word)) {
+            out.push(format!("{b} "));
+        }
+        for e in ulib::read_dir(abi::sys::BIN_DIR).unwrap_or_default() {
+            if e.name.starts_with(word)
+                && !e.name.starts_with('.')
+                && !out.iter().any(|o| o.trim_end() == e.name)
+            {
+                out.push(format!("{} ", e.name));
+            }
+        }
+    } else {
+        let (dir, prefix) = match word.rfind('/') {
+            Some(i) => (&word[..=i], &word[i + 1..]),
+            None => ("", word),
+        };
+        let list = if dir.is_empty() { "." } else { dir };
+        for e in ulib::read_dir(list).unwrap_or_default() {
+            let dot = e.name.starts_with('.');
+            if e.name.starts_with(prefix)
+                && (!dot || prefix.starts_with('.'))
+                && e.name != "."
+                && e.name != ".."
+            {
+                let end = if e.kind == abi::fs::FileKind::Directory {
+                    "/"
+                } else {
+                    " "
+                };
+                out.push(format!("{dir}{}{end}", e.name));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// How [`Shell::start`] places a job's processes.
