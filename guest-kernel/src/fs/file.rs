@@ -73,20 +73,33 @@ impl File {
     };
 
     /// What it refers to.
+    #[inline]
     pub fn kind(&self) -> Kind {
-        match FileKind::from_raw(self.kind as u8) {
-            Some(FileKind::Console) => Kind::Console,
-            Some(FileKind::PipeRead) => Kind::Reader,
-            Some(FileKind::PipeWrite) => Kind::Writer,
-            Some(FileKind::Regular) => Kind::Regular,
-            Some(FileKind::Directory) => Kind::Directory,
+        const CONSOLE: u16 = FileKind::Console as u16;
+        const READER: u16 = FileKind::PipeRead as u16;
+        const WRITER: u16 = FileKind::PipeWrite as u16;
+        const REGULAR: u16 = FileKind::Regular as u16;
+        const DIRECTORY: u16 = FileKind::Directory as u16;
+        match self.kind {
+            CONSOLE => Kind::Console,
+            READER => Kind::Reader,
+            WRITER => Kind::Writer,
+            REGULAR => Kind::Regular,
+            DIRECTORY => Kind::Directory,
             _ => Kind::Closed,
         }
     }
 
     /// What it refers to, as the host is shown.
     pub fn file_kind(&self) -> FileKind {
-        FileKind::from_raw(self.kind as u8).unwrap_or(FileKind::None)
+        match self.kind() {
+            Kind::Closed => FileKind::None,
+            Kind::Console => FileKind::Console,
+            Kind::Reader => FileKind::PipeRead,
+            Kind::Writer => FileKind::PipeWrite,
+            Kind::Regular => FileKind::Regular,
+            Kind::Directory => FileKind::Directory,
+        }
     }
 
     /// The fd's flags ([`FD_CLOEXEC`]).

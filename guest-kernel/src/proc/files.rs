@@ -4,7 +4,7 @@
 
 use super::sched::Sched;
 use super::{Kernel, Pcb};
-use crate::fs::file::File;
+use crate::fs::file::{File, Kind};
 use crate::fs::vfs;
 use abi::fs::{FdInfo, FileKind, O_ACCMODE, O_APPEND, O_RDWR, keep_path};
 use abi::sys::MAX_FDS;
@@ -61,7 +61,8 @@ impl Kernel {
     /// Takes fd `fd` of `slot` out of its table (the caller closes it).
     pub fn take_fd(&mut self, slot: usize, fd: usize) -> File {
         let pc = self.pcb(slot);
-        pc.files.fds[fd] = FdInfo::CLOSED;
+        // A closed fd's record is its kind alone: the rest is not read.
+        pc.files.fds[fd].kind = FileKind::None as u8;
         core::mem::replace(&mut pc.fds[fd], File::CLOSED)
     }
 
@@ -92,7 +93,7 @@ impl Kernel {
     pub fn close_fds(&mut self, slot: usize, only_cloexec: bool) {
         for fd in 0..MAX_FDS {
             let f = self.pcb(slot).fds[fd];
-            if f.kind() != crate::fs::file::Kind::Closed && (!only_cloexec || f.cloexec()) {
+            if f.kind() != Kind::Closed && (!only_cloexec || f.cloexec()) {
                 self.close_fd(slot, fd);
             }
         }
@@ -103,13 +104,23 @@ impl Kernel {
     pub fn inherit_files(&mut self, parent: usize, child: usize, spawn: bool) {
         for fd in 0..MAX_FDS {
             let f = self.pcb(parent).fds[fd];
-            if f.kind() == crate::fs::file::Kind::Closed || (spawn && f.cloexec()) {
+            if f.kind() == Kind::Closed || (spawn && f.cloexec()) {
                 continue;
             }
-            let info = self.pcb(parent).files.fds[fd];
+            let info = &self.pcb(parent).files.fds[fd];
+            // Only a file's record has a path to copy; the child's records
+            // start zeroed.
+            let whole = matches!(f.kind(), Kind::Regular | Kind::Directory);
+            let (kind, flags, id, copy) = (info.kind, info.flags, info.id, whole.then_some(*info));
             let c = self.pcb(child);
             c.fds[fd] = f.dup().with_fd_flags(f.fd_flags());
-            c.files.fds[fd] = info;
+            match copy {
+                Some(info) => c.files.fds[fd] = info,
+                None => {
+                    let r = &mut c.files.fds[fd];
+                    (r.kind, r.flags, r.id) = (kind, flags, id);
+                }
+            }
         }
         let (cwd, cwd_path) = (self.pcb(parent).cwd, self.pcb(parent).files.cwd);
         vfs::hold(cwd);
@@ -147,6 +158,6 @@ impl Kernel {
     /// The lowest free fd of the running process at or above `from`.
     pub fn free_fd_from(&mut self, from: usize) -> Option<usize> {
         let me = self.current();
-        (from..MAX_FDS).find(|&fd| self.pcb(me).fds[fd].kind() == crate::fs::file::Kind::Closed)
+        (from..MAX_FDS).find(|&fd| self.pcb(me).fds[fd].kind() == Kind::Closed)
     }
 }
