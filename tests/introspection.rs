@@ -655,6 +655,16 @@ fn a_timeout_gives_the_post_mortem() {
         "{spin:?}"
     );
     assert!(spin.ticks > 100, "it ran for most of a second: {spin:?}");
+    // Its files after the table: the console the kernel gave init.
+    let after_table = table
+        .split_once("open files:\n")
+        .unwrap_or_else(|| panic!("{}", r.dump()));
+    assert_eq!(
+        after_table.1.lines().next(),
+        Some("pid 1 (spin): cwd /; 0-2 console"),
+        "{}",
+        r.dump()
+    );
 }
 
 #[test]
@@ -777,7 +787,9 @@ fn ctrl_a_p_shows_the_table_of_a_wedged_guest() {
     s.expect("crash: triggering hang");
     s.send("\x01p");
     s.expect("vmm: process table (read from guest memory):");
-    let table = s.expect_where("init's row", |t| find_row(t, 1).is_some());
+    let table = s.expect_where("init's row and the open files", |t| {
+        find_row(t, 1).is_some() && t.contains("open files:")
+    });
     s.send("\x01x");
     let r = s.finish();
     assert!(r.stdout.contains("vmm: quit"), "{}", r.dump());

@@ -19,8 +19,8 @@ Exit status:
   130    quit from the console (Ctrl-A x)
 
 Console: when stdin is a terminal it is put in raw mode; Ctrl-A x quits,
-Ctrl-A p prints the process table (read from guest memory, so it works
-even when the guest is stuck), Ctrl-A h lists the escapes, Ctrl-A Ctrl-A
+Ctrl-A p prints the process table and each process's open files (read
+from guest memory, so it works even when the guest is stuck), Ctrl-A h lists the escapes, Ctrl-A Ctrl-A
 sends a Ctrl-A to the guest. Stdin is read only as fast as the guest takes
 its input (at most 64 KiB waits in between), so piped input is never lost;
 output the host's stdout cannot take never stalls the guest: up to 1 MiB
@@ -28,8 +28,8 @@ waits, beyond that it is dropped and the count is printed at exit.
 
 Process view: the guest kernel registers its process table and an event
 ring on a paravirtual debug port. After a guest crash or --timeout the VMM
-prints a post-mortem: the kernel's last registers, the process table and
-the last events. --events, --trace, --api-sock and --stats use it too.
+prints a post-mortem: the kernel's last registers, the process table, each
+live process's working directory and open fds, and the last events. --events, --trace, --api-sock and --stats use it too.
 
 Examples:
   vmm                                   boot the embedded guest interactively
