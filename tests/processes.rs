@@ -53,7 +53,7 @@ fn init_is_found_by_bare_name_and_takes_any_argument() {
     assert!(
         has_line(
             &r.stdout,
-            "kernel: cannot start init /bin/no-such-program: no such file"
+            "kernel: cannot start init /bin/no-such-program: no such file or directory"
         ),
         "{}",
         r.dump()
