@@ -2,11 +2,12 @@
 //!
 //! The protocol is one JSON object per line each way. A request is
 //! `{"cmd": "ps"}`, `{"cmd": "files", "pid": 3}`, `{"cmd": "events", "n":
-//! 20}`, `{"cmd": "stop", "pid": 3}` (also `cont`, `kill`), `{"cmd": "signal", "pid": 3, "sig": "INT"}`
-//! (a name or a number), `{"cmd": "pause"}`, `{"cmd": "resume"}`,
-//! `{"cmd": "regs"}` or `{"cmd": "quit"}`; the answer has `"ok": true` and
-//! the data, or `"ok": false` and an `"error"` sentence. Each connection
-//! gets its own thread, so a slow client never holds up the VM.
+//! 20}`, `{"cmd": "stop", "pid": 3}` (also `cont`, `kill`), `{"cmd":
+//! "signal", "pid": 3, "sig": "INT"}` (a name or a number), `{"cmd":
+//! "pause"}`, `{"cmd": "resume"}`, `{"cmd": "regs"}` or `{"cmd":
+//! "quit"}`; the answer has `"ok": true` and the data, or `"ok": false`
+//! and an `"error"` sentence. Each connection gets its own thread, so a
+//! slow client never holds up the VM.
 //!
 //! `stop`, `cont`, `kill` and `signal` go to the guest kernel through the
 //! debug port's mailbox, which holds one command: concurrent clients'
