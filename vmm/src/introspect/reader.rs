@@ -259,7 +259,10 @@ pub fn acknowledge(ram: &dyn GuestRam, layout: &Layout) -> bool {
 pub struct Table {
     /// The processes in use, by pid.
     pub procs: Vec<ProcInfo>,
-    /// Their files: `files[i]` belongs to `procs[i]`, copied with it.
+    /// Their files: `files[i]` belongs to `procs[i]`, copied with it under
+    /// the same guard (which vouches for them as far as the kernel changes
+    /// them inside its generation bracket; nothing in them is trusted, so
+    /// a torn record shows odd values, never a crash).
     pub files: Vec<FilesInfo>,
     /// False when no copy was taken while the kernel left the table alone
     /// (the generation stayed odd or kept moving): the rows may mix two
