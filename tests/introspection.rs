@@ -1,7 +1,7 @@
 //! The host's view of the guest's processes through the debug port: the
 //! Chrome trace and the events file of a scripted session, `vmm ctl` on a
 //! running VM (its `ps` against the guest's own, process groups and the
-//! console's foreground, stop/cont/kill and other signals carried out by
+//! console's foreground, a process's working directory and open fds, stop/cont/kill and other signals carried out by
 //! the guest kernel, also from concurrent clients, pause and registers,
 //! the protocol `vmm ctl --help` documents), the post-mortem after a kernel
 //! panic, a triple fault and a timeout, `--stats`, and a kernel that
@@ -210,6 +210,74 @@ fn ctl_ps_matches_the_guests_own_ps() {
     s.sh(&format!("kill {sleeper}"));
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
+}
+
+/// The fds 0, 1 and 2 on the console, as a `files` answer lists them.
+fn console_fds() -> Value {
+    let fd = |n: u32| {
+        serde_json::json!({
+            "fd": n, "kind": "console", "flags": "rw", "path": "", "offset": 0, "id": 0
+        })
+    };
+    Value::Array(vec![fd(0), fd(1), fd(2)])
+}
+
+#[test]
+fn ctl_files_shows_the_working_directory_and_open_fds() {
+    let (mut s, sock) = with_socket("ctl-files", &[]);
+    // The shell: the console init gave it, the root its directory.
+    let sh = shell_pid(&sock);
+    let text = ctl(&sock, &["files", &sh.to_string()]);
+    assert_eq!(text.code, 0, "{}", text.dump());
+    assert_eq!(
+        text.stdout,
+        format!("pid {sh} (sh): cwd /\n   0  console  rw\n   1  console  rw\n   2  console  rw\n"),
+        "{}",
+        text.dump()
+    );
+
+    // cat reading the console from the background: stopped by SIGTTIN,
+    // holding the fds the shell gave it.
+    let cat = job_pid(&s.sh("cat &"));
+    wait_for_stopped(&sock, &[cat], true, "cat & reading the console");
+    let v = ask(&sock, &serde_json::json!({"cmd": "files", "pid": cat}));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(
+        (&v["pid"], &v["name"], &v["state"], &v["cwd"]),
+        (&cat.into(), &"cat".into(), &"stopped".into(), &"/".into()),
+        "{v}"
+    );
+    assert_eq!(v["fds"], console_fds(), "{v}");
+    assert_eq!(v["consistent"], true, "{v}");
+    let j = ctl(&sock, &["--json", "files", &cat.to_string()]);
+    let printed: Value = serde_json::from_str(j.stdout.trim()).expect("JSON");
+    assert_eq!(printed["fds"], v["fds"], "{}", j.dump());
+
+    // A pid that is not there is one line and status 1; a request
+    // without a pid says what it needs.
+    let none = ctl(&sock, &["files", "4242"]);
+    assert_eq!(none.code, 1, "{}", none.dump());
+    assert_eq!(
+        none.stderr,
+        "vmm ctl: pid 4242: no such process\n",
+        "{}",
+        none.dump()
+    );
+    let bad = ask(&sock, &serde_json::json!({"cmd": "files"}));
+    assert_eq!(
+        (&bad["ok"], &bad["error"]),
+        (
+            &false.into(),
+            &"files needs a pid, a positive number".into()
+        ),
+        "{bad}"
+    );
+
+    assert_eq!(ctl(&sock, &["kill", &cat.to_string()]).code, 0);
+    let w = s.sh("wait");
+    s.send("exit 0\n");
+    let r = s.finish();
+    assert_eq!(r.code, 0, "{w}\n{}", r.dump());
 }
 
 #[test]
@@ -513,7 +581,8 @@ fn ctl_help_documents_the_protocol_the_socket_speaks() {
     assert_eq!(
         cmds,
         [
-            "ps", "events", "stop", "cont", "signal", "kill", "pause", "resume", "regs", "quit"
+            "ps", "files", "events", "stop", "cont", "signal", "kill", "pause", "resume", "regs",
+            "quit"
         ],
         "{protocol}"
     );
@@ -543,7 +612,7 @@ fn ctl_help_documents_the_protocol_the_socket_speaks() {
         assert_eq!(answer["ok"], true, "{req} -> {answer}");
         let object_keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         keys.extend(object_keys(&answer));
-        for list in ["procs", "events"] {
+        for list in ["procs", "fds", "events"] {
             for item in answer[list].as_array().into_iter().flatten() {
                 keys.extend(object_keys(item));
             }
@@ -655,6 +724,16 @@ fn a_timeout_gives_the_post_mortem() {
         "{spin:?}"
     );
     assert!(spin.ticks > 100, "it ran for most of a second: {spin:?}");
+    // Its files after the table: the console the kernel gave init.
+    let after_table = table
+        .split_once("open files:\n")
+        .unwrap_or_else(|| panic!("{}", r.dump()));
+    assert_eq!(
+        after_table.1.lines().next(),
+        Some("pid 1 (spin): cwd /; 0-2 console"),
+        "{}",
+        r.dump()
+    );
 }
 
 #[test]
@@ -777,7 +856,9 @@ fn ctrl_a_p_shows_the_table_of_a_wedged_guest() {
     s.expect("crash: triggering hang");
     s.send("\x01p");
     s.expect("vmm: process table (read from guest memory):");
-    let table = s.expect_where("init's row", |t| find_row(t, 1).is_some());
+    let table = s.expect_where("init's row and the open files", |t| {
+        find_row(t, 1).is_some() && t.contains("open files:")
+    });
     s.send("\x01x");
     let r = s.finish();
     assert!(r.stdout.contains("vmm: quit"), "{}", r.dump());

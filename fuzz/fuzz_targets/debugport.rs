@@ -1,6 +1,7 @@
 //! The debug port as a hostile guest drives it: guest RAM built from the
 //! input, a registration block announced at an address from the input, and
-//! every reader the VMM runs on it (validate, the table, one PCB, the ring
+//! every reader the VMM runs on it (validate, the table with each
+//! process's files and every way the VMM words them, one PCB, the ring
 //! drained several times with the tail carried, the panic record, the
 //! mailbox). Nothing may panic, hang or allocate more than the RAM's size.
 //!
@@ -19,21 +20,61 @@
 use abi::debug::{
     self, CrashKind, EVENT_SIZE, EventKind, GENERATION_OFFSET, HEAD_OFFSET, MAIL_DONE_OFFSET,
 };
-use abi::proc::{ProcState, PsRow};
+use abi::fs::FilesInfo;
+use abi::proc::{ProcInfo, ProcState, PsRow};
 use libfuzzer_sys::fuzz_target;
+use vmm::introspect::files::{self as files_text, FdRow};
 use vmm::introspect::reader::{self, GuestRam};
 use vmm_fuzz::{Input, ScriptedRam, ScriptedWrite};
 
 /// The largest guest RAM a run builds. A PCB table fills at most this much,
-/// and read_table copies it TABLE_TRIES times when the generation stays odd
-/// (about 150 ns a slot here), so this bounds the slowest run: 2048 slots of
-/// 128 bytes, 64 copies, about 20 ms (1 MiB took 80 ms). It still holds the
-/// kernel's 1024-record ring eight times over.
+/// and read_table copies it TABLE_TRIES times when the generation stays odd,
+/// so this bounds the slowest run: a slot holds a ProcInfo and a FilesInfo
+/// (1200 bytes), so about 200 slots, each copied with its files when in
+/// use, 64 copies. It still holds the kernel's 1024-record ring eight times
+/// over, or its 64-PCB table.
 const MAX_RAM: usize = 256 << 10;
 
 fn read_u64(ram: &dyn GuestRam, gpa: u64) -> Option<u64> {
     let mut b = [0u8; 8];
     ram.read(gpa, &mut b).then(|| u64::from_le_bytes(b))
+}
+
+/// Every way the VMM words a process's files: the rows, the post-mortem's
+/// line, the `files` answer and its listing. What the guest wrote may be
+/// anything; what the VMM prints is one line per fd (or per process) with
+/// no control character, and the JSON reads back as the same rows.
+fn check_files(p: &ProcInfo, f: &FilesInfo, consistent: bool) {
+    let rows = files_text::open_fds(f);
+    assert!(rows.len() <= f.fds.len());
+    for r in &rows {
+        for text in [r.target(), r.compact()] {
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+    }
+    let line = files_text::compact_line(p, f);
+    assert!(!line.chars().any(char::is_control), "{line:?}");
+    let answer = vmm::api::files_to_json(p, f, consistent);
+    let fds = answer["fds"].as_array().expect("fds");
+    assert_eq!(fds.len(), rows.len());
+    for (v, r) in fds.iter().zip(&rows) {
+        let back = FdRow {
+            fd: v["fd"].as_u64().unwrap(),
+            kind: v["kind"].as_str().unwrap().into(),
+            flags: v["flags"].as_str().unwrap().into(),
+            id: v["id"].as_u64().unwrap(),
+            offset: v["offset"].as_u64().unwrap(),
+            path: v["path"].as_str().unwrap().into(),
+        };
+        assert_eq!(&back, r);
+    }
+    let req = vmm::api::request_for(&["files".into(), p.pid.get().to_string()]);
+    if let Ok(req) = req {
+        let listing = vmm::api::render(&req, &answer);
+        // A header line, a line per fd, maybe a note.
+        assert!(listing.lines().count() <= rows.len() + 3, "{listing}");
+        assert!(!listing.chars().any(|c| c.is_control() && c != '\n'));
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -90,6 +131,15 @@ fuzz_target!(|data: &[u8]| {
             layout.table,
             u64::from(layout.capacity) * u64::from(layout.stride)
         ));
+        // Each PCB's two records lie inside its stride, apart.
+        let info = u64::from(layout.info_offset);
+        let files = u64::from(layout.files_offset);
+        let (info_end, files_end) = (
+            info + size_of::<ProcInfo>() as u64,
+            files + size_of::<FilesInfo>() as u64,
+        );
+        assert!(info_end <= u64::from(layout.stride) && files_end <= u64::from(layout.stride));
+        assert!(files_end <= info || info_end <= files);
     }
     assert!(reader::acknowledge(&ram, &layout));
 
@@ -102,6 +152,16 @@ fuzz_target!(|data: &[u8]| {
             // The VMM prints every row the guest left there.
             let _ = format!("{}", PsRow(p, t.foreground));
         }
+        assert_eq!(t.files.len(), t.procs.len());
+        for (p, f) in t.procs.iter().zip(&t.files) {
+            assert_eq!(t.get(p.pid).map(|(q, _)| q.pid), Some(p.pid));
+            check_files(p, f, t.consistent);
+        }
+        // The post-mortem's and Ctrl-A p's lines: one per process, no
+        // control character but their ends.
+        let text = vmm::introspect::format_files(&t);
+        assert!(text.lines().count() <= t.procs.len());
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
     }
     if let Some(p) = reader::read_proc(&ram, &layout, abi::proc::Pid(pid)) {
         assert_eq!(p.pid.get(), pid);

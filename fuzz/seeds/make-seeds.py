@@ -4,7 +4,7 @@
 Each is a small, valid input of its target's format (see the comment at the
 top of fuzz/fuzz_targets/TARGET.rs), so the fuzzer starts past the magic
 numbers and length checks. Layouts follow abi/src/debug.rs, abi/src/proc.rs,
-abi/src/cpio.rs and abi/src/elf.rs. Rerun after changing one of those:
+abi/src/fs.rs, abi/src/cpio.rs and abi/src/elf.rs. Rerun after changing one of those:
     python3 fuzz/seeds/make-seeds.py
 """
 import os
@@ -19,16 +19,24 @@ def save(target, name, data):
         f.write(bytes(data))
 
 
-# --- debug port: abi::debug::Registration, abi::proc::ProcInfo, Event -----
+# --- debug port: abi::debug::Registration, abi::proc::ProcInfo, Event, ----
+# --- abi::fs::FilesInfo -----------------------------------------------------
 MAGIC = int.from_bytes(b"PCBTABLE", "little")
-VERSION = 1
-REG_SIZE = 440
+VERSION = 3
+REG_SIZE = 456
 EVENT_SIZE = 32
+PATH_KEPT = 48
+MAX_FDS = 16
+FILES_SIZE = PATH_KEPT + 64 * MAX_FDS
+# FileKind
+CONSOLE, PIPE_READ, PIPE_WRITE, REGULAR, DIRECTORY = 1, 2, 3, 4, 5
+# FdInfo flags: the access mode, APPEND, CLOEXEC
+R, W, RW, APPEND, CLOEXEC = 0, 1, 2, 4, 8
 
 
 def registration(table, stride, capacity, info_offset, ring, ring_capacity,
                  generation=2, head=0, tail=0, mail_seq=0, mail_done=0,
-                 mail_result=0, panic=b""):
+                 mail_result=0, panic=b"", files_offset=0):
     r = struct.pack(
         "<QIIIIQQQQQQIIIIQQQQIIQQq",
         MAGIC, VERSION, REG_SIZE, 0, 1000,  # magic version size ack hz
@@ -37,7 +45,11 @@ def registration(table, stride, capacity, info_offset, ring, ring_capacity,
         generation, ring, head, tail,
         0, 0, mail_seq, mail_done, mail_result)
     assert len(r) == 152
-    return r + panic.ljust(288, b"\0")
+    r += panic.ljust(288, b"\0")
+    # mail_sig, fg_pgid, files_offset, _pad
+    r += struct.pack("<IIII", 0, 1, files_offset, 0)
+    assert len(r) == REG_SIZE
+    return r
 
 
 def panic_record(kind, vector, message):
@@ -54,6 +66,21 @@ def proc_info(pid, ppid, state, reason, name, ticks=0):
                     0, 0, 0, 0, 0, 0)
     assert len(p) == 128
     return p
+
+
+def fd_info(kind, flags, ident=0, offset=0, path=b""):
+    return struct.pack("<BBxxIQ48s", kind, flags, ident, offset, path)
+
+
+def files_info(cwd, fds):
+    """cwd (bytes) and {fd: fd_info(...)}; the other fds closed."""
+    out = cwd.ljust(PATH_KEPT, b"\0")[:PATH_KEPT]
+    out += b"".join(fds.get(i, fd_info(0, 0)) for i in range(MAX_FDS))
+    assert len(out) == FILES_SIZE
+    return out
+
+
+CONSOLE_FDS = {i: fd_info(CONSOLE, RW) for i in range(3)}
 
 
 def event(tsc, tick, pid, kind, old, new, reason, arg):
@@ -74,14 +101,33 @@ def put(buf, at, data):
 
 
 # A small guest: block at 0x1000, a 64-record ring at 0x2000 with five
-# events, four PCBs of 256 bytes at 0x3000, a panic record, a mailbox that
-# has carried out command 7.
-img = bytearray(0x3400)
-put(img, 0x1000, registration(0x3000, 256, 4, 0, 0x2000, 64, head=5,
+# events, four PCBs of 1280 bytes at 0x3000 (the files at 192), a panic
+# record, a mailbox that has carried out command 7. init has the console;
+# sh a file, a pipe's two ends and a directory; pid 4's files are what a
+# hostile guest writes: kinds nobody knows, a path with control characters
+# and one that is not UTF-8, an unterminated working directory.
+PCB, FILES_AT = 1280, 192
+img = bytearray(0x3000 + 4 * PCB)
+put(img, 0x1000, registration(0x3000, PCB, 4, 0, 0x2000, 64, head=5,
                               mail_seq=7, mail_done=7, mail_result=-3,
-                              panic=panic_record(1, 0, b"kernel panic: boom")))
+                              panic=panic_record(1, 0, b"kernel panic: boom"),
+                              files_offset=FILES_AT))
 put(img, 0x3000, proc_info(1, 0, 4, 0, "init", ticks=40))
-put(img, 0x3000 + 2 * 256, proc_info(3, 1, 2, 3, "sh", ticks=7))
+put(img, 0x3000 + FILES_AT, files_info(b"/", CONSOLE_FDS))
+put(img, 0x3000 + 2 * PCB, proc_info(3, 1, 2, 3, "sh", ticks=7))
+put(img, 0x3000 + 2 * PCB + FILES_AT, files_info(b"/tmp", {
+    **CONSOLE_FDS,
+    3: fd_info(REGULAR, W | APPEND, 12, 120, b"/tmp/out"),
+    4: fd_info(PIPE_READ, R | CLOEXEC, 0x1a2b),
+    5: fd_info(PIPE_WRITE, W, 0x1a2b),
+    7: fd_info(DIRECTORY, R, 1, 2, b"/tmp"),
+}))
+put(img, 0x3000 + 3 * PCB, proc_info(4, 3, 3, 0, "evil\x1b[2J"))
+put(img, 0x3000 + 3 * PCB + FILES_AT, files_info(b"/" * PATH_KEPT, {
+    0: fd_info(200, 0xFF, 2**32 - 1, 2**64 - 1, b"\xff\xfe"),
+    1: fd_info(REGULAR, RW, 3, 0, b"/a\nb\x1b]0;title\x07"),
+    15: fd_info(DIRECTORY, 3, 0, 0, b"\xc3"),
+}))
 for i, e in enumerate([event(1000, 1, 1, 1, 0, 0, 0, 0),
                        event(1100, 1, 1, 2, 0, 0, 0, int.from_bytes(b"init", "little")),
                        event(1200, 2, 1, 0, 3, 4, 0, 0),
@@ -91,17 +137,17 @@ for i, e in enumerate([event(1000, 1, 1, 1, 0, 0, 0, 0),
 save("debugport", "small-guest",
      debugport_input(0x1000, 0, 3, 2, [5, 0, 200, -10], [], bytes(img)))
 
-# The kernel's shape: a 1024-record ring (RING_CAPACITY), 64 PCBs of 512
-# bytes with the record at 128, RAM padded to 128 KiB; the generation is odd
+# The kernel's shape: a 1024-record ring (RING_CAPACITY), 64 PCBs of 2432
+# bytes with the files at 1312, RAM padded to 256 KiB; the generation is odd
 # (a table in mid-change) and the guest bumps it and the head while the
 # reader copies.
 img = bytearray(0x3000)
-put(img, 0x1000, registration(0x10000, 512, 64, 128, 0x2000, 1024,
-                              generation=7, head=1030))
+put(img, 0x1000, registration(0x10000, 2432, 64, 0, 0x2000, 1024,
+                              generation=7, head=1030, files_offset=1312))
 for i in range(6):
     put(img, 0x2000 + i * EVENT_SIZE, event(2000 + i, 10 + i, 2, 0, 3, 4, 0, 0))
 save("debugport", "kernel-shape",
-     debugport_input(0x1000, 0x20000, 2, 1, [1, 1024, 3000, -5000],
+     debugport_input(0x1000, 0x40000, 2, 1, [1, 1024, 3000, -5000],
                      [(3, 0, 8), (5, 1, 2100)], bytes(img)))
 
 # The smallest guest whose mailbox post_command overflows on (mail_seq at

@@ -1,12 +1,13 @@
 //! The control socket (`--api-sock PATH`) and its client (`vmm ctl`).
 //!
 //! The protocol is one JSON object per line each way. A request is
-//! `{"cmd": "ps"}`, `{"cmd": "events", "n": 20}`, `{"cmd": "stop", "pid":
-//! 3}` (also `cont`, `kill`), `{"cmd": "signal", "pid": 3, "sig": "INT"}`
-//! (a name or a number), `{"cmd": "pause"}`, `{"cmd": "resume"}`,
-//! `{"cmd": "regs"}` or `{"cmd": "quit"}`; the answer has `"ok": true` and
-//! the data, or `"ok": false` and an `"error"` sentence. Each connection
-//! gets its own thread, so a slow client never holds up the VM.
+//! `{"cmd": "ps"}`, `{"cmd": "files", "pid": 3}`, `{"cmd": "events", "n":
+//! 20}`, `{"cmd": "stop", "pid": 3}` (also `cont`, `kill`), `{"cmd":
+//! "signal", "pid": 3, "sig": "INT"}` (a name or a number), `{"cmd":
+//! "pause"}`, `{"cmd": "resume"}`, `{"cmd": "regs"}` or `{"cmd":
+//! "quit"}`; the answer has `"ok": true` and the data, or `"ok": false`
+//! and an `"error"` sentence. Each connection gets its own thread, so a
+//! slow client never holds up the VM.
 //!
 //! `stop`, `cont`, `kill` and `signal` go to the guest kernel through the
 //! debug port's mailbox, which holds one command: concurrent clients'
@@ -23,6 +24,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use abi::debug::Command;
+use abi::fs::FilesInfo;
 use abi::proc::{PS_HEADER, Pid, ProcInfo, PsRow};
 use abi::signal::{Name, SigSet};
 use serde_json::{Value, json};
@@ -30,6 +32,7 @@ use vmm_sys_util::eventfd::EventFd;
 
 use crate::devices::serial::ConsoleSerial;
 use crate::exitcode;
+use crate::introspect::files::{FdRow, open_fds, printable, shown_path};
 use crate::introspect::{self, record};
 use crate::util::io_reason;
 use crate::vstate::vcpu::VcpuControl;
@@ -297,6 +300,82 @@ pub fn proc_from_json(v: &Value) -> ProcInfo {
     p
 }
 
+/// The `files` answer: `p`'s working directory and open fds, from a table
+/// copy that was `consistent` (or not).
+pub fn files_to_json(p: &ProcInfo, files: &FilesInfo, consistent: bool) -> Value {
+    let fds: Vec<Value> = open_fds(files)
+        .iter()
+        .map(|r| {
+            json!({
+                "fd": r.fd, "kind": r.kind, "flags": r.flags, "path": r.path,
+                "offset": r.offset, "id": r.id,
+            })
+        })
+        .collect();
+    json!({
+        "ok": true,
+        "pid": p.pid.get(), "name": p.name(),
+        "state": p.state().map_or("?", |s| s.name()),
+        "consistent": consistent,
+        "cwd": files.cwd(),
+        "fds": fds,
+    })
+}
+
+/// One fd of a `files` answer, as the listing shows it.
+fn fd_from_json(v: &Value) -> FdRow {
+    let text = |k: &str| v[k].as_str().unwrap_or("?").to_string();
+    FdRow {
+        fd: v["fd"].as_u64().unwrap_or(0),
+        kind: text("kind"),
+        flags: text("flags"),
+        id: v["id"].as_u64().unwrap_or(0),
+        offset: v["offset"].as_u64().unwrap_or(0),
+        path: v["path"].as_str().unwrap_or("").to_string(),
+    }
+}
+
+/// A `files` answer as a person reads it: a line with the process and its
+/// working directory, then a line per open fd, in columns: its number, its
+/// kind, its flags, and what it refers to (a pipe's number, shared by its
+/// two ends; a file's path and offset).
+fn render_files(answer: &Value) -> String {
+    let name = answer["name"].as_str().unwrap_or("?");
+    let mut s = format!("pid {} ({})", answer["pid"], printable(name));
+    let rows: Vec<FdRow> = answer["fds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(fd_from_json)
+        .collect();
+    if answer["state"] == "zombie" && rows.is_empty() {
+        s.push_str(": a zombie; it closed its files when it exited\n");
+    } else {
+        let cwd = answer["cwd"].as_str().unwrap_or("");
+        s.push_str(&format!(": cwd {}\n", shown_path(cwd)));
+        if rows.is_empty() {
+            s.push_str("  no open fds\n");
+        }
+    }
+    let width = |f: fn(&FdRow) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let (kinds, flags) = (width(|r| r.kind.len()), width(|r| r.flags.len()));
+    for r in &rows {
+        let line = format!(
+            "  {:>2}  {:<kinds$}  {:<flags$}  {}",
+            r.fd,
+            r.kind,
+            r.flags,
+            r.target()
+        );
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    if answer["consistent"] == false {
+        s.push_str("(the kernel was changing the table: this may mix two moments)\n");
+    }
+    s
+}
+
 /// The signal a `signal` request names in `sig`: a name (`INT`,
 /// `SIGINT`) or a number (`2`), or why not.
 fn requested_signal(sig: &Value) -> Result<u32, String> {
@@ -331,6 +410,22 @@ fn handle(req: &Value, served: &Served) -> Value {
                     "foreground": t.foreground.get(),
                     "procs": t.procs.iter().map(proc_to_json).collect::<Vec<_>>(),
                 }),
+                Err(e) => fail(e.to_string()),
+            }
+        }
+        "files" => {
+            let Some(pid) = pid.filter(|p| *p > 0 && *p <= u64::from(u32::MAX)) else {
+                return fail("files needs a pid, a positive number");
+            };
+            let table = ctx.introspect.lock().unwrap().table();
+            match table {
+                Ok(t) => match t.get(Pid(pid as u32)) {
+                    Some((p, files)) => files_to_json(p, files, t.consistent),
+                    None => fail(format!(
+                        "pid {pid}: {}",
+                        abi::sys::errno::describe(abi::sys::errno::ESRCH)
+                    )),
+                },
                 Err(e) => fail(e.to_string()),
             }
         }
@@ -507,11 +602,11 @@ pub fn request_for(words: &[String]) -> Result<Value, String> {
     let takes = match cmd {
         "ps" | "pause" | "resume" | "regs" | "quit" => None,
         "events" => Some("a count"),
-        "stop" | "cont" | "kill" => Some("a pid"),
+        "files" | "stop" | "cont" | "kill" => Some("a pid"),
         _ => {
             return Err(format!(
-                "unknown command '{cmd}'; use ps, events, stop, cont, kill, pause, resume, \
-                 regs or quit"
+                "unknown command '{cmd}'; use ps, files, events, stop, cont, kill, pause, \
+                 resume, regs or quit"
             ));
         }
     };
@@ -552,7 +647,9 @@ pub fn request_for(words: &[String]) -> Result<Value, String> {
             let sig: Value = abi::signal::name(sig).map_or(sig.into(), Into::into);
             json!({ "cmd": "signal", "pid": number("a pid")?, "sig": sig })
         }
-        ("stop" | "cont" | "kill", _) => json!({ "cmd": cmd, "pid": number("a pid")? }),
+        ("files" | "stop" | "cont" | "kill", _) => {
+            json!({ "cmd": cmd, "pid": number("a pid")? })
+        }
         _ => json!({ "cmd": cmd }),
     })
 }
@@ -592,6 +689,7 @@ pub fn render(req: &Value, answer: &Value) -> String {
             }
             s
         }
+        "files" => render_files(answer),
         "events" => {
             let mut s = String::new();
             for e in answer["events"].as_array().into_iter().flatten() {
@@ -812,6 +910,64 @@ mod tests {
             assert_eq!(text, format!("{PS_HEADER}\n{}\n", PsRow(&p, fg)));
             assert_eq!(text.contains("sleeping(pipe)+"), fg == Pid(9), "{text}");
         }
+    }
+
+    #[test]
+    fn a_files_answer_is_json_for_programs_and_columns_for_people() {
+        let (p, f) = crate::introspect::files::tests::example();
+        let answer = files_to_json(&p, &f, true);
+        let console = |fd: u32| json!({"fd": fd, "kind": "console", "flags": "rw", "path": "", "offset": 0, "id": 0});
+        assert_eq!(
+            answer,
+            json!({
+                "ok": true, "pid": 7, "name": "wc", "state": "sleeping", "consistent": true,
+                "cwd": "/tmp",
+                "fds": [
+                    console(0),
+                    {"fd": 1, "kind": "file", "flags": "w,append", "path": "/tmp/out",
+                     "offset": 120, "id": 12},
+                    console(2),
+                    {"fd": 3, "kind": "pipe (read)", "flags": "r,cloexec", "path": "",
+                     "offset": 0, "id": 0x1a2b},
+                    {"fd": 5, "kind": "directory", "flags": "r", "path": "/tmp",
+                     "offset": 2, "id": 1},
+                ],
+            })
+        );
+        let req = request_for(&words("files 7")).unwrap();
+        assert_eq!(req, json!({"cmd": "files", "pid": 7}));
+        assert_eq!(
+            render(&req, &answer),
+            "pid 7 (wc): cwd /tmp\n\
+             \x20  0  console      rw\n\
+             \x20  1  file         w,append   /tmp/out  offset 120\n\
+             \x20  2  console      rw\n\
+             \x20  3  pipe (read)  r,cloexec  pipe 0x1a2b\n\
+             \x20  5  directory    r          /tmp  offset 2\n"
+        );
+        // Nothing open; a zombie; a copy that may mix two moments.
+        let mut empty = files_to_json(&p, &abi::fs::FilesInfo::EMPTY, false);
+        assert_eq!(
+            render(&req, &empty),
+            "pid 7 (wc): cwd /\n  no open fds\n\
+             (the kernel was changing the table: this may mix two moments)\n"
+        );
+        empty["state"] = "zombie".into();
+        empty["consistent"] = true.into();
+        assert_eq!(
+            render(&req, &empty),
+            "pid 7 (wc): a zombie; it closed its files when it exited\n"
+        );
+        assert!(
+            request_for(&words("files"))
+                .unwrap_err()
+                .contains("needs a pid")
+        );
+        assert!(
+            request_for(&words("files 1 2"))
+                .unwrap_err()
+                .contains("one argument (a pid)")
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@ Exit status:
   130    quit from the console (Ctrl-A x)
 
 Console: when stdin is a terminal it is put in raw mode; Ctrl-A x quits,
-Ctrl-A p prints the process table (read from guest memory, so it works
-even when the guest is stuck), Ctrl-A h lists the escapes, Ctrl-A Ctrl-A
+Ctrl-A p prints the process table and each process's open files (read
+from guest memory, so it works even when the guest is stuck), Ctrl-A h lists the escapes, Ctrl-A Ctrl-A
 sends a Ctrl-A to the guest. Stdin is read only as fast as the guest takes
 its input (at most 64 KiB waits in between), so piped input is never lost;
 output the host's stdout cannot take never stalls the guest: up to 1 MiB
@@ -28,8 +28,8 @@ waits, beyond that it is dropped and the count is printed at exit.
 
 Process view: the guest kernel registers its process table and an event
 ring on a paravirtual debug port. After a guest crash or --timeout the VMM
-prints a post-mortem: the kernel's last registers, the process table and
-the last events. --events, --trace, --api-sock and --stats use it too.
+prints a post-mortem: the kernel's last registers, the process table, each
+live process's working directory and open fds, and the last events. --events, --trace, --api-sock and --stats use it too.
 
 Examples:
   vmm                                   boot the embedded guest interactively
@@ -47,6 +47,11 @@ Examples:
 const CTL_HELP: &str = r#"Commands:
   ps          the process table, read by the VMM from guest memory (a
               STATE ending in + marks the console's foreground group)
+  files PID   a process's working directory and open fds, read the same
+              way: a line per fd with its number, kind (console, pipe
+              (read), pipe (write), file, directory), flags (r, w or rw,
+              and append, cloexec) and what it refers to (a pipe's
+              number, the same at both ends; a file's path and offset)
   events [N]  the N most recent process events (default 20)
   stop PID    suspend a process (carried out by the guest kernel)
   cont PID    resume it
@@ -72,6 +77,7 @@ themselves): one JSON object per line each way; each request gets one
 answer line, in order, and a connection may carry many requests.
 Requests:
   {"cmd": "ps"}
+  {"cmd": "files", "pid": 3}
   {"cmd": "events", "n": 20}
   {"cmd": "stop", "pid": 3}
   {"cmd": "cont", "pid": 3}
@@ -93,6 +99,16 @@ false and "error", a sentence saying why.
           yet delivered, blocked, with a handler); "foreground": the
           console's foreground process group; "consistent": false when
           the kernel was changing the table while the VMM copied it
+  files   "pid", "name", "state" (as in ps); "cwd": the working
+          directory's path; "fds": a row per open fd, lowest first: fd
+          (its number), kind ("console", "pipe (read)", "pipe (write)",
+          "file", "directory"; "kind N" for one this VMM does not know),
+          flags ("r", "w" or "rw", then ",append", ",cloexec"), path (the
+          path a file or directory was opened by, "" for the others; a
+          long one keeps its end, after "..."), offset (a file's or
+          directory's, after the last call through it), id (a pipe's
+          number, the same at both ends; a file's or directory's node
+          number; 0 for the console); "consistent" as in ps
   events  "events": the last n (at most 256), oldest first: t_us (since
           kernel entry), tsc, tick, pid, name, event, text, and as the
           event has them from, to, reason, ppid, status, how, cause,
@@ -111,6 +127,7 @@ Examples:
     vmm --api-sock /tmp/vm.sock
   and in another terminal:
     vmm ctl --api-sock /tmp/vm.sock ps
+    vmm ctl --api-sock /tmp/vm.sock files 2
     vmm ctl --api-sock /tmp/vm.sock stop 3
     vmm ctl --api-sock /tmp/vm.sock kill -INT 3
     vmm ctl --api-sock /tmp/vm.sock --json events 5
@@ -151,8 +168,8 @@ pub enum Command {
         #[arg(long, value_name = "PATH", default_value = "/dev/kvm")]
         kvm: PathBuf,
     },
-    /// Talk to a running VM started with --api-sock: show its processes,
-    /// control them, pause it.
+    /// Talk to a running VM started with --api-sock: show its processes
+    /// and their open files, control them, pause it.
     #[command(after_help = CTL_HELP)]
     Ctl {
         /// The VM's control socket.

@@ -25,7 +25,7 @@ pub const END_OF_INPUT: u8 = 0x04;
 
 /// What the escape help says (Ctrl-A h).
 pub const ESCAPE_HELP: &str = "\r\nvmm escapes: Ctrl-A x quit, Ctrl-A p process table \
-(from guest memory), Ctrl-A h this help, Ctrl-A Ctrl-A send Ctrl-A\r\n";
+and open files (from guest memory), Ctrl-A h this help, Ctrl-A Ctrl-A send Ctrl-A\r\n";
 
 /// What the host user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,8 @@ pub enum ConsoleEvent {
     Quit,
     /// Ctrl-A h: show the escapes.
     Help,
-    /// Ctrl-A p: show the process table, read from guest memory.
+    /// Ctrl-A p: show the process table and each process's files, read
+    /// from guest memory.
     ProcessTable,
     /// Standard input is at its end (or failed).
     Eof,
@@ -187,7 +188,7 @@ pub struct ConsoleInput {
     pub serial: Arc<Mutex<ConsoleSerial>>,
     /// Set on Ctrl-A x.
     pub quit: Arc<std::sync::atomic::AtomicBool>,
-    /// Where Ctrl-A p reads the process table.
+    /// Where Ctrl-A p reads the process table and the files.
     pub introspect: crate::introspect::Shared,
 }
 
@@ -202,7 +203,7 @@ impl MutEventSubscriber for ConsoleInput {
                 ConsoleEvent::ProcessTable => {
                     let mut i = self.introspect.lock().unwrap();
                     i.drain();
-                    let text = i.table_text();
+                    let text = i.table_and_files_text();
                     drop(i);
                     crate::introspect::host_line(&format!(
                         "\nvmm: process table (read from guest memory):\n{text}"

@@ -1,13 +1,15 @@
 //! The host's view of the guest's processes, through the debug port
 //! ([`abi::debug`]): the registration the kernel announces, the PCB table
-//! read straight from guest memory, the event ring drained into
-//! `--events`/`--trace` and a buffer of recent events, host commands
-//! through the mailbox, and the post-mortem after a crash.
+//! read straight from guest memory (each process's record and its files),
+//! the event ring drained into `--events`/`--trace` and a buffer of recent
+//! events, host commands through the mailbox, and the post-mortem after a
+//! crash.
 //!
 //! One [`Introspect`] is shared (behind a mutex) by the vCPU thread, which
 //! sees the port writes and drains the ring after exits, and the threads
 //! that show the table (console escape, control socket, post-mortem).
 
+pub mod files;
 pub mod reader;
 pub mod record;
 
@@ -276,6 +278,15 @@ impl Introspect {
         self.timebase().map_or(0.0, |tb| tb.us(e))
     }
 
+    /// The table as `ps` prints it, then under `open files:` a line per
+    /// process that has files (from the same copy), or why not.
+    pub fn table_and_files_text(&self) -> String {
+        match self.table() {
+            Ok(t) => format!("{}open files:\n{}", format_table(&t), format_files(&t)),
+            Err(e) => format!("({e})\n"),
+        }
+    }
+
     /// Recent events as lines: `+12.345 ms  pid 3 (sh): running -> ...`.
     pub fn recent_text(&self, n: usize) -> String {
         let mut s = String::new();
@@ -361,8 +372,8 @@ impl Introspect {
         }
     }
 
-    /// The post-mortem: the crash record's registers, the table, the last
-    /// events. Drains first. `timed_out`: the run ended at `--timeout` with
+    /// The post-mortem: the crash record's registers, the table and each
+    /// live process's files, the last events. Drains first. `timed_out`: the run ended at `--timeout` with
     /// the guest still running, rather than in a crash.
     pub fn post_mortem(&mut self, timed_out: bool) -> String {
         self.drain();
@@ -379,7 +390,7 @@ impl Introspect {
             None => {}
         }
         s.push_str("process table (read from guest memory):\n");
-        s.push_str(&self.table_text());
+        s.push_str(&self.table_and_files_text());
         if self.layout.is_some() {
             let n = self.recent.len().min(16);
             s.push_str(&format!("last {n} events:\n"));
@@ -403,6 +414,17 @@ pub fn format_table(t: &Table) -> String {
         s.push_str("(the kernel was changing the table: rows may mix two moments)\n");
     }
     s
+}
+
+/// The files of each process in `t` that has some (not a zombie or an
+/// embryo), a line each, indented (see [`files::compact_line`]).
+pub fn format_files(t: &Table) -> String {
+    t.procs
+        .iter()
+        .zip(&t.files)
+        .filter(|(p, _)| files::has_files(p))
+        .map(|(p, f)| format!("  {}\n", files::compact_line(p, f)))
+        .collect()
 }
 
 /// The crash record as a few lines.
@@ -519,6 +541,54 @@ mod tests {
         assert!(!timeout.contains("did not see the end coming"), "{timeout}");
         let crash = i.post_mortem(false);
         assert!(crash.contains("did not see the end coming"), "{crash}");
+    }
+
+    #[test]
+    fn the_post_mortem_shows_the_files_of_each_live_process_after_the_table() {
+        let (ram, mut i) = hub(8);
+        i.port_write(BLOCK as u32);
+        set_proc(&ram, 0, 1, ProcState::Sleeping, "init");
+        set_proc(&ram, 1, 2, ProcState::Zombie, "true");
+        set_proc(&ram, 2, 3, ProcState::Embryo, "sh");
+        set_proc(&ram, 3, 4, ProcState::Stopped, "wc");
+        let (_, wc) = files::tests::example();
+        reader::tests::set_files(&ram, 3, &wc);
+        let pm = i.post_mortem(true);
+        let table = pm.find(PS_HEADER).expect("the table");
+        let files = pm.find("open files:\n").expect("the files");
+        assert!(
+            table < files && files < pm.find("last 0 events").unwrap(),
+            "{pm}"
+        );
+        let lines: Vec<&str> = pm[files..].lines().skip(1).take(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "  pid 1 (init): cwd /; 0-2 console",
+                "  pid 4 (wc): cwd /tmp; 0 console, 1 /tmp/out (w,append, offset 120), 2 console, \
+                 3 pipe 0x1a2b (r,cloexec), 5 directory /tmp (r, offset 2)",
+                "last 0 events:",
+            ],
+            "{pm}"
+        );
+        // Ctrl-A p shows the same.
+        assert!(
+            i.table_and_files_text()
+                .ends_with(&format!("{}\n", lines[1]))
+        );
+    }
+
+    #[test]
+    fn a_files_record_outside_the_pcb_is_refused_with_one_warning() {
+        let (ram, mut i) = hub(8);
+        reader::tests::patch(&ram, |r| r.files_offset = reader::tests::STRIDE);
+        i.port_write(BLOCK as u32);
+        let Err(Unavailable::Refused(why)) = i.table() else {
+            panic!("accepted");
+        };
+        assert!(why.contains("does not fit in the PCB stride"), "{why}");
+        assert_eq!(i.warnings, 1);
+        assert!(i.table_and_files_text().contains("refused"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Reading the debug port's structures out of guest memory: the
-//! registration block, the PCB table under its generation guard, and the
-//! event ring. Pure functions over [`GuestRam`], so they are tested (and
-//! fuzzed) over plain byte buffers; nothing the guest writes is trusted.
+//! registration block, the PCB table (each process's record and its files)
+//! under its generation guard, and the event ring. Pure functions over
+//! [`GuestRam`], so they are tested (and fuzzed) over plain byte buffers;
+//! nothing the guest writes is trusted.
 
 use std::mem::size_of;
 
@@ -9,6 +10,7 @@ use abi::debug::{
     self, ACK_OFFSET, EVENT_SIZE, Event, GENERATION_OFFSET, HEAD_OFFSET, MAGIC, PanicRecord,
     Registration, TAIL_OFFSET,
 };
+use abi::fs::FilesInfo;
 use abi::proc::{Pid, ProcInfo, ProcState};
 
 /// Guest-physical memory as the debug port reads it: whole reads and
@@ -91,6 +93,9 @@ unsafe impl Pod for Registration {}
 unsafe impl Pod for ProcInfo {}
 // SAFETY: repr(C), integers and integer arrays only.
 unsafe impl Pod for PanicRecord {}
+// SAFETY: repr(C), integer arrays and an array of FdInfo (repr(C),
+// integers and integer arrays only), no padding (see abi::fs).
+unsafe impl Pod for FilesInfo {}
 
 fn read_pod<T: Pod>(ram: &dyn GuestRam, gpa: u64) -> Option<T> {
     let mut bytes = vec![0u8; size_of::<T>()];
@@ -144,6 +149,9 @@ pub struct Layout {
     pub capacity: u32,
     /// Offset of the ProcInfo in a PCB.
     pub info_offset: u32,
+    /// Offset of the FilesInfo in a PCB (inside the stride, apart from
+    /// the ProcInfo).
+    pub files_offset: u32,
     /// The event ring.
     pub ring: u64,
     /// Records in it.
@@ -199,6 +207,24 @@ pub fn validate(ram: &dyn GuestRam, gpa: u64) -> Result<Layout, String> {
                 r.stride, r.info_offset
             ));
         }
+        // The files record: inside the stride, and apart from the process
+        // record (a kernel that overlapped them would show garbage).
+        let info = u64::from(r.info_offset)..need;
+        let files_len = size_of::<FilesInfo>() as u64;
+        let files = u64::from(r.files_offset)..u64::from(r.files_offset) + files_len;
+        if files.end > u64::from(r.stride) {
+            return Err(format!(
+                "files record at PCB offset {} (+{files_len} bytes) does not fit in the PCB stride {}",
+                r.files_offset, r.stride
+            ));
+        }
+        if files.start < info.end && info.start < files.end {
+            return Err(format!(
+                "files record at PCB offset {} (+{files_len} bytes) overlaps the process record \
+                 at offset {}",
+                r.files_offset, r.info_offset
+            ));
+        }
         let len = u64::from(r.capacity) * u64::from(r.stride);
         if !ram.contains(r.table, len) {
             return Err(format!(
@@ -217,6 +243,7 @@ pub fn validate(ram: &dyn GuestRam, gpa: u64) -> Result<Layout, String> {
         stride: r.stride,
         capacity: r.capacity,
         info_offset: r.info_offset,
+        files_offset: r.files_offset,
         ring: r.ring,
         ring_capacity: cap,
     })
@@ -232,6 +259,11 @@ pub fn acknowledge(ram: &dyn GuestRam, layout: &Layout) -> bool {
 pub struct Table {
     /// The processes in use, by pid.
     pub procs: Vec<ProcInfo>,
+    /// Their files: `files[i]` belongs to `procs[i]`, copied with it under
+    /// the same guard (which vouches for them as far as the kernel changes
+    /// them inside its generation bracket; nothing in them is trusted, so
+    /// a torn record shows odd values, never a crash).
+    pub files: Vec<FilesInfo>,
     /// False when no copy was taken while the kernel left the table alone
     /// (the generation stayed odd or kept moving): the rows may mix two
     /// moments.
@@ -244,37 +276,58 @@ pub struct Table {
     pub foreground: Pid,
 }
 
+impl Table {
+    /// The record and the files of `pid`, if the table has it.
+    pub fn get(&self, pid: Pid) -> Option<(&ProcInfo, &FilesInfo)> {
+        let i = self.procs.binary_search_by_key(&pid, |p| p.pid).ok()?;
+        Some((&self.procs[i], self.files.get(i)?))
+    }
+}
+
 /// Copies taken before [`read_table`] gives up on a consistent one.
 pub const TABLE_TRIES: u32 = 64;
 
-/// Copies the table under the generation guard: a copy counts when the
-/// generation was the same even value before and after it. After
-/// [`TABLE_TRIES`] the last copy is returned marked inconsistent (a guest
-/// stuck in the middle of a change still shows its table). `None` when the
-/// table is not registered or not readable.
+/// Copies the table, each process's record and its files, under the
+/// generation guard: a copy counts when the generation was the same even
+/// value before and after it. After [`TABLE_TRIES`] the last copy is
+/// returned marked inconsistent (a guest stuck in the middle of a change
+/// still shows its table). `None` when the table is not registered or not
+/// readable.
 pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
     if layout.capacity == 0 {
         return None;
     }
     let generation = layout.block + GENERATION_OFFSET;
     let foreground = || read_foreground(ram, layout);
-    let mut procs = Vec::new();
-    let copy = |procs: &mut Vec<ProcInfo>| -> Option<()> {
-        procs.clear();
+    let mut rows = Vec::new();
+    let copy = |rows: &mut Vec<(ProcInfo, FilesInfo)>| -> Option<()> {
+        rows.clear();
         let mut rec = [0u8; size_of::<ProcInfo>()];
         for slot in 0..u64::from(layout.capacity) {
-            let at = layout.table + slot * u64::from(layout.stride) + u64::from(layout.info_offset);
-            if !ram.read(at, &mut rec) {
+            let pcb = layout.table + slot * u64::from(layout.stride);
+            if !ram.read(pcb + u64::from(layout.info_offset), &mut rec) {
                 return None;
             }
             // SAFETY: `rec` holds a whole ProcInfo's bytes; ProcInfo is
             // Pod; read_unaligned needs no alignment.
             let p: ProcInfo = unsafe { std::ptr::read_unaligned(rec.as_ptr().cast()) };
             if !p.pid.is_none() && p.state != ProcState::Unused as u32 {
-                procs.push(p);
+                // Only the slots in use: most of a table is free.
+                rows.push((p, read_pod(ram, pcb + u64::from(layout.files_offset))?));
             }
         }
         Some(())
+    };
+    let table = |mut rows: Vec<(ProcInfo, FilesInfo)>, consistent, tries| {
+        rows.sort_by_key(|r| r.0.pid);
+        let (procs, files) = rows.into_iter().unzip();
+        Some(Table {
+            procs,
+            files,
+            consistent,
+            tries,
+            foreground: foreground()?,
+        })
     };
     for tries in 1..=TABLE_TRIES {
         let before = read_u64(ram, generation)?;
@@ -282,28 +335,16 @@ pub fn read_table(ram: &dyn GuestRam, layout: &Layout) -> Option<Table> {
         // would be wasted (and a stuck guest would make us copy the table
         // TABLE_TRIES times).
         if before % 2 == 0 {
-            copy(&mut procs)?;
+            copy(&mut rows)?;
             if read_u64(ram, generation)? == before {
-                procs.sort_by_key(|p| p.pid);
-                return Some(Table {
-                    procs,
-                    consistent: true,
-                    tries,
-                    foreground: foreground()?,
-                });
+                return table(rows, true, tries);
             }
         }
         std::thread::yield_now();
     }
     // Never still: show the last look, marked.
-    copy(&mut procs)?;
-    procs.sort_by_key(|p| p.pid);
-    Some(Table {
-        procs,
-        consistent: false,
-        tries: TABLE_TRIES,
-        foreground: foreground()?,
-    })
+    copy(&mut rows)?;
+    table(rows, false, TABLE_TRIES)
 }
 
 /// The console's foreground process group ([`Registration::fg_pgid`]);
@@ -479,7 +520,9 @@ pub(crate) mod tests {
     pub const BLOCK: u64 = 0x1000;
     pub const RING: u64 = 0x2000;
     pub const TABLE: u64 = 0x10000;
-    pub const STRIDE: u32 = 256;
+    pub const STRIDE: u32 = 2048;
+    /// Where the test PCBs keep their files (the process record is at 0).
+    pub const FILES_OFFSET: u32 = 512;
 
     fn put<T: Pod>(ram: &VecRam, gpa: u64, v: &T) {
         // SAFETY: T is Pod: its bytes may be read as u8s (padding included,
@@ -504,9 +547,31 @@ pub(crate) mod tests {
         r.capacity = cap;
         r.stride = STRIDE;
         r.info_offset = 0;
+        r.files_offset = FILES_OFFSET;
         r.fg_pgid = Pid::INIT.get();
         put(&ram, BLOCK, &r);
         ram
+    }
+
+    /// Where slot `slot`'s PCB starts.
+    pub fn pcb_at(slot: u32) -> u64 {
+        TABLE + u64::from(slot) * u64::from(STRIDE)
+    }
+
+    /// Sets the files of the PCB in `slot`.
+    pub fn set_files(ram: &VecRam, slot: u32, files: &FilesInfo) {
+        put(ram, pcb_at(slot) + u64::from(FILES_OFFSET), files);
+    }
+
+    /// fds 0-2 on the console, `/` the working directory: what the kernel
+    /// gives the first process.
+    pub fn console_files() -> FilesInfo {
+        let mut f = FilesInfo::EMPTY;
+        for fd in &mut f.fds[..3] {
+            fd.kind = abi::fs::FileKind::Console as u8;
+            fd.flags = abi::fs::O_RDWR as u8;
+        }
+        f
     }
 
     pub fn set_proc(ram: &VecRam, slot: u32, pid: u32, state: ProcState, name: &str) {
@@ -516,7 +581,8 @@ pub(crate) mod tests {
         p.pgid = Pid(pid);
         p.state = state as u32;
         p.set_name(name);
-        put(ram, TABLE + u64::from(slot) * u64::from(STRIDE), &p);
+        put(ram, pcb_at(slot), &p);
+        set_files(ram, slot, &console_files());
     }
 
     pub fn push_event(ram: &VecRam, e: Event) {
@@ -557,7 +623,7 @@ pub(crate) mod tests {
     #[test]
     fn every_bad_field_is_refused_with_a_reason() {
         type Case = (&'static str, fn(&mut Registration));
-        let cases: [Case; 9] = [
+        let cases: [Case; 12] = [
             ("magic", |r| r.magic = 0x0BAD),
             ("version", |r| r.version = 0xFFFF),
             ("size", |r| r.size = 12),
@@ -567,6 +633,15 @@ pub(crate) mod tests {
             ("stride", |r| r.stride = 8),
             ("outside", |r| r.table = u64::MAX - 4096),
             ("outside", |r| r.table = 0x10_0000_0000),
+            // The files record must lie inside the stride, apart from the
+            // process record.
+            ("does not fit in the PCB stride", |r| {
+                r.files_offset = STRIDE - 8
+            }),
+            ("does not fit in the PCB stride", |r| {
+                r.files_offset = u32::MAX
+            }),
+            ("overlaps the process record", |r| r.files_offset = 64),
         ];
         for (word, f) in cases {
             let ram = guest(64);
@@ -603,6 +678,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn each_process_s_files_come_with_its_record() {
+        let ram = guest(8);
+        set_proc(&ram, 2, 3, ProcState::Sleeping, "cat");
+        set_proc(&ram, 0, 1, ProcState::Sleeping, "init");
+        let mut f = console_files();
+        abi::fs::keep_path("/tmp", &mut f.cwd);
+        f.fds[1].kind = abi::fs::FileKind::Regular as u8;
+        f.fds[1].flags = abi::fs::O_WRONLY as u8 | abi::fs::FdInfo::APPEND;
+        f.fds[1].id = 12;
+        f.fds[1].offset = 120;
+        abi::fs::keep_path("/tmp/out", &mut f.fds[1].path);
+        f.fds[2] = abi::fs::FdInfo::CLOSED;
+        set_files(&ram, 2, &f);
+        let l = validate(&ram, BLOCK).unwrap();
+        assert_eq!(l.files_offset, FILES_OFFSET);
+        let t = read_table(&ram, &l).unwrap();
+        assert_eq!(t.files.len(), t.procs.len());
+        let (p, files) = t.get(Pid(3)).unwrap();
+        assert_eq!((p.name(), files), ("cat", &f));
+        assert_eq!(
+            (files.cwd(), files.fds[1].path(), files.fds[1].offset),
+            ("/tmp", "/tmp/out", 120)
+        );
+        assert_eq!(t.get(Pid(1)).unwrap().1, &console_files());
+        assert_eq!(t.get(Pid(2)), None);
+    }
+
+    #[test]
     fn a_table_in_mid_change_is_marked_inconsistent() {
         let ram = guest(8);
         set_proc(&ram, 0, 1, ProcState::Running, "init");
@@ -616,8 +719,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_torn_copy_is_never_shown_as_consistent() {
-        // A writer thread changes every PCB's ticks inside odd generations
-        // while the reader copies: a consistent copy has them all equal.
+        // A writer thread changes every PCB's ticks, and the offset of its
+        // fd 0, inside odd generations while the reader copies: a
+        // consistent copy has them all equal.
         let ram = std::sync::Arc::new(guest(64));
         let l = validate(&*ram, BLOCK).unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -632,7 +736,10 @@ pub(crate) mod tests {
                         p.pid = Pid(s + 1);
                         p.state = ProcState::Runnable as u32;
                         p.ticks = g;
-                        put(&ram, TABLE + u64::from(s) * u64::from(STRIDE), &p);
+                        put(&ram, pcb_at(s), &p);
+                        let mut f = FilesInfo::EMPTY;
+                        f.fds[0].offset = g;
+                        set_files(&ram, s, &f);
                     }
                     g += 2;
                     write_u64(&*ram, BLOCK + GENERATION_OFFSET, g);
@@ -652,6 +759,10 @@ pub(crate) mod tests {
                 assert!(
                     t.procs.iter().all(|p| Some(p.ticks) == first),
                     "torn copy shown as consistent"
+                );
+                assert!(
+                    t.files.iter().all(|f| Some(f.fds[0].offset) == first),
+                    "torn files shown as consistent"
                 );
             }
             if t.tries > 1 {
