@@ -162,3 +162,86 @@ fn redirection_errors_are_one_line_and_the_shell_goes_on() {
         ],
     );
 }
+
+/// `vmm ctl --json files PID` of the VM at `sock`.
+fn files(sock: &std::path::Path, pid: u32) -> serde_json::Value {
+    let r = ctl(sock, &["--json", "files", &pid.to_string()]);
+    assert_eq!(r.code, 0, "{}", r.dump());
+    serde_json::from_str(r.stdout.trim()).expect("JSON")
+}
+
+/// Waits until `pid` is stopped (the host's view of the table).
+fn await_stopped(sock: &std::path::Path, pid: u32) {
+    let deadline = std::time::Instant::now() + EXPECT_LIMIT;
+    loop {
+        let ps = ctl(sock, &["ps"]);
+        if find_row(&ps.stdout, pid).is_some_and(|r| r.state == "stopped") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} not stopped:\n{}",
+            ps.stdout
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_host_sees_the_fds_the_shell_redirected() {
+    let sock = scratch_dir("redir-files").join("vm.sock");
+    let mut s = Session::start(&["--api-sock", sock.to_str().unwrap()]);
+    s.expect("$ ");
+    s.sh("cd /tmp");
+    // cat reads the console from the background (so it stops, SIGTTIN),
+    // its output to a file, appended to.
+    let cat = job_pid(&s.sh("cat >> /tmp/out &"));
+    await_stopped(&sock, cat);
+    let v = files(&sock, cat);
+    assert_eq!(v["cwd"], "/tmp", "{v}");
+    let fd1 = &v["fds"][1];
+    assert_eq!(
+        (&fd1["fd"], &fd1["kind"], &fd1["flags"], &fd1["path"]),
+        (
+            &1.into(),
+            &"file".into(),
+            &"w,append".into(),
+            &"/tmp/out".into()
+        ),
+        "{v}"
+    );
+    assert_eq!(v["fds"][0]["kind"], "console", "{v}");
+    // A pipeline: the first cat's fd 1 and the second's fd 0 are the two
+    // ends of one pipe.
+    let job = s.sh("cat | cat &");
+    let first = job_pid(&job);
+    await_stopped(&sock, first);
+    let second = parse_ps(&ctl(&sock, &["ps"]).stdout)
+        .into_iter()
+        .find(|r| r.name == "cat" && r.pgid == first && r.pid != first)
+        .expect("the second cat")
+        .pid;
+    let (a, b) = (files(&sock, first), files(&sock, second));
+    let out = a["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fd"] == 1)
+        .unwrap()
+        .clone();
+    let inp = b["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fd"] == 0)
+        .unwrap()
+        .clone();
+    assert_eq!(out["kind"], "pipe (write)", "{a}");
+    assert_eq!(inp["kind"], "pipe (read)", "{b}");
+    assert_eq!(out["id"], inp["id"], "one pipe:\n{a}\n{b}");
+    // The shell's own fds came back as they were.
+    s.send("kill -9 %1 %2; wait\n");
+    s.expect("$ ");
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
+}

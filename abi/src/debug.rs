@@ -48,7 +48,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"PCBTABLE");
 
 /// Version of the debug-port layout ([`Registration`], [`Event`],
 /// [`PanicRecord`]); part of [`crate::ABI_VERSION`].
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Records in the kernel's event ring (a power of two).
 pub const RING_CAPACITY: u32 = 1024;

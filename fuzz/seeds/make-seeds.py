@@ -22,7 +22,7 @@ def save(target, name, data):
 # --- debug port: abi::debug::Registration, abi::proc::ProcInfo, Event, ----
 # --- abi::fs::FilesInfo -----------------------------------------------------
 MAGIC = int.from_bytes(b"PCBTABLE", "little")
-VERSION = 3
+VERSION = 4
 REG_SIZE = 456
 EVENT_SIZE = 32
 PATH_KEPT = 48

@@ -1,9 +1,13 @@
 //! A process's files: its fd table and working directory, and the view of
 //! both the host reads in its PCB ([`abi::fs::FilesInfo`]), kept in step
-//! by going through here.
+//! by going through here. Each change of the view is bracketed by the
+//! debug port's generation counter, as a change of the process record is,
+//! so the host never takes a half-written record for a whole one (an
+//! offset, one aligned word, needs no bracket).
 
 use super::sched::Sched;
 use super::{Kernel, Pcb};
+use crate::dev::debugport::{begin_change, end_change};
 use crate::fs::file::{File, Kind};
 use crate::fs::vfs;
 use abi::fs::{FdInfo, FileKind, O_ACCMODE, O_APPEND, O_RDWR, keep_path};
@@ -45,23 +49,29 @@ impl Kernel {
     /// Puts `file` in the free fd `fd` of `slot`, opened by `path` (for a
     /// file or directory; the host is shown it).
     pub fn install_fd(&mut self, slot: usize, fd: usize, file: File, path: &str) {
+        let info = fd_info(&file, path);
         let pc = self.pcb(slot);
         pc.fds[fd] = file;
-        pc.files.fds[fd] = fd_info(&file, path);
+        begin_change();
+        pc.files.fds[fd] = info;
+        end_change();
     }
 
     /// Makes fd `to` of `slot` a copy of its fd `from` (`to` is free).
     pub fn copy_fd(&mut self, slot: usize, from: usize, to: usize) {
         let pc = self.pcb(slot);
         pc.fds[to] = pc.fds[from].dup();
+        begin_change();
         pc.files.fds[to] = pc.files.fds[from];
         pc.files.fds[to].flags &= !FdInfo::CLOEXEC;
+        end_change();
     }
 
     /// Takes fd `fd` of `slot` out of its table (the caller closes it).
     pub fn take_fd(&mut self, slot: usize, fd: usize) -> File {
         let pc = self.pcb(slot);
-        // A closed fd's record is its kind alone: the rest is not read.
+        // A closed fd's record is its kind alone (one byte): the rest is
+        // not read.
         pc.files.fds[fd].kind = FileKind::None as u8;
         core::mem::replace(&mut pc.fds[fd], File::CLOSED)
     }
@@ -77,6 +87,7 @@ impl Kernel {
         let pc = self.pcb(slot);
         pc.fds[fd] = pc.fds[fd].with_fd_flags(flags);
         let info = &mut pc.files.fds[fd];
+        // One byte: no bracket needed.
         info.flags &= !FdInfo::CLOEXEC;
         if pc.fds[fd].cloexec() {
             info.flags |= FdInfo::CLOEXEC;
@@ -114,6 +125,7 @@ impl Kernel {
             let (kind, flags, id, copy) = (info.kind, info.flags, info.id, whole.then_some(*info));
             let c = self.pcb(child);
             c.fds[fd] = f.dup().with_fd_flags(f.fd_flags());
+            begin_change();
             match copy {
                 Some(info) => c.files.fds[fd] = info,
                 None => {
@@ -121,12 +133,15 @@ impl Kernel {
                     (r.kind, r.flags, r.id) = (kind, flags, id);
                 }
             }
+            end_change();
         }
         let (cwd, cwd_path) = (self.pcb(parent).cwd, self.pcb(parent).files.cwd);
         vfs::hold(cwd);
         let c = self.pcb(child);
         c.cwd = cwd;
+        begin_change();
         c.files.cwd = cwd_path;
+        end_change();
     }
 
     /// Moves `slot` to working directory `cwd` (held by the caller for it)
@@ -134,14 +149,19 @@ impl Kernel {
     pub fn set_cwd(&mut self, slot: usize, cwd: crate::fs::tree::Id, path: &str) {
         let pc = self.pcb(slot);
         let old = core::mem::replace(&mut pc.cwd, cwd);
+        begin_change();
         keep_path(path, &mut pc.files.cwd);
+        end_change();
         vfs::release(old);
     }
 
     /// At exit: every fd closed, the working directory let go of.
     pub fn drop_files(&mut self, slot: usize) {
         self.close_fds(slot, false);
-        let cwd = core::mem::replace(&mut self.pcb(slot).cwd, crate::fs::tree::ROOT);
+        let pc = self.pcb(slot);
+        let cwd = core::mem::replace(&mut pc.cwd, crate::fs::tree::ROOT);
+        // No working directory either (one byte).
+        pc.files.cwd[0] = 0;
         vfs::release(cwd);
     }
 
@@ -152,7 +172,9 @@ impl Kernel {
             self.install_fd(slot, fd, File::CONSOLE, "");
         }
         let pc: &mut Pcb = self.pcb(slot);
+        begin_change();
         pc.files.cwd = abi::fs::FilesInfo::EMPTY.cwd;
+        end_change();
     }
 
     /// The lowest free fd of the running process at or above `from`.

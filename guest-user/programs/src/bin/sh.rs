@@ -870,9 +870,13 @@ impl Shell {
                     Ok(at) => {
                         let j = &mut self.jobs[at];
                         let r = ulib::kill_group(j.pgid, sig);
-                        // A stopped job must run to act on the signal.
-                        if r.is_ok() && matches!(j.state, State::Stopped(_)) && wakes(sig) {
+                        // A stopped job must run to act on the signal
+                        // (SIGKILL needs no help, but ends it all the same).
+                        let stopped = matches!(j.state, State::Stopped(_));
+                        if r.is_ok() && stopped && wakes(sig) {
                             let _ = ulib::kill_group(j.pgid, SIGCONT);
+                        }
+                        if r.is_ok() && stopped && (wakes(sig) || sig == SIGKILL) {
                             j.state = State::Running;
                         }
                         r.map_err(|e| e.to_string())
