@@ -275,6 +275,8 @@ pub mod errno {
     pub const EMFILE: i64 = 24;
     /// Not a terminal.
     pub const ENOTTY: i64 = 25;
+    /// File too large (past `1 << 40` bytes).
+    pub const EFBIG: i64 = 27;
     /// No space left (the files' memory budget is used up).
     pub const ENOSPC: i64 = 28;
     /// Illegal seek (a pipe or the console).
@@ -315,6 +317,7 @@ pub mod errno {
             EINVAL => "invalid argument",
             EMFILE => "too many open files",
             ENOTTY => "not a terminal",
+            EFBIG => "file too large",
             ENOSPC => "no space left",
             ESPIPE => "illegal seek",
             EPIPE => "broken pipe",

@@ -27,6 +27,9 @@ pub const PAGE: usize = 4096;
 /// What a node costs the budget, besides its name and pages (its record,
 /// its place in its directory).
 pub const NODE_COST: u64 = 256;
+/// Largest file size (`EFBIG` past it); a file's memory is its pages
+/// written, whatever its size.
+pub const MAX_SIZE: u64 = 1 << 40;
 
 type Page = Box<[u8; PAGE]>;
 
@@ -68,8 +71,9 @@ struct Node {
     entries: BTreeMap<String, Id>,
     /// A file's bytes as the initrd has them, until it is first changed.
     initrd: Option<&'static [u8]>,
-    /// A file's bytes once changed, page by page (`None`: zeros).
-    pages: Vec<Option<Page>>,
+    /// A file's bytes once changed, by page number (a page not there
+    /// reads as zeros), so a write far past the end costs one page.
+    pages: BTreeMap<usize, Page>,
     size: u64,
 }
 
@@ -84,7 +88,7 @@ impl Node {
             generation,
             entries: BTreeMap::new(),
             initrd: None,
-            pages: Vec::new(),
+            pages: BTreeMap::new(),
             size: 0,
         }
     }
@@ -195,6 +199,9 @@ impl Tree {
         }
         match name {
             "." => Ok(at),
+            // A removed directory is out of the tree: its parent may be
+            // gone too (and its number reused).
+            ".." if !n.linked => Err(ENOENT),
             ".." => Ok(n.parent),
             _ => n.entries.get(name).copied().ok_or(ENOENT),
         }
@@ -373,7 +380,7 @@ impl Tree {
         if n.linked || n.holds > 0 {
             return;
         }
-        let pages = n.pages.iter().filter(|p| p.is_some()).count() as u64;
+        let pages = n.pages.len() as u64;
         let cost = NODE_COST + n.name.len() as u64 + pages * PAGE as u64;
         let generation = n.generation;
         self.nodes[id as usize] = None;
@@ -420,7 +427,7 @@ impl Tree {
             let at = offset as usize + done;
             let (page, within) = (at / PAGE, at % PAGE);
             let step = (PAGE - within).min(len - done);
-            match n.pages.get(page).and_then(Option::as_ref) {
+            match n.pages.get(&page) {
                 Some(p) => out[done..done + step].copy_from_slice(&p[within..within + step]),
                 None => out[done..done + step].fill(0),
             }
@@ -436,11 +443,11 @@ impl Tree {
         };
         let npages = data.len().div_ceil(PAGE);
         self.charge((npages * PAGE) as u64)?;
-        let mut pages = Vec::with_capacity(npages);
-        for chunk in data.chunks(PAGE) {
+        let mut pages = BTreeMap::new();
+        for (i, chunk) in data.chunks(PAGE).enumerate() {
             let mut p = zeroed_page();
             p[..chunk.len()].copy_from_slice(chunk);
-            pages.push(Some(p));
+            pages.insert(i, p);
         }
         let n = self.node_mut(id);
         n.pages = pages;
@@ -455,24 +462,23 @@ impl Tree {
         if data.is_empty() {
             return Ok(0);
         }
+        if offset.saturating_add(data.len() as u64) > MAX_SIZE {
+            return Err(EFBIG);
+        }
         self.materialize(id)?;
         let mut done = 0;
         while done < data.len() {
             let at = offset as usize + done;
             let (page, within) = (at / PAGE, at % PAGE);
             let step = (PAGE - within).min(data.len() - done);
-            if self.node(id).pages.get(page).is_none_or(Option::is_none) {
+            if !self.node(id).pages.contains_key(&page) {
                 if self.charge(PAGE as u64).is_err() {
                     break;
                 }
-                let n = self.node_mut(id);
-                if n.pages.len() <= page {
-                    n.pages.resize_with(page + 1, || None);
-                }
-                n.pages[page] = Some(zeroed_page());
+                self.node_mut(id).pages.insert(page, zeroed_page());
             }
             let n = self.node_mut(id);
-            if let Some(p) = n.pages[page].as_mut() {
+            if let Some(p) = n.pages.get_mut(&page) {
                 p[within..within + step].copy_from_slice(&data[done..done + step]);
             }
             done += step;
@@ -483,10 +489,13 @@ impl Tree {
 
     /// Cuts (or extends with zeros) a file to `len` bytes.
     pub fn truncate(&mut self, id: Id, len: u64) -> Result<(), i64> {
+        if len > MAX_SIZE {
+            return Err(EFBIG);
+        }
         if len == 0 {
             let n = self.node_mut(id);
             n.initrd = None;
-            let freed = n.pages.drain(..).filter(Option::is_some).count() as u64;
+            let freed = core::mem::take(&mut n.pages).len() as u64;
             n.size = 0;
             self.used -= freed * PAGE as u64;
             return Ok(());
@@ -494,15 +503,13 @@ impl Tree {
         self.materialize(id)?;
         let keep = (len as usize).div_ceil(PAGE);
         let n = self.node_mut(id);
-        let freed = if n.pages.len() > keep {
-            n.pages.drain(keep..).filter(Option::is_some).count() as u64
-        } else {
-            0
-        };
+        let gone = n.pages.split_off(&keep);
+        let freed = gone.len() as u64;
+        drop(gone);
         // The tail of the last page kept reads as zeros if the file grows.
         let cut = len as usize % PAGE;
         if cut != 0
-            && let Some(Some(p)) = n.pages.get_mut(keep - 1)
+            && let Some(p) = n.pages.get_mut(&(keep - 1))
         {
             p[cut..].fill(0);
         }
@@ -512,9 +519,15 @@ impl Tree {
     }
 
     /// Entry `index` of directory `dir` (`.` and `..` first, then the
-    /// entries by name): its name, node and kind.
+    /// entries by name): its name, node and kind; nothing for a removed
+    /// directory.
     pub fn entry(&self, dir: Id, index: usize) -> Option<(&str, Id, Kind)> {
         let n = self.node(dir);
+        // A removed directory lists nothing, not even `.` and `..` (as
+        // Linux's).
+        if !n.linked {
+            return None;
+        }
         match index {
             0 => Some((".", dir, Kind::Dir)),
             1 => Some(("..", n.parent, Kind::Dir)),
@@ -670,6 +683,37 @@ mod tests {
         t.rename(tmp, "d", ROOT, "d2").unwrap();
         assert_eq!(t.path_of(d).unwrap(), "/d2");
         assert_eq!(find(&t, ROOT, "/d2/f"), Ok(g));
+    }
+
+    #[test]
+    fn far_writes_cost_a_page() {
+        let mut t = Tree::new(NODE_COST * 4 + 2 * PAGE as u64);
+        let f = t.create(ROOT, "f", Kind::File).unwrap();
+        assert_eq!(t.write(f, 1 << 36, b"x"), Ok(1));
+        assert_eq!(t.size(f), (1 << 36) + 1);
+        assert_eq!(t.write(f, MAX_SIZE, b"x"), Err(EFBIG));
+        assert_eq!(t.truncate(f, MAX_SIZE + 1), Err(EFBIG));
+        let mut buf = [7u8; 4];
+        assert_eq!(t.read(f, 1 << 30, &mut buf), 4);
+        assert_eq!(buf, [0; 4]);
+        t.truncate(f, 10).unwrap();
+        assert_eq!(t.usage().0, NODE_COST * 2 + 1, "the far page went");
+    }
+
+    #[test]
+    fn a_removed_directory_has_no_parent_and_no_entries() {
+        let mut t = sample();
+        let a = t.create(ROOT, "a", Kind::Dir).unwrap();
+        let b = t.create(a, "b", Kind::Dir).unwrap();
+        t.hold(b);
+        t.rmdir(a, "b").unwrap();
+        t.rmdir(ROOT, "a").unwrap();
+        // a's number is reused by a file.
+        let f = t.create(ROOT, "f", Kind::File).unwrap();
+        assert_eq!(f, a);
+        assert_eq!(find(&t, b, ".."), Err(ENOENT));
+        assert_eq!(t.entry(b, 0), None);
+        t.release(b);
     }
 
     #[test]

@@ -62,6 +62,9 @@ fn built() -> bool {
 /// would. `ENOENT`, `ENOTDIR`, `EISDIR`; `ENOEXEC` for a file written at
 /// run time (it cannot be run).
 pub fn program(cwd: Id, path: &str) -> Result<&'static [u8], i64> {
+    if path.is_empty() {
+        return Err(-ENOENT);
+    }
     let full;
     let path = if path.contains('/') {
         path
@@ -128,6 +131,14 @@ pub fn open(cwd: Id, path: &str, flags: u64) -> Result<(File, String), i64> {
         t.lookup(cwd, &p).map_err(|e| -e)?
     };
     let kind = t.kind(id);
+    // A name ending in `/` is a directory's.
+    if p.dir && kind != Kind::Dir {
+        return Err(if flags & O_CREAT != 0 {
+            -EISDIR
+        } else {
+            -ENOTDIR
+        });
+    }
     let writes = flags & O_ACCMODE != O_RDONLY;
     match kind {
         Kind::Dir if writes || flags & O_TRUNC != 0 => return Err(-EISDIR),
@@ -250,11 +261,16 @@ pub fn stat_of_kind(kind: FileKind) -> Stat {
 /// `unlink(path)`.
 pub fn unlink(cwd: Id, path: &str) -> Result<(), i64> {
     let t = tree();
-    let (dir, name) = t
-        .lookup_parent(cwd, &parse(path).map_err(|e| -e)?)
-        .map_err(|e| -e)?;
+    let p = parse(path).map_err(|e| -e)?;
+    let (dir, name) = t.lookup_parent(cwd, &p).map_err(|e| -e)?;
     match name {
         "." | ".." => Err(-EISDIR),
+        // A name ending in `/` is a directory's: not a file to unlink.
+        _ if p.dir => match t.child(dir, name).map(|id| t.kind(id)) {
+            None => Err(-ENOENT),
+            Some(Kind::File) => Err(-ENOTDIR),
+            Some(Kind::Dir) => Err(-EISDIR),
+        },
         _ => t.unlink(dir, name).map_err(|e| -e),
     }
 }
@@ -289,6 +305,11 @@ pub fn rename(cwd: Id, old: &str, new: &str) -> Result<(), i64> {
     let (ndir, nname) = t.lookup_parent(cwd, &np).map_err(|e| -e)?;
     if matches!(oname, "." | "..") || op.names.is_empty() || np.names.is_empty() {
         return Err(-EBUSY);
+    }
+    // A name ending in `/` is a directory's: a file cannot take it.
+    let src = t.child(odir, oname).ok_or(-ENOENT)?;
+    if (op.dir || np.dir) && t.kind(src) != Kind::Dir {
+        return Err(-ENOTDIR);
     }
     t.rename(odir, oname, ndir, nname).map_err(|e| -e)
 }
