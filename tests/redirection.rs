@@ -245,3 +245,65 @@ fn the_host_sees_the_fds_the_shell_redirected() {
     s.send("exit 0\n");
     assert_eq!(s.finish().code, 0);
 }
+
+/// The walkthrough's redirection lesson, step by step: `redir -s` forks;
+/// the child stops just after the fork (its fds are its parent's), then
+/// with fd 1 on the file, before it execs `wc`, whose count lands in the
+/// file.
+#[test]
+fn redir_shows_fork_close_open_exec() {
+    let sock = scratch_dir("redir-lesson").join("vm.sock");
+    let mut s = Session::start(&["--api-sock", sock.to_str().unwrap()]);
+    s.expect("$ ");
+    let parent = job_pid(&s.sh("redir -s /tmp/count wc /etc/motd &"));
+    // The child: redir's only child.
+    let child = {
+        let deadline = std::time::Instant::now() + EXPECT_LIMIT;
+        loop {
+            let ps = ctl(&sock, &["ps"]);
+            if let Some(r) = parse_ps(&ps.stdout)
+                .into_iter()
+                .find(|r| r.ppid == parent && r.state == "stopped")
+            {
+                break r.pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "{}", ps.stdout);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let before = files(&sock, child);
+    assert_eq!(before["name"], "redir", "{before}");
+    assert_eq!(before["fds"][1]["kind"], "console", "{before}");
+    s.sh(&format!("cont {child}"));
+    // Stopped again, with fd 1 on the file: wait for the second stop.
+    let deadline = std::time::Instant::now() + EXPECT_LIMIT;
+    let after = loop {
+        let v = files(&sock, child);
+        if v["state"] == "stopped" && v["fds"][1]["kind"] == "file" {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{v}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(
+        (&after["fds"][1]["path"], &after["fds"][1]["flags"]),
+        (&"/tmp/count".into(), &"w".into()),
+        "{after}"
+    );
+    assert_eq!(after["fds"][0]["kind"], "console", "{after}");
+    s.sh(&format!("cont {child}"));
+    let out = s.sh("wait %1") + &s.sh("cat /tmp/count");
+    assert!(
+        has_line(&out, &format!("redir: child {child} (wc) exit 0")),
+        "{out}"
+    );
+    // wc's line: lines, words, bytes, the name.
+    let count = out
+        .lines()
+        .map(|l| l.trim_start_matches("$ ").trim())
+        .find(|l| l.ends_with("/etc/motd") && !l.starts_with("redir"))
+        .unwrap_or_else(|| panic!("no count in:\n{out}"));
+    assert_eq!(count.split_whitespace().count(), 4, "{count}");
+    s.send("exit 0\n");
+    assert_eq!(s.finish().code, 0);
+}
