@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod crash;
 pub mod edit;
+pub mod files;
 pub mod pidcmd;
 pub mod ps;
 pub mod shell;

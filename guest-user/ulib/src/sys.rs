@@ -559,12 +559,23 @@ pub fn chdir(path: &str) -> Result<(), Errno> {
     call(nr::CHDIR, path.as_ptr() as u64, path.len() as u64, 0, 0).map(drop)
 }
 
-/// The working directory's path.
+/// The working directory's path (`ENOENT` once it was removed). It may be
+/// longer than a path the calls take ([`abi::sys::MAX_PATH`]): one made
+/// by `chdir`s into relative paths, one at a time.
 pub fn getcwd() -> Result<String, Errno> {
-    let mut buf = vec![0u8; abi::sys::MAX_PATH + 1];
-    let n = call(nr::GETCWD, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0)?;
-    buf.truncate(n as usize);
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    let mut len = abi::sys::MAX_PATH + 1;
+    loop {
+        let mut buf = vec![0u8; len];
+        match call(nr::GETCWD, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0) {
+            Ok(n) => {
+                buf.truncate(n as usize);
+                return Ok(String::from_utf8_lossy(&buf).into_owned());
+            }
+            // A tree's depth is bounded by its budget: this ends.
+            Err(Errno::ERANGE) => len *= 2,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Fills `buf` with the next entries of directory `fd` (records

@@ -13,6 +13,16 @@
 //! process outside their own tree, never touch the console (they close it
 //! first) and sleep at most 20 ms (but for rare huge sleeps).
 //!
+//! Workers use files too: worker N works in `/tmp/fuzz-N` (made for it,
+//! its working directory), from a pool of real and bogus paths (relative,
+//! absolute, through `.` and `..`, too long) and random pointers. Any call
+//! that can change what a path names (open for writing or creating,
+//! unlink, mkdir, rmdir, rename, chdir) gets only paths inside its
+//! directory, or pointers the kernel cannot read: nothing outside `/tmp`
+//! changes. Directories are made one level down only, a worker never
+//! leaves or removes its directory, and file offsets stay small (see
+//! [`PLACES`] and `lseek` in [`Worker::one`] for why).
+//!
 //! The supervisor is the watchdog: when every process of a worker's tree
 //! is blocked (on a pipe, in waitpid, stopped) for three looks in a row,
 //! or after [`WORKER_MS`], it kills the tree. It reaps orphans (when it is
@@ -25,16 +35,22 @@
 //! no killed process kept stopped (it could never die).
 //! A breach is a finding: printed as `sysfuzz: FINDING: ...`.
 //!
-//! At the end every process it made must be gone, and the kernel's counts
-//! (`sysinfo`: free process slots; free, kernel and own frames) back where
-//! they were. It prints `sysfuzz: done`, a summary and, when LINGER_MS is
-//! given, sleeps that long (so the host can read the process table), then
+//! After each worker's tree has ended it removes the worker's directory
+//! (a removal that fails is a finding), and at the end whatever else is
+//! left under `/tmp/fuzz-*`. Then every process it made must be gone,
+//! and the kernel's counts (`sysinfo`: free process slots; free, kernel
+//! and own frames) back where they were. It prints `sysfuzz: done`, a
+//! summary and, when LINGER_MS is given, sleeps that long (so the host can read the process table), then
 //! exits 0, or 1 when something was left behind. A kernel panic is the
 //! other possible finding: the VM ends with the kernel's report.
 #![no_std]
 #![no_main]
 
 use abi::PAGE_SIZE;
+use abi::fs::{
+    F_GETFD, F_SETFD, FD_CLOEXEC, O_ALL, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
+    O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_CUR, SEEK_END, SEEK_SET,
+};
 use abi::proc::MAX_PID;
 use abi::sys::{MAX_ARGS, MAX_FDS, STUB_ADDR, Str, USER_END, USER_STACK_MAX, USER_STACK_TOP, nr};
 use core::hint::black_box;
@@ -146,6 +162,95 @@ const PATHS: &[&str] = &[
     "/bin/../bin/true",
 ];
 
+/// The directory under which workers' directories are made
+/// (`/tmp/fuzz-N`).
+const DIR_PREFIX: &str = "/tmp/fuzz-";
+
+/// A path of 300 bytes under `/tmp` (`ENAMETOOLONG`).
+const LONG_PATH: &str = {
+    const B: [u8; 300] = {
+        let mut b = [b'x'; 300];
+        let head = b"/tmp/";
+        let mut i = 0;
+        while i < head.len() {
+            b[i] = head[i];
+            i += 1;
+        }
+        b
+    };
+    match core::str::from_utf8(&B) {
+        Ok(s) => s,
+        Err(_) => panic!("ASCII"),
+    }
+};
+
+/// A name of 256 bytes, one more than a name may have (`ENAMETOOLONG`).
+const LONG_NAME: &str = match core::str::from_utf8(&[b'y'; 256]) {
+    Ok(s) => s,
+    Err(_) => panic!("ASCII"),
+};
+
+/// Paths where a call may make or move a directory: relative ones (from
+/// the worker's directory, its working directory) and ones starting with
+/// `~`, which stands for that directory (`~/a`: a name in it). Each
+/// names something right in it (or leads nowhere), so directories stay
+/// one level down, in a directory that lives until the worker's tree
+/// ends (it is their working directory, and no path removes it): the
+/// `..` of a removed directory whose parent was freed leads to a freed
+/// node, a kernel bug that panics it.
+const PLACES: &[&str] = &[
+    "a", "b", "d", "e", "./d", "d/../e", "~/a", "~/d", "~/e", ".", "", "nope/x", "~/nope/x",
+    LONG_PATH, LONG_NAME,
+];
+
+/// Paths a call may change or remove (files among them one level deeper,
+/// never made into directories): [`PLACES`] and these.
+const FILES: &[&str] = &["d/f", "e/f", "a/x", "~/d/f", "d/f/", "~/e/f"];
+
+/// Paths a call only reads: [`FILES`], [`PLACES`] and these, outside the
+/// worker's directory.
+const READS: &[&str] = &[
+    "~",
+    "/",
+    "/tmp",
+    "/bin",
+    "/bin/true",
+    "/etc/motd",
+    "..",
+    "./..",
+    "/tmp/..",
+    "/etc/motd/x",
+    "/bin/../etc",
+];
+
+/// Paths `chdir` gets: the worker's directory or nowhere (a worker never
+/// leaves it: relative paths must name what is in it).
+const CHDIRS: &[&str] = &[
+    "~",
+    "~/.",
+    ".",
+    "d/..",
+    "nope",
+    "~/nope",
+    "/etc/motd",
+    "",
+    LONG_PATH,
+];
+
+/// What a path argument may name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Anything: the call only reads.
+    Read,
+    /// Something under the worker's directory: the call may change it.
+    Change,
+    /// A name right in the worker's directory: the call may make a
+    /// directory there.
+    Place,
+    /// The worker's directory or nowhere (`chdir`).
+    Home,
+}
+
 /// One fuzzing process. Lives on its stack: it never allocates (its heap
 /// is part of what it fuzzes with).
 struct Worker {
@@ -165,6 +270,11 @@ struct Worker {
     parent: Pid,
     /// A worker of the process API (one in three).
     processes: bool,
+    /// A worker of the file calls (one in three).
+    files: bool,
+    /// Its directory, `/tmp/fuzz-N` (the first `home_len` bytes).
+    home: [u8; 32],
+    home_len: usize,
 }
 
 /// A signal handler workers install: it returns at once.
@@ -197,9 +307,21 @@ impl Worker {
                 let _ = ulib::signal(sig, ulib::Handler::Catch(fuzz_handler));
             }
         }
+        // Its directory (the supervisor made it): its working directory,
+        // with a file holding some bytes open, and a directory.
+        let (home, home_len) = home_of(n);
+        let home_str = core::str::from_utf8(&home[..home_len]).unwrap_or("/tmp");
+        let _ = ulib::chdir(home_str);
+        if let Ok(fd) = ulib::open("a", O_CREAT | O_RDWR) {
+            let _ = ulib::write(fd, b"bytes in a file under /tmp");
+        }
+        let _ = ulib::mkdir("d");
         let mut rng = Rng::new(seed ^ n.wrapping_mul(0xA076_1D64_78BD_642F));
+        let processes = rng.odds(1, 3);
+        let files = !processes && rng.odds(1, 2);
         let mut w = Worker {
-            processes: rng.odds(1, 3),
+            processes,
+            files,
             rng,
             scratch,
             report,
@@ -210,6 +332,8 @@ impl Worker {
             left: BATCH,
             me: ulib::getpid(),
             parent: Pid::NONE,
+            home,
+            home_len,
         };
         w.run()
     }
@@ -353,6 +477,87 @@ impl Worker {
         }
     }
 
+    /// A pointer the kernel cannot read from: null, the kernel's half,
+    /// non-canonical, past the end of user space, the stack guard.
+    fn bad_ptr(&mut self) -> u64 {
+        self.rng.pick(&[
+            0,
+            0xFFFF_8000_0000_0000,
+            0xFFFF_FFFF_8000_0000,
+            0x8000_0000_0000_0000,
+            u64::MAX - 7,
+            USER_END - 4,
+            USER_STACK_TOP - USER_STACK_MAX - PAGE_SIZE,
+        ])
+    }
+
+    /// A path argument that names only what `reach` allows: (pointer,
+    /// length). A path of the pools that needs the worker's directory
+    /// (`~`, or a relative one made absolute) is built in `buf`.
+    fn path_arg(&mut self, reach: Reach, buf: &mut [u8; 96]) -> (u64, u64) {
+        if self.rng.odds(1, 5) {
+            // Memory the kernel may read holds anything: only calls that
+            // just read get it.
+            let p = if reach == Reach::Read {
+                self.ptr()
+            } else {
+                self.bad_ptr()
+            };
+            return (p, self.len());
+        }
+        let p = match reach {
+            Reach::Home => self.rng.pick(CHDIRS),
+            Reach::Place => self.rng.pick(PLACES),
+            Reach::Change if self.rng.odds(1, 2) => self.rng.pick(FILES),
+            Reach::Change => self.rng.pick(PLACES),
+            Reach::Read => match self.rng.below(3) {
+                0 => self.rng.pick(READS),
+                1 => self.rng.pick(FILES),
+                _ => self.rng.pick(PLACES),
+            },
+        };
+        if let Some(rest) = p.strip_prefix('~') {
+            return self.at_home(buf, &[rest]);
+        }
+        let relative = !p.is_empty() && !p.starts_with('/') && p.len() < 64;
+        if relative && self.rng.odds(1, 4) {
+            return self.at_home(buf, &["/", p]);
+        }
+        (p.as_ptr() as u64, p.len() as u64)
+    }
+
+    /// The worker's directory followed by `parts`, in `buf`: (pointer,
+    /// length).
+    fn at_home(&self, buf: &mut [u8; 96], parts: &[&str]) -> (u64, u64) {
+        let mut n = 0;
+        let home = &self.home[..self.home_len];
+        for part in core::iter::once(home).chain(parts.iter().map(|p| p.as_bytes())) {
+            let m = part.len().min(buf.len() - n);
+            buf[n..n + m].copy_from_slice(&part[..m]);
+            n += m;
+        }
+        (buf.as_ptr() as u64, n as u64)
+    }
+
+    /// `open`'s flags: the usual combinations, any of the known flags, or
+    /// any bits at all.
+    fn open_flags(&mut self) -> u64 {
+        let flags = match self.rng.below(8) {
+            0 | 1 => O_RDONLY,
+            2 => O_RDONLY | O_DIRECTORY,
+            3 => O_WRONLY | O_CREAT | O_TRUNC,
+            4 => O_RDWR | O_CREAT | if self.rng.odds(1, 2) { O_EXCL } else { 0 },
+            5 => O_WRONLY | O_APPEND | O_CREAT,
+            6 => self.rng.next() & O_ALL,
+            _ => self.rng.next(),
+        };
+        if self.rng.odds(1, 4) {
+            flags | O_CLOEXEC
+        } else {
+            flags
+        }
+    }
+
     /// Makes one random call.
     fn one(&mut self) {
         let call = self.pick_call();
@@ -360,6 +565,8 @@ impl Worker {
         // An argument vector for exec and spawn, on our stack.
         let words = ["fuzz", "-x", "", "a longer argument"];
         let mut argv = [Str::default(); 4];
+        // Paths built for this call (rename takes two).
+        let mut paths = [[0u8; 96]; 2];
         match call {
             nr::EXIT => {
                 // Ends this process: report first.
@@ -505,6 +712,84 @@ impl Worker {
                 a[2] = self.len();
             }
             nr::CLOSE | nr::DUP => a[0] = self.fd(),
+            nr::OPEN => {
+                a[2] = self.open_flags();
+                // Any flag but these may write, make or empty a file (or
+                // is not a flag at all).
+                let reach = if a[2] & !(O_DIRECTORY | O_CLOEXEC) == O_RDONLY {
+                    Reach::Read
+                } else {
+                    Reach::Change
+                };
+                (a[0], a[1]) = self.path_arg(reach, &mut paths[0]);
+                a[3] = self.rng.pick(&[0, 0o644, 0o777, u64::MAX]);
+            }
+            nr::LSEEK => {
+                a[0] = self.fd();
+                // Small offsets only: a write far past a file's end grows
+                // the kernel's table of the file's pages to the offset,
+                // outside the files' budget (at 2^40 its allocation fails
+                // and the kernel panics, a known bug), and a table of more
+                // than a frame needs never-used frames, which run out.
+                a[1] = match self.rng.below(6) {
+                    0 => 0,
+                    1 => self.rng.below(16 << 10),
+                    2 => self.rng.below(16 << 10).wrapping_neg(),
+                    3 => self.rng.pick(&[4095, 4096, 4097]),
+                    4 => self.rng.pick(&[u64::MAX, i64::MIN as u64]),
+                    _ => self.rng.below(64),
+                };
+                a[2] = self.rng.pick(&[
+                    SEEK_SET,
+                    SEEK_CUR,
+                    SEEK_END,
+                    SEEK_SET,
+                    SEEK_CUR,
+                    3,
+                    u64::MAX,
+                ]);
+            }
+            nr::DUP2 => {
+                a[0] = self.fd();
+                a[1] = self.fd();
+            }
+            nr::STAT => {
+                (a[0], a[1]) = self.path_arg(Reach::Read, &mut paths[0]);
+                a[2] = self.ptr();
+            }
+            nr::FSTAT => {
+                a[0] = self.fd();
+                a[1] = self.ptr();
+            }
+            nr::UNLINK | nr::RMDIR => (a[0], a[1]) = self.path_arg(Reach::Change, &mut paths[0]),
+            nr::MKDIR => {
+                (a[0], a[1]) = self.path_arg(Reach::Place, &mut paths[0]);
+                a[2] = self.rng.pick(&[0o755, 0, u64::MAX]);
+            }
+            nr::RENAME => {
+                let [old, new] = &mut paths;
+                (a[0], a[1]) = self.path_arg(Reach::Change, old);
+                (a[2], a[3]) = self.path_arg(Reach::Place, new);
+            }
+            nr::CHDIR => (a[0], a[1]) = self.path_arg(Reach::Home, &mut paths[0]),
+            nr::GETCWD => {
+                a[0] = self.ptr();
+                a[1] = self
+                    .rng
+                    .pick(&[0, 1, 10, 11, 12, 13, 14, 64, 256, 4096, u64::MAX]);
+            }
+            nr::GETDENTS => {
+                a[0] = self.fd();
+                a[1] = self.ptr();
+                a[2] = self.len();
+            }
+            nr::FCNTL => {
+                a[0] = self.fd();
+                a[1] = self
+                    .rng
+                    .pick(&[F_GETFD, F_SETFD, F_SETFD, 0, 3, 99, u64::MAX]);
+                a[2] = self.rng.pick(&[0, FD_CLOEXEC, 2, u64::MAX]);
+            }
             nr::PIPE | nr::SYSINFO => a[0] = self.ptr(),
             nr::PROCINFO => {
                 a[0] = if self.rng.odds(1, 3) {
@@ -535,9 +820,12 @@ impl Worker {
         // SAFETY: the kernel may write where these point: our scratch
         // memory, memory that is not ours (refused) or read-only pages
         // (refused). Nothing this process relies on is reachable from
-        // them (its stack and data are not in the pointer pool).
+        // them (its stack and data are not in the pointer pool; the paths
+        // on its stack and in the pools are arguments the kernel only
+        // reads).
         let r = unsafe { ulib::syscall6(call, a[0], a[1], a[2], a[3], a[4], a[5]) };
         black_box(&argv);
+        black_box(&paths);
         self.calls += 1;
         match call {
             nr::FORK if r == 0 => self.become_child(),
@@ -564,6 +852,30 @@ impl Worker {
                     nr::EXIT,
                     nr::SLEEP,
                     nr::YIELD,
+                ]),
+                // Files workers: half their calls are the file calls, so
+                // what one call makes, others find, change and remove.
+                1..=10 if self.files => self.rng.pick(&[
+                    nr::OPEN,
+                    nr::OPEN,
+                    nr::READ,
+                    nr::WRITE,
+                    nr::WRITE,
+                    nr::LSEEK,
+                    nr::CLOSE,
+                    nr::DUP,
+                    nr::DUP2,
+                    nr::STAT,
+                    nr::FSTAT,
+                    nr::UNLINK,
+                    nr::MKDIR,
+                    nr::RMDIR,
+                    nr::RENAME,
+                    nr::RENAME,
+                    nr::CHDIR,
+                    nr::GETCWD,
+                    nr::GETDENTS,
+                    nr::FCNTL,
                 ]),
                 0 => match self.rng.below(4) {
                     0 => nr::COUNT + self.rng.below(8),
@@ -608,6 +920,47 @@ impl Worker {
     }
 }
 
+/// Worker `n`'s directory, `/tmp/fuzz-N`: its bytes and their length.
+fn home_of(n: u64) -> ([u8; 32], usize) {
+    let mut b = [0u8; 32];
+    let prefix = DIR_PREFIX.as_bytes();
+    b[..prefix.len()].copy_from_slice(prefix);
+    let mut digits = [0u8; 20];
+    let (mut k, mut v) = (0, n);
+    loop {
+        digits[k] = b'0' + (v % 10) as u8;
+        k += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for i in 0..k {
+        b[prefix.len() + i] = digits[k - 1 - i];
+    }
+    (b, prefix.len() + k)
+}
+
+/// Removes `path` and everything under it: how many files and
+/// directories, or the path that could not be removed and why (`ENOENT`
+/// for `path` itself: nothing was there).
+fn remove_tree(path: &str) -> Result<u64, (String, ulib::Errno)> {
+    let fail = |e| (String::from(path), e);
+    match ulib::unlink(path) {
+        Ok(()) => return Ok(1),
+        Err(ulib::Errno::EISDIR) => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let mut n = 0;
+    for e in ulib::read_dir(path).map_err(fail)? {
+        if e.name != "." && e.name != ".." {
+            n += remove_tree(&format!("{path}/{}", e.name))?;
+        }
+    }
+    ulib::rmdir(path).map_err(fail)?;
+    Ok(n + 1)
+}
+
 // ------------------------------------------------------------ the supervisor
 
 /// Tallies of how processes ended.
@@ -627,8 +980,10 @@ struct Tally {
     stuck: u64,
     slow: u64,
     calls: u64,
-    /// Breaches of the table's invariants seen.
+    /// Breaches of the table's invariants seen, and removals that failed.
     findings: u64,
+    /// Files and directories removed from the workers' directories.
+    removed: u64,
 }
 
 struct Supervisor {
@@ -689,6 +1044,7 @@ impl Supervisor {
         }
         let ms = (ulib::uptime_ms() - t0).max(1);
         self.drain();
+        self.sweep_tmp();
         let _ = ulib::close(self.report_r);
         let _ = ulib::close(self.report_w);
         let t = &self.tally;
@@ -718,6 +1074,10 @@ impl Supervisor {
                 println!("sysfuzz:   {k} by {}", ulib::signal::Name(sig as u32));
             }
         }
+        println!(
+            "sysfuzz: removed {} files and directories the workers left in {DIR_PREFIX}*",
+            t.removed
+        );
         let mut bad = u64::from(t.findings > 0);
         let left: Vec<ProcInfo> = self.tree(true);
         if !left.is_empty() {
@@ -764,8 +1124,12 @@ impl Supervisor {
         i32::from(bad > 0)
     }
 
-    /// Runs worker `n` to its end (or the watchdog's).
+    /// Runs worker `n` to its end (or the watchdog's), in a directory of
+    /// its own, removed afterwards.
     fn one_worker(&mut self, n: u64) {
+        let home = format!("{DIR_PREFIX}{n}");
+        self.remove(&home);
+        let _ = ulib::mkdir(&home);
         let pid = match ulib::fork() {
             Ok(Pid::NONE) => Worker::start(self.seed, n, self.report_w, self.report_r),
             Ok(pid) => pid,
@@ -774,6 +1138,7 @@ impl Supervisor {
                 self.kill_tree();
                 let _ = ulib::sleep(5);
                 self.reap();
+                self.remove(&home);
                 return;
             }
         };
@@ -807,6 +1172,39 @@ impl Supervisor {
             let _ = ulib::sleep(1);
         }
         let _ = pid;
+        self.remove(&home);
+    }
+
+    /// Removes what is at `path` (a worker's directory): a failure is a
+    /// finding (nothing there is none).
+    fn remove(&mut self, path: &str) {
+        match remove_tree(path) {
+            Ok(n) => self.tally.removed += n,
+            Err((p, ulib::Errno::ENOENT)) if p == path => {}
+            Err((p, e)) => self.finding(format!("{p} could not be removed: {}", e.name())),
+        }
+    }
+
+    /// Removes every worker's directory still in `/tmp`.
+    fn sweep_tmp(&mut self) {
+        let name = DIR_PREFIX.trim_start_matches("/tmp/");
+        for e in ulib::read_dir("/tmp").unwrap_or_default() {
+            if e.name.starts_with(name) {
+                self.remove(&format!("/tmp/{}", e.name));
+            }
+        }
+    }
+
+    /// Reports finding `f` (each once: it may stay true on every look).
+    fn finding(&mut self, f: String) {
+        if self.seen.contains(&f) {
+            return;
+        }
+        self.tally.findings += 1;
+        if self.tally.findings <= 20 {
+            println!("sysfuzz: FINDING: {f}");
+        }
+        self.seen.push(f);
     }
 
     /// The processes that are the fuzz's: our descendants (orphans are
@@ -874,15 +1272,7 @@ impl Supervisor {
             }
         }
         for f in findings {
-            // Each once: it stays true on every look until the tree ends.
-            if self.seen.contains(&f) {
-                continue;
-            }
-            self.tally.findings += 1;
-            if self.tally.findings <= 20 {
-                println!("sysfuzz: FINDING: {f}");
-            }
-            self.seen.push(f);
+            self.finding(f);
         }
     }
 
