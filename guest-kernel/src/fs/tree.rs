@@ -94,15 +94,38 @@ impl Node {
     }
 }
 
+/// Nodes per chunk of the node table: a chunk is one small heap block
+/// (never a run of contiguous frames, which can run out while single
+/// frames are free).
+const CHUNK: usize = 8;
+
+/// A slot of the node table.
+enum Slot {
+    Used(Node),
+    /// A free number: the next free one, and the generation it had.
+    Free(Option<Id>, u32),
+}
+
 /// The tree.
 pub struct Tree {
-    /// Nodes by number; `None` for a free number.
-    nodes: Vec<Option<Node>>,
-    /// Free numbers, and the generation each had.
-    free: Vec<(Id, u32)>,
+    /// Nodes by number, in chunks of [`CHUNK`]: boxed, so the vector
+    /// itself stays a small block of pointers however many nodes there are.
+    #[allow(clippy::vec_box)]
+    chunks: Vec<Box<[Slot; CHUNK]>>,
+    /// Slots in use or freed (the rest of the last chunk is unused).
+    len: usize,
+    /// The first free number (freed ones are reused, last freed first).
+    free: Option<Id>,
     /// Bytes charged: pages and nodes.
     used: u64,
     budget: u64,
+    /// Whether the machine can spare a page for a file now (the kernel's
+    /// memory outside the budget: frames the processes may take).
+    room: fn() -> bool,
+}
+
+fn always() -> bool {
+    true
 }
 
 impl Tree {
@@ -110,12 +133,42 @@ impl Tree {
     pub fn new(budget: u64) -> Tree {
         let mut root = Node::new(Kind::Dir, ROOT, "", 0);
         root.holds = 1; // never freed
-        Tree {
-            nodes: alloc::vec![Some(root)],
-            free: Vec::new(),
+        let mut t = Tree {
+            chunks: Vec::new(),
+            len: 0,
+            free: None,
             used: NODE_COST,
             budget,
+            room: always,
+        };
+        t.push(root);
+        t
+    }
+
+    /// A file page is taken only while `room` says the machine can spare
+    /// it (else the write is `ENOSPC`), whatever the budget.
+    pub fn set_room(&mut self, room: fn() -> bool) {
+        self.room = room;
+    }
+
+    fn slot(&self, id: Id) -> &Slot {
+        &self.chunks[id as usize / CHUNK][id as usize % CHUNK]
+    }
+
+    fn slot_mut(&mut self, id: Id) -> &mut Slot {
+        &mut self.chunks[id as usize / CHUNK][id as usize % CHUNK]
+    }
+
+    /// Puts `node` in a new slot at the end: its number.
+    fn push(&mut self, node: Node) -> Id {
+        if self.len.is_multiple_of(CHUNK) {
+            self.chunks
+                .push(Box::new(core::array::from_fn(|_| Slot::Free(None, 0))));
         }
+        let id = self.len as Id;
+        self.len += 1;
+        *self.slot_mut(id) = Slot::Used(node);
+        id
     }
 
     /// Bytes the tree's files and nodes take, and its budget.
@@ -124,11 +177,17 @@ impl Tree {
     }
 
     fn node(&self, id: Id) -> &Node {
-        self.nodes[id as usize].as_ref().expect("a live node")
+        match self.slot(id) {
+            Slot::Used(n) => n,
+            Slot::Free(..) => panic!("node {id} is free"),
+        }
     }
 
     fn node_mut(&mut self, id: Id) -> &mut Node {
-        self.nodes[id as usize].as_mut().expect("a live node")
+        match self.slot_mut(id) {
+            Slot::Used(n) => n,
+            Slot::Free(..) => panic!("node {id} is free"),
+        }
     }
 
     /// What `id` is.
@@ -226,16 +285,18 @@ impl Tree {
             return Err(EEXIST);
         }
         self.charge(NODE_COST + name.len() as u64)?;
-        let (id, generation) = match self.free.pop() {
-            Some((id, g)) => (id, g.wrapping_add(1)),
-            None => (self.nodes.len() as Id, 0),
+        let id = match self.free {
+            Some(id) => {
+                let Slot::Free(next, generation) = *self.slot(id) else {
+                    unreachable!("the free list holds free slots");
+                };
+                self.free = next;
+                let node = Node::new(kind, dir, name, generation.wrapping_add(1));
+                *self.slot_mut(id) = Slot::Used(node);
+                id
+            }
+            None => self.push(Node::new(kind, dir, name, 0)),
         };
-        let node = Node::new(kind, dir, name, generation);
-        if id as usize == self.nodes.len() {
-            self.nodes.push(Some(node));
-        } else {
-            self.nodes[id as usize] = Some(node);
-        }
         self.node_mut(dir).entries.insert(name.to_string(), id);
         Ok(id)
     }
@@ -339,6 +400,10 @@ impl Tree {
                 at = self.node(at).parent;
             }
         }
+        if nname.len() > oname.len() && self.used + (nname.len() - oname.len()) as u64 > self.budget
+        {
+            return Err(ENOSPC);
+        }
         if let Some(dst) = self.child(ndir, nname) {
             if dst == src {
                 return Ok(());
@@ -353,7 +418,8 @@ impl Tree {
             }
             self.detach(ndir, nname, dst);
         }
-        // The name's bytes move from one charge to the other.
+        // The name's bytes move from one charge to the other (there was
+        // room for a longer one: checked above).
         self.used = self.used - oname.len() as u64 + nname.len() as u64;
         self.node_mut(odir).entries.remove(oname);
         self.node_mut(ndir).entries.insert(nname.to_string(), src);
@@ -383,9 +449,9 @@ impl Tree {
         let pages = n.pages.len() as u64;
         let cost = NODE_COST + n.name.len() as u64 + pages * PAGE as u64;
         let generation = n.generation;
-        self.nodes[id as usize] = None;
+        *self.slot_mut(id) = Slot::Free(self.free, generation);
         self.used -= cost;
-        self.free.push((id, generation));
+        self.free = Some(id);
     }
 
     /// What `stat` says of `id`.
@@ -442,6 +508,9 @@ impl Tree {
             return Ok(());
         };
         let npages = data.len().div_ceil(PAGE);
+        if !(self.room)() {
+            return Err(ENOSPC);
+        }
         self.charge((npages * PAGE) as u64)?;
         let mut pages = BTreeMap::new();
         for (i, chunk) in data.chunks(PAGE).enumerate() {
@@ -472,7 +541,7 @@ impl Tree {
             let (page, within) = (at / PAGE, at % PAGE);
             let step = (PAGE - within).min(data.len() - done);
             if !self.node(id).pages.contains_key(&page) {
-                if self.charge(PAGE as u64).is_err() {
+                if !(self.room)() || self.charge(PAGE as u64).is_err() {
                     break;
                 }
                 self.node_mut(id).pages.insert(page, zeroed_page());

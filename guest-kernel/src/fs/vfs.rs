@@ -38,6 +38,9 @@ fn tree() -> &'static mut Tree {
 fn build() -> Tree {
     let (_, total) = crate::mm::frame::stats();
     let mut t = Tree::new(total * abi::PAGE_SIZE / 4);
+    // A file page is one a process could have had: never the reserve the
+    // kernel keeps for itself.
+    t.set_room(|| crate::mm::frame::user_available() > 0);
     for e in initrd::archive().entries().map_while(Result::ok) {
         // A file the tree cannot take (a name too long, a file where a
         // directory must be) is left out.
@@ -72,8 +75,14 @@ pub fn program(cwd: Id, path: &str) -> Result<&'static [u8], i64> {
         full = alloc::format!("{}/{path}", abi::sys::BIN_DIR);
         &full
     };
-    if !built() && cwd == ROOT {
-        return initrd::program_file(path).ok_or(-ENOENT);
+    // The boot's programs come from the initrd's index; anything else
+    // (and every error, so its errno does not depend on whether the tree
+    // exists yet) from the tree.
+    if !built()
+        && cwd == ROOT
+        && let Some(file) = initrd::program_file(path)
+    {
+        return Ok(file);
     }
     let t = tree();
     let id = t
@@ -111,7 +120,12 @@ pub fn cwd_path(cwd: Id) -> Result<String, i64> {
 /// `open(path, flags)` from directory `cwd`: the new file (its fd flag
 /// from `O_CLOEXEC`) and the absolute path it was opened by.
 pub fn open(cwd: Id, path: &str, flags: u64) -> Result<(File, String), i64> {
-    if flags & !O_ALL != 0 || flags & O_ACCMODE == O_ACCMODE {
+    // O_CREAT makes files, never directories: with O_DIRECTORY it is
+    // refused (as Linux does now).
+    if flags & !O_ALL != 0
+        || flags & O_ACCMODE == O_ACCMODE
+        || flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY
+    {
         return Err(-EINVAL);
     }
     let p = parse(path).map_err(|e| -e)?;
@@ -303,7 +317,11 @@ pub fn rename(cwd: Id, old: &str, new: &str) -> Result<(), i64> {
     let (op, np) = (parse(old).map_err(|e| -e)?, parse(new).map_err(|e| -e)?);
     let (odir, oname) = t.lookup_parent(cwd, &op).map_err(|e| -e)?;
     let (ndir, nname) = t.lookup_parent(cwd, &np).map_err(|e| -e)?;
-    if matches!(oname, "." | "..") || op.names.is_empty() || np.names.is_empty() {
+    if matches!(oname, "." | "..")
+        || matches!(nname, "." | "..")
+        || op.names.is_empty()
+        || np.names.is_empty()
+    {
         return Err(-EBUSY);
     }
     // A name ending in `/` is a directory's: a file cannot take it.

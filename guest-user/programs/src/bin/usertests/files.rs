@@ -8,8 +8,7 @@
 //! which the count includes): the directory is checked instead, and
 //! cases that free a file's pages check the free frames themselves.
 //!
-//! The last cases show kernel bugs; each fails, saying so, until the
-//! kernel is fixed.
+//! The last cases pin down kernel bugs they found (now fixed).
 
 use super::*;
 use abi::fs::{
@@ -40,7 +39,7 @@ pub const CASES: &[(&str, CaseFn)] = &[
     ("fs_chdir_getcwd", fs_chdir_getcwd),
     ("fs_unseekable", fs_unseekable),
     ("fs_enospc", fs_enospc),
-    // Kernel bugs.
+    // Bugs these cases found.
     ("fs_trailing_slash", fs_trailing_slash),
     ("fs_removed_parent", fs_removed_parent),
     ("fs_far_offset", fs_far_offset),
@@ -1559,11 +1558,11 @@ fn fs_enospc() -> Res {
     })
 }
 
-// ------------------------------------------------------- kernel bugs
+// ------------------------------------------- bugs these cases found
 
 /// A name ending in `/` must be a directory's: for a file, open with
 /// O_CREAT, unlink and rename refuse it (Linux: EISDIR for the open,
-/// ENOTDIR for the others). KERNEL BUG: the slash is ignored.
+/// ENOTDIR for the others).
 fn fs_trailing_slash() -> Res {
     in_dir("fs_trailing_slash", |dir| {
         let f = format!("{dir}/f");
@@ -1602,7 +1601,7 @@ fn fs_trailing_slash() -> Res {
         let _ = ulib::unlink(&f);
         ensure!(
             wrong.is_empty(),
-            "KERNEL BUG: a trailing slash on a file's name is ignored: {}",
+            "a trailing slash on a file's name is ignored: {}",
             wrong.join("; ")
         );
         Ok(())
@@ -1611,10 +1610,8 @@ fn fs_trailing_slash() -> Res {
 
 /// A directory removed while it is the working directory, whose parent is
 /// removed after it: its `..` must not lead to whatever takes the
-/// parent's place (ENOENT, or the removed parent itself, would do).
-/// KERNEL BUG: it leads to the parent's freed node, here reused by a new
-/// file; had nothing reused it, the lookup would panic the kernel (and
-/// `getdents` on such a directory does: "a live node", fs/tree.rs).
+/// parent's place (ENOENT, or the removed parent itself, would do); and
+/// `getdents` on such a directory lists nothing.
 fn fs_removed_parent() -> Res {
     in_dir("fs_removed_parent", |dir| {
         let a = format!("{dir}/a");
@@ -1641,16 +1638,13 @@ fn fs_removed_parent() -> Res {
             Err(e) => String::from(e.name()),
         };
         Err(format!(
-            "KERNEL BUG: `..` of a removed directory whose parent was removed is the parent's freed node, reused by a new file (stat ./..: {got}); getdents there panics the kernel"
+            "`..` of a removed directory whose parent was removed leads to the parent's freed node, reused by a new file (stat ./..: {got})"
         ))
     })
 }
 
 /// A one-byte write far past a file's end costs a page of the budget,
-/// not kernel memory in proportion to the offset (or is refused). KERNEL
-/// BUG: the file's table of pages grows to the offset, outside the
-/// budget; at offset 2^40 that table cannot be allocated and the kernel
-/// panics.
+/// not kernel memory in proportion to the offset (or is refused).
 fn fs_far_offset() -> Res {
     in_dir("fs_far_offset", |dir| {
         let f = format!("{dir}/f");
@@ -1666,7 +1660,7 @@ fn fs_far_offset() -> Res {
                 Err(Errno::EINVAL | Errno::ENOSPC) | Err(Errno(27)) => Ok(()),
                 Ok(1) if used <= 4 => Ok(()),
                 w => Err(format!(
-                    "KERNEL BUG: a 1-byte write at offset {far:#x} gave {w:?} and took {used} frames outside the files' budget; at offset 2^40 it panics the kernel"
+                    "a 1-byte write at offset {far:#x} gave {w:?} and took {used} frames outside the files' budget"
                 )),
             }
         })();
