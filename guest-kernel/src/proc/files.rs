@@ -11,7 +11,6 @@ use crate::dev::debugport::{begin_change, end_change};
 use crate::fs::file::{File, Kind};
 use crate::fs::vfs;
 use abi::fs::{FdInfo, FileKind, O_ACCMODE, O_APPEND, O_RDWR, keep_path};
-use abi::sys::MAX_FDS;
 
 /// The host's view of `file`, opened by `path` (a file or directory).
 fn fd_info(file: &File, path: &str) -> FdInfo {
@@ -45,13 +44,41 @@ fn fd_info(file: &File, path: &str) -> FdInfo {
     info
 }
 
+/// Puts `file` in fd `fd` of `pc`, with the open and close-on-exec bits.
+fn set(pc: &mut Pcb, fd: usize, file: File) {
+    let bit = 1u16 << fd;
+    pc.fds[fd] = file;
+    if file.kind() == Kind::Closed {
+        pc.fd_open &= !bit;
+    } else {
+        pc.fd_open |= bit;
+    }
+    if file.cloexec() {
+        pc.fd_cloexec |= bit;
+    } else {
+        pc.fd_cloexec &= !bit;
+    }
+}
+
+/// The fds set in `mask`, lowest first.
+fn each(mut mask: u16) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let fd = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        Some(fd)
+    })
+}
+
 impl Kernel {
     /// Puts `file` in the free fd `fd` of `slot`, opened by `path` (for a
     /// file or directory; the host is shown it).
     pub fn install_fd(&mut self, slot: usize, fd: usize, file: File, path: &str) {
         let info = fd_info(&file, path);
         let pc = self.pcb(slot);
-        pc.fds[fd] = file;
+        set(pc, fd, file);
         begin_change();
         pc.files.fds[fd] = info;
         end_change();
@@ -60,7 +87,8 @@ impl Kernel {
     /// Makes fd `to` of `slot` a copy of its fd `from` (`to` is free).
     pub fn copy_fd(&mut self, slot: usize, from: usize, to: usize) {
         let pc = self.pcb(slot);
-        pc.fds[to] = pc.fds[from].dup();
+        let copy = pc.fds[from].dup();
+        set(pc, to, copy);
         begin_change();
         pc.files.fds[to] = pc.files.fds[from];
         pc.files.fds[to].flags &= !FdInfo::CLOEXEC;
@@ -73,7 +101,9 @@ impl Kernel {
         // A closed fd's record is its kind alone (one byte): the rest is
         // not read.
         pc.files.fds[fd].kind = FileKind::None as u8;
-        core::mem::replace(&mut pc.fds[fd], File::CLOSED)
+        let f = pc.fds[fd];
+        set(pc, fd, File::CLOSED);
+        f
     }
 
     /// Closes fd `fd` of `slot`.
@@ -85,7 +115,7 @@ impl Kernel {
     /// Sets fd `fd`'s own flags (`FD_CLOEXEC`).
     pub fn set_fd_flags(&mut self, slot: usize, fd: usize, flags: u64) {
         let pc = self.pcb(slot);
-        pc.fds[fd] = pc.fds[fd].with_fd_flags(flags);
+        set(pc, fd, pc.fds[fd].with_fd_flags(flags));
         let info = &mut pc.files.fds[fd];
         // One byte: no bracket needed.
         info.flags &= !FdInfo::CLOEXEC;
@@ -102,30 +132,29 @@ impl Kernel {
     /// Closes every fd of `slot` (`only_cloexec`: those marked
     /// close-on-exec).
     pub fn close_fds(&mut self, slot: usize, only_cloexec: bool) {
-        for fd in 0..MAX_FDS {
-            let f = self.pcb(slot).fds[fd];
-            if f.kind() != Kind::Closed && (!only_cloexec || f.cloexec()) {
-                self.close_fd(slot, fd);
-            }
+        let pc = self.pcb(slot);
+        let mask = if only_cloexec { pc.fd_cloexec } else { pc.fd_open };
+        for fd in each(mask) {
+            self.close_fd(slot, fd);
         }
     }
 
     /// Gives `child` copies of `parent`'s fds (`spawn`: not those marked
     /// close-on-exec) and its working directory.
     pub fn inherit_files(&mut self, parent: usize, child: usize, spawn: bool) {
-        for fd in 0..MAX_FDS {
+        let p = self.pcb(parent);
+        let mask = if spawn { p.fd_open & !p.fd_cloexec } else { p.fd_open };
+        // The child is not running yet: one bracket for all its records.
+        begin_change();
+        for fd in each(mask) {
             let f = self.pcb(parent).fds[fd];
-            if f.kind() == Kind::Closed || (spawn && f.cloexec()) {
-                continue;
-            }
             let info = &self.pcb(parent).files.fds[fd];
             // Only a file's record has a path to copy; the child's records
             // start zeroed.
             let whole = matches!(f.kind(), Kind::Regular | Kind::Directory);
             let (kind, flags, id, copy) = (info.kind, info.flags, info.id, whole.then_some(*info));
             let c = self.pcb(child);
-            c.fds[fd] = f.dup().with_fd_flags(f.fd_flags());
-            begin_change();
+            set(c, fd, f.dup().with_fd_flags(f.fd_flags()));
             match copy {
                 Some(info) => c.files.fds[fd] = info,
                 None => {
@@ -133,15 +162,13 @@ impl Kernel {
                     (r.kind, r.flags, r.id) = (kind, flags, id);
                 }
             }
-            end_change();
         }
         let (cwd, cwd_path) = (self.pcb(parent).cwd, self.pcb(parent).files.cwd);
-        vfs::hold(cwd);
         let c = self.pcb(child);
         c.cwd = cwd;
-        begin_change();
         c.files.cwd = cwd_path;
         end_change();
+        vfs::hold(cwd);
     }
 
     /// Moves `slot` to working directory `cwd` (held by the caller for it)
@@ -179,7 +206,7 @@ impl Kernel {
 
     /// The lowest free fd of the running process at or above `from`.
     pub fn free_fd_from(&mut self, from: usize) -> Option<usize> {
-        let me = self.current();
-        (from..MAX_FDS).find(|&fd| self.pcb(me).fds[fd].kind() == Kind::Closed)
+        let free = !self.me().fd_open;
+        each(free).find(|&fd| fd >= from)
     }
 }

@@ -39,8 +39,13 @@ pub struct Pcb {
     pub kstack: u64,
     /// The address space.
     pub space: Option<Box<Space>>,
-    /// Open files.
+    /// Open files (changed only through [`super::files`], which keeps
+    /// `fd_open` and `fd_cloexec` in step).
     pub fds: [File; MAX_FDS],
+    /// Bit `fd` set: fd `fd` is open.
+    pub fd_open: u16,
+    /// Bit `fd` set: fd `fd` is marked close-on-exec.
+    pub fd_cloexec: u16,
     /// The list it sleeps on (null: none, e.g. in waitpid).
     pub chan: *mut List,
     /// Tick at which a `sleep` ends.
