@@ -71,8 +71,18 @@ fn standard_error_goes_where_it_is_sent() {
 fn pipelines_connect_their_commands() {
     let r = run("echo  through  three  pipes | cat | cat | cat\n\
          ls /bin | cat > /tmp/list\n\
-         cat /tmp/list");
+         cat /tmp/list\n\
+         ps | grep sh | wc -l");
     assert_lines(&r, &["through three pipes", "sh", "init", "ls"]);
+    // One shell in the table: wc counted one line (its count alone on
+    // its line, as Unix's wc -l prints it).
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.trim_start_matches("$ ").trim() == "1"),
+        "{}",
+        r.dump()
+    );
 }
 
 #[test]
