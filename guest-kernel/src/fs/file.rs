@@ -5,7 +5,7 @@
 //! with the offset and flags every copy of it shares (dup, fork), as in
 //! Unix. Copies are counted, one per fd across processes: a pipe goes
 //! when the last of both ends is closed, an open file when its last copy
-//! is (and then lets go of its node, which an unlink may have left alive
+//! is (and then its node is let go of, which an unlink may have left alive
 //! only for it). The fd's own flag, close-on-exec, is in the slot, not
 //! shared.
 
@@ -13,7 +13,6 @@ use alloc::boxed::Box;
 
 use super::pipe::Pipe;
 use super::tree::Id;
-use super::vfs;
 use crate::sync::Sleeper;
 use abi::fs::{FD_CLOEXEC, FileKind};
 
@@ -201,28 +200,29 @@ impl File {
     }
 
     /// Drops this reference: wakes the other side when the last reader or
-    /// writer goes, frees the pipe when both are gone; the last copy of an
-    /// open file lets go of its node.
-    pub fn close(self, s: &mut impl Sleeper) {
+    /// writer goes, frees the pipe when both are gone. The last copy of an
+    /// open file returns its node, which the caller lets go of in the tree
+    /// ([`super::vfs::release`]).
+    #[must_use]
+    pub fn close(self, s: &mut impl Sleeper) -> Option<Id> {
         match self.kind() {
             // SAFETY: this open end keeps its pipe alive until now.
             Kind::Reader => unsafe { Pipe::close_end(self.pipe(), true, s) },
             // SAFETY: as above.
             Kind::Writer => unsafe { Pipe::close_end(self.pipe(), false, s) },
             Kind::Regular | Kind::Directory => {
-                let Some(of) = self.open_file() else {
-                    return;
-                };
+                let of = self.open_file()?;
                 of.refs -= 1;
                 if of.refs == 0 {
                     let node = of.node;
                     // SAFETY: made by new_open's Box; this was its last
                     // reference, and none is used after this.
                     drop(unsafe { Box::from_raw(self.ptr.cast::<OpenFile>()) });
-                    vfs::release(node);
+                    return Some(node);
                 }
             }
             _ => {}
         }
+        None
     }
 }

@@ -109,7 +109,9 @@ impl Kernel {
     /// Closes fd `fd` of `slot`.
     pub fn close_fd(&mut self, slot: usize, fd: usize) {
         let f = self.take_fd(slot, fd);
-        f.close(&mut Sched(self));
+        if let Some(node) = f.close(&mut Sched(self)) {
+            vfs::release(node);
+        }
     }
 
     /// Sets fd `fd`'s own flags (`FD_CLOEXEC`).
@@ -133,7 +135,11 @@ impl Kernel {
     /// close-on-exec).
     pub fn close_fds(&mut self, slot: usize, only_cloexec: bool) {
         let pc = self.pcb(slot);
-        let mask = if only_cloexec { pc.fd_cloexec } else { pc.fd_open };
+        let mask = if only_cloexec {
+            pc.fd_cloexec
+        } else {
+            pc.fd_open
+        };
         for fd in each(mask) {
             self.close_fd(slot, fd);
         }
@@ -143,7 +149,11 @@ impl Kernel {
     /// close-on-exec) and its working directory.
     pub fn inherit_files(&mut self, parent: usize, child: usize, spawn: bool) {
         let p = self.pcb(parent);
-        let mask = if spawn { p.fd_open & !p.fd_cloexec } else { p.fd_open };
+        let mask = if spawn {
+            p.fd_open & !p.fd_cloexec
+        } else {
+            p.fd_open
+        };
         // The child is not running yet: one bracket for all its records.
         begin_change();
         for fd in each(mask) {

@@ -2,7 +2,7 @@
 //! first process and spawn take), exit, wait, kill and suspend/resume.
 
 use super::sched::{self, make_runnable, wake};
-use super::{Kernel, Pcb, signal};
+use super::{Kernel, Pcb, pending};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{self, fxsave};
 use crate::arch::x86_64::{cpu, gdt, trap};
@@ -216,10 +216,26 @@ pub fn exit(k: &mut Kernel, status: WaitStatus) -> ! {
         let mut z = k.pcb(parent).zombies;
         z.push_back(&mut k.run(), me);
         k.pcb(parent).zombies = z;
-        signal::tell_parent(k, me);
+        tell_parent(k, me);
     }
     sched::schedule(k);
     unreachable!("a zombie ran again");
+}
+
+/// Tells the parent of `slot` that it stopped, continued or ended: a
+/// waiting parent is woken, and the parent gets `SIGCHLD`.
+pub fn tell_parent(k: &mut Kernel, slot: usize) {
+    let ppid = k.pcb(slot).info.ppid;
+    let Some(parent) = k.lookup(ppid) else {
+        return;
+    };
+    if is_waiting(k, parent) {
+        wake(k, parent);
+    }
+    let pid = k.pcb(slot).info.pid;
+    if k.state(parent) != ProcState::Zombie {
+        pending::child_changed(k, parent, pid);
+    }
 }
 
 /// Whether `slot` sleeps in `waitpid`, or was suspended there (then
@@ -314,7 +330,7 @@ pub fn waitpid(k: &mut Kernel, who: Who, flags: u64, status: impl FnOnce(i32)) -
             return 0;
         }
         if k.interrupted() {
-            return -signal::ERESTART;
+            return -pending::ERESTART;
         }
         sched::sleep(k, SleepReason::Wait, core::ptr::null_mut());
     }

@@ -1,6 +1,7 @@
 //! Processes: the PCB table ([`table`]), the scheduler ([`sched`]), the
-//! lifecycle ([`life`]: create, exit, wait), signals ([`signal`]: kill,
-//! suspend/resume, handlers), their files ([`files`]: fds and working
+//! lifecycle ([`life`]: create, exit, wait), pending signals
+//! ([`pending`]), signals ([`signal`]: kill, suspend/resume, handlers),
+//! their files ([`files`]: fds and working
 //! directory), loading programs ([`exec`]) and death by CPU exception
 //! ([`fault`]).
 //!
@@ -43,6 +44,7 @@ pub mod exec;
 pub mod fault;
 pub mod files;
 pub mod life;
+pub mod pending;
 pub mod sched;
 pub mod signal;
 pub mod table;

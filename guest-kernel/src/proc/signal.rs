@@ -14,16 +14,18 @@
 //! Init ignores every signal it has no handler for: a signal to a group it
 //! is in (the console's Ctrl-C) never ends the machine.
 
-use super::life::{exit, is_waiting, target};
+use super::Kernel;
+use super::life::{exit, target, tell_parent};
+pub use super::pending::{ERESTART, refuses};
+use super::pending::{deliverable, discarded, handler, make_pending};
 use super::sched::{self, make_runnable, wake};
-use super::{Kernel, Pcb};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::switch::{fxrstor, fxsave};
 use abi::debug::EventKind;
 use abi::proc::{Pid, ProcState, SleepReason, WaitStatus};
 use abi::signal::{
-    self, Default, RED_ZONE, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, SIGKILL, SIGSEGV, SIGSTOP,
-    SigFrame, SigRegs, SigSet, TRAMPOLINE,
+    self, Default, RED_ZONE, SIG_DFL, SIG_IGN, SIGCONT, SIGKILL, SIGSEGV, SIGSTOP, SigFrame,
+    SigRegs, SigSet, TRAMPOLINE,
 };
 use abi::sys::USER_END;
 
@@ -35,48 +37,8 @@ const USER_MODE_FLAGS: u64 = 0x202;
 const MXCSR_AT: usize = 24;
 const MXCSR_VALID: u32 = 0xFFBF;
 
-/// What the handler of `sig` in `pcb` is: `SIG_DFL`, `SIG_IGN` or an
-/// address.
-fn handler(pcb: &Pcb, sig: u32) -> u64 {
-    pcb.sig_handlers[sig as usize]
-}
-
-/// Whether `sig` sent to `pcb` would do nothing at all (ignored, or a
-/// default of ignoring; init's default for everything).
-fn discarded(pcb: &Pcb, sig: u32) -> bool {
-    match handler(pcb, sig) {
-        SIG_IGN => true,
-        // SIGCONT's default action is taken when it is sent; it is not
-        // left pending to interrupt a call.
-        SIG_DFL => {
-            pcb.info.pid == Pid::INIT
-                || matches!(
-                    signal::default_action(sig),
-                    Default::Ignore | Default::Continue
-                )
-        }
-        _ => false,
-    }
-}
-
-/// What a call returns (negated, as an errno) when a signal interrupted it
-/// before it did anything: the dispatcher runs it again once the signal is
-/// handled (after a handler returns, or when a stopped process continues).
-/// Never seen by user code. Calls that wait for input, output or a child
-/// restart so (as `read`, `write` and `waitpid` do under a Linux `signal()`
-/// handler); `sleep` ends with `EINTR` instead.
-pub const ERESTART: i64 = 512;
-
-/// Whether `pcb` ignores or blocks `sig`: a job-control signal it would
-/// not take (then the call that raised it fails with `EIO` instead).
-pub fn refuses(pcb: &Pcb, sig: u32) -> bool {
-    handler(pcb, sig) == SIG_IGN || pcb.info.sig_blocked.has(sig)
-}
-
 /// Sends `sig` (valid) to the live process in `slot`, from `sender`.
 pub fn send(k: &mut Kernel, slot: usize, sig: u32, sender: Pid) {
-    // A signal that does nothing (SIGCHLD to a parent that does not catch
-    // it, above all) is not recorded.
     if sig == SIGCONT || !discarded(k.pcb(slot), sig) {
         k.trace(slot, EventKind::Signal, sig, sender.arg());
     }
@@ -105,13 +67,7 @@ pub fn send(k: &mut Kernel, slot: usize, sig: u32, sender: Pid) {
         stop_now(k, slot, sig);
         return;
     }
-    let pc = k.pcb(slot);
-    pc.info.sig_pending.0 |= SigSet::of(sig).0;
-    // A sleeper with something to deliver is woken: its call ends (EINTR),
-    // and the signal is delivered on the way out.
-    if !pc.info.sig_blocked.has(sig) && k.state(slot) == ProcState::Sleeping {
-        wake(k, slot);
-    }
+    make_pending(k, slot, sig);
 }
 
 /// `kill(pid, sig)` on one process, from `sender`: the process API's checks
@@ -251,37 +207,6 @@ fn continue_now(k: &mut Kernel, slot: usize) {
         reason => k.set_state(slot, ProcState::Sleeping, reason),
     }
     tell_parent(k, slot);
-}
-
-/// Tells the parent of `slot` that it stopped, continued or ended: a
-/// waiting parent is woken, and the parent gets `SIGCHLD`.
-pub fn tell_parent(k: &mut Kernel, slot: usize) {
-    let ppid = k.pcb(slot).info.ppid;
-    let Some(parent) = k.lookup(ppid) else {
-        return;
-    };
-    if is_waiting(k, parent) {
-        wake(k, parent);
-    }
-    let pid = k.pcb(slot).info.pid;
-    if k.state(parent) != ProcState::Zombie {
-        send(k, parent, SIGCHLD, pid);
-    }
-}
-
-/// The signals `slot` has pending that it does not block.
-pub fn deliverable(pcb: &Pcb) -> SigSet {
-    SigSet(pcb.info.sig_pending.0 & !pcb.info.sig_blocked.0)
-}
-
-impl Kernel {
-    /// Whether the running process must not sleep (longer): it was killed,
-    /// or has a signal to take. A call it sleeps in then ends, with `EINTR`
-    /// where it has nothing else to say.
-    pub fn interrupted(&mut self) -> bool {
-        // A killed process has SIGKILL pending (and never blocked).
-        deliverable(self.me()).0 != 0
-    }
 }
 
 /// Runs before every return to ring 3: a killed process dies; otherwise the
